@@ -1,0 +1,159 @@
+"""Settings for development and for the embedded defaults.
+
+Everything is read from the environment (see the README's settings table). With no
+environment at all the site runs on SQLite, the in-memory channel layer and the built-in
+local provider. `assistants_site.settings.production` tightens these for deployment.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+from .environment import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-secret-key-change-me-in-production")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+HOST = env_str("HOST", "127.0.0.1")
+PORT = env_int("PORT", 8000)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "chat",
+    "localai",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Login everywhere but where a view opts out (login page, the local provider's API).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "assistants_site.urls"
+ASGI_APPLICATION = "assistants_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers work while a reply is being saved; IMMEDIATE transactions and a
+        # busy timeout turn writer contention into a short wait instead of "database is locked".
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+DATABASES = {
+    "default": _database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")),
+    # The local provider keeps its own tables, as a remote service would; the chat app never
+    # reads them. A separate database also lets tests run it in its own process.
+    "localai": _database(
+        env_str("LOCAL_PROVIDER_DATABASE_URL", f"sqlite:///{VAR_DIR / 'localai.sqlite3'}")
+    ),
+}
+DATABASE_ROUTERS = ["localai.routers.LocalProviderRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        }
+    }
+else:
+    # Capacity well above the default 100: a fast stream to a slow socket must not be dropped.
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx2": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+
+# --- Chat ---------------------------------------------------------------------------------
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 32_000)
+# How often a streaming reply is written to the database (seconds): never once per delta.
+CHAT_REPLY_SAVE_INTERVAL = env_float("CHAT_REPLY_SAVE_INTERVAL", 0.5)
+# Deltas that arrive closer together than this are sent to the sockets as one frame.
+CHAT_BROADCAST_INTERVAL = env_float("CHAT_BROADCAST_INTERVAL", 0.02)
+CHAT_SIDEBAR_PAGE_SIZE = env_int("CHAT_SIDEBAR_PAGE_SIZE", 50)
+# Seconds the provider may stay silent during a reply before the turn fails as timed out.
+PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 60.0)
+PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 2)
+
+# --- The built-in local provider ----------------------------------------------------------
+LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", True)
+LOCAL_PROVIDER_API_KEY = env_str("LOCAL_PROVIDER_API_KEY", "local-dev-key")
+LOCAL_PROVIDER_BASE_URL = env_str(
+    "LOCAL_PROVIDER_BASE_URL", f"http://127.0.0.1:{PORT}/local/v1"
+)
+# Delay between streamed tokens of the deterministic local model (seconds).
+LOCAL_PROVIDER_TOKEN_DELAY = env_float("LOCAL_PROVIDER_TOKEN_DELAY", 0.03)
+LOCAL_PROVIDER_MODEL = env_str("LOCAL_PROVIDER_MODEL", "local-echo-1")
+
+# --- Demo data created by `manage.py bootstrap_demo` (make run) ----------------------------
+DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-pass-123")

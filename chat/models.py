@@ -1,0 +1,114 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Assistant(models.Model):
+    """Local metadata of an assistant whose definition lives on a provider."""
+
+    class Provider(models.TextChoices):
+        LOCAL = "local", "Local (built-in, offline)"
+        OPENAI = "openai", "OpenAI or compatible"
+        AZURE = "azure", "Azure OpenAI"
+
+    class Protocol(models.TextChoices):
+        ASSISTANTS = "assistants", "Assistants API v2"
+        RESPONSES = "responses", "Responses + Conversations API"
+
+    name = models.CharField(max_length=256)
+    description = models.TextField(blank=True)
+    provider = models.CharField(max_length=16, choices=Provider, default=Provider.LOCAL)
+    protocol = models.CharField(max_length=16, choices=Protocol, default=Protocol.ASSISTANTS)
+    model = models.CharField(max_length=256)
+    instructions = models.TextField(blank=True)
+    tools = models.JSONField(default=list, blank=True)
+    remote_id = models.CharField(
+        max_length=256, blank=True, help_text="The definition's id on the provider."
+    )
+    is_active = models.BooleanField(default=True, help_text="Offered in the assistant picker.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "remote_id"],
+                condition=~Q(remote_id=""),
+                name="unique_remote_assistant_per_provider",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Conversation(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    # A conversation outlives its assistant's deletion so the transcript stays readable.
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.SET_NULL, null=True, related_name="conversations"
+    )
+    remote_thread_id = models.CharField(max_length=256, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Moves on every new message, so the sidebar shows recent activity first.
+    updated_at = models.DateTimeField(auto_now_add=True, db_index=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-updated_at", "-id"], name="sidebar_idx")]
+
+    def __str__(self):
+        return self.title or f"Conversation {self.pk}"
+
+
+class Message(models.Model):
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        STREAMING = "streaming"
+        COMPLETE = "complete"
+        CANCELLED = "cancelled"
+        INCOMPLETE = "incomplete"
+        FAILED = "failed"
+
+    ACTIVE_STATUSES = (Status.PENDING, Status.STREAMING)
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    role = models.CharField(max_length=16, choices=Role)
+    content = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.COMPLETE)
+    error = models.TextField(blank=True)
+    # Tool calls and their results, as shown in the transcript (list of dicts).
+    tool_steps = models.JSONField(default=list, blank=True)
+    remote_message_id = models.CharField(max_length=256, blank=True)
+    remote_run_id = models.CharField(max_length=256, blank=True)
+    # Channel-layer name of the task streaming this reply: how Stop and late joiners reach it
+    # from any process.
+    runner_channel = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["conversation", "id"], name="transcript_idx")]
+        constraints = [
+            # One run at a time per conversation, enforced by the database across processes.
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(status__in=["pending", "streaming"]),
+                name="one_active_reply_per_conversation",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.content[:40]}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
