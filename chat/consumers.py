@@ -1,5 +1,184 @@
+"""The chat WebSocket: authenticates, validates frames, authorises, and calls the services.
+
+Frames are documented in docs/websocket-protocol.md. A turn never runs inside `receive()`
+(Channels handles one message at a time per socket); `turn_launch` gives it its own task.
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from .models import Conversation, Message
+from .presenters import conversation_payload, message_payload
+from .services.events import conversation_group, user_group
+from .services.turns import (
+    TurnRefused,
+    turn_create,
+    turn_launch,
+    turn_request_text,
+    turn_stop,
+)
+
+logger = logging.getLogger(__name__)
+
+# Room for the JSON around a message of the largest allowed size (escaped characters included).
+FRAME_OVERHEAD = 4096
+
+
+def _optional_id(frame: dict, key: str) -> int | None:
+    value = frame.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TurnRefused("invalid", f"`{key}` must be an integer id.")
+    return value
+
+
+def _required_id(frame: dict, key: str) -> int:
+    value = _optional_id(frame, key)
+    if value is None:
+        raise TurnRefused("invalid", f"`{key}` is required.")
+    return value
+
+
+@database_sync_to_async
+def _conversation_snapshot(
+    *, user, conversation_id: int
+) -> tuple[dict, list[dict], Message | None]:
+    try:
+        conversation = Conversation.objects.select_related("assistant").get(
+            pk=conversation_id, owner=user
+        )
+    except Conversation.DoesNotExist:
+        raise TurnRefused("not_found", "This conversation does not exist.") from None
+    messages = list(conversation.messages.all())
+    active = next((m for m in messages if m.is_active), None)
+    return conversation_payload(conversation), [message_payload(m) for m in messages], active
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
-    pass
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.open_conversation_id: int | None = None
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.user_group = user_group(self.user.pk)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "user_group", None):
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+        await self._follow(None)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self._error("bad_frame", "Frames must be JSON text, not binary.")
+            return
+        if len(text_data) > settings.CHAT_MAX_MESSAGE_CHARS * 2 + FRAME_OVERHEAD:
+            await self._error("too_long", "This frame is too large.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error("bad_frame", "This frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict):
+            await self._error("bad_frame", "A frame must be a JSON object.")
+            return
+        handler = self.handlers.get(frame.get("type"))
+        if handler is None:
+            await self._error("unknown_type", f"Unknown frame type {frame.get('type')!r}.")
+            return
+        try:
+            await handler(self, frame)
+        except TurnRefused as refusal:
+            await self._error(refusal.code, str(refusal), frame.get("conversation_id"))
+        except Exception:
+            logger.exception("Frame %r failed", frame.get("type"))
+            await self._error("server_error", "Something went wrong on the server; it is logged.")
+
+    # --- Frame handlers -------------------------------------------------------------------
+
+    async def open_conversation(self, frame):
+        conversation_id = _required_id(frame, "conversation_id")
+        # Join first, read second: whatever streams after the read arrives live, and the
+        # offsets in the frames let the browser drop what the snapshot already had.
+        await self._follow(conversation_id)
+        try:
+            conversation, messages, active = await _conversation_snapshot(
+                user=self.user, conversation_id=conversation_id
+            )
+        except TurnRefused:
+            await self._follow(None)
+            raise
+        await self.send_json(
+            {"type": "conversation.snapshot", "conversation": conversation, "messages": messages}
+        )
+        if active is not None:
+            await turn_request_text(reply=active, reply_channel=self.channel_name)
+
+    async def close_conversation(self, frame):
+        await self._follow(None)
+
+    async def send_message(self, frame):
+        conversation_id = _optional_id(frame, "conversation_id")
+        assistant_id = None if conversation_id else _required_id(frame, "assistant_id")
+        client_message_id = frame.get("client_message_id")
+        if client_message_id is not None and not (
+            isinstance(client_message_id, str) and len(client_message_id) <= 100
+        ):
+            raise TurnRefused("invalid", "`client_message_id` must be a short string.")
+        start = await database_sync_to_async(turn_create)(
+            user=self.user,
+            text=frame.get("text"),
+            conversation_id=conversation_id,
+            assistant_id=assistant_id,
+        )
+        await self._follow(start.conversation.pk)
+        await turn_launch(start, client_message_id=client_message_id)
+
+    async def stop_turn(self, frame):
+        await turn_stop(user=self.user, conversation_id=_required_id(frame, "conversation_id"))
+
+    async def ping(self, frame):
+        await self.send_json({"type": "pong"})
+
+    handlers = {
+        "conversation.open": open_conversation,
+        "conversation.close": close_conversation,
+        "message.send": send_message,
+        "turn.stop": stop_turn,
+        "ping": ping,
+    }
+
+    # --- Channel-layer events -------------------------------------------------------------
+
+    async def chat_frame(self, event):
+        await self.send_json(event["frame"])
+
+    # --- Helpers --------------------------------------------------------------------------
+
+    async def _follow(self, conversation_id: int | None) -> None:
+        """Makes this socket receive the live events of one conversation (or none)."""
+        if conversation_id == self.open_conversation_id:
+            return
+        if self.open_conversation_id is not None:
+            await self.channel_layer.group_discard(
+                conversation_group(self.open_conversation_id), self.channel_name
+            )
+        self.open_conversation_id = conversation_id
+        if conversation_id is not None:
+            await self.channel_layer.group_add(
+                conversation_group(conversation_id), self.channel_name
+            )
+
+    async def _error(self, code: str, message: str, conversation_id=None) -> None:
+        frame = {"type": "error", "code": code, "message": message}
+        if isinstance(conversation_id, int):
+            frame["conversation_id"] = conversation_id
+        await self.send_json(frame)

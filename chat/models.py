@@ -79,7 +79,9 @@ class Message(models.Model):
 
     ACTIVE_STATUSES = (Status.PENDING, Status.STREAMING)
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
     role = models.CharField(max_length=16, choices=Role)
     content = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.COMPLETE)

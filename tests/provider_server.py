@@ -60,13 +60,26 @@ class SiteServer:
         for database in ("default", "localai"):
             subprocess.run(
                 [sys.executable, "manage.py", "migrate", "--database", database, "-v", "0"],
-                cwd=ROOT, env=self.env, check=True,
+                cwd=ROOT,
+                env=self.env,
+                check=True,
             )
-        self.log = open(self.var_dir / "server.log", "wb")  # noqa: SIM115
+        self.log = open(self.var_dir / "server.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "assistants_site.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "assistants_site.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, self.process)
         return self

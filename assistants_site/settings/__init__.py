@@ -124,6 +124,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
 LOGGING = {
     "version": 1,
@@ -147,9 +148,7 @@ PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 2)
 # --- The built-in local provider ----------------------------------------------------------
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", True)
 LOCAL_PROVIDER_API_KEY = env_str("LOCAL_PROVIDER_API_KEY", "local-dev-key")
-LOCAL_PROVIDER_BASE_URL = env_str(
-    "LOCAL_PROVIDER_BASE_URL", f"http://127.0.0.1:{PORT}/local/v1"
-)
+LOCAL_PROVIDER_BASE_URL = env_str("LOCAL_PROVIDER_BASE_URL", f"http://127.0.0.1:{PORT}/local/v1")
 # Delay between streamed tokens of the deterministic local model (seconds).
 LOCAL_PROVIDER_TOKEN_DELAY = env_float("LOCAL_PROVIDER_TOKEN_DELAY", 0.03)
 LOCAL_PROVIDER_MODEL = env_str("LOCAL_PROVIDER_MODEL", "local-echo-1")

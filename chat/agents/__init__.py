@@ -1,0 +1,33 @@
+"""The agent layer: one interface, one class per protocol, one client per provider."""
+
+from .assistants import OpenAIAssistantAgent
+from .base import Agent
+from .clients import client_for
+from .definition import AssistantDefinition
+from .errors import ProviderError
+
+PROTOCOLS: dict[str, type[Agent]] = {"assistants": OpenAIAssistantAgent}
+
+
+def agent_class(protocol: str) -> type[Agent]:
+    try:
+        return PROTOCOLS[protocol]
+    except KeyError:
+        raise ProviderError(
+            f"The {protocol!r} protocol is not available on this site.", code="config"
+        ) from None
+
+
+def agent_for(*, provider: str, protocol: str, definition: AssistantDefinition) -> Agent:
+    """An agent for a definition already stored where its protocol keeps it."""
+    return agent_class(protocol)(client=client_for(provider), definition=definition)
+
+
+__all__ = [
+    "Agent",
+    "AssistantDefinition",
+    "ProviderError",
+    "agent_class",
+    "agent_for",
+    "client_for",
+]

@@ -1,0 +1,175 @@
+"""Staff screens. Remote work goes through chat.services.assistants; errors become messages."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+
+from .agents import ProviderError
+from .models import Assistant, Conversation, Message
+from .services.assistants import (
+    assistant_definition,
+    assistant_delete,
+    assistant_import,
+    assistant_push_remote,
+)
+
+
+class AssistantAdminForm(forms.ModelForm):
+    class Meta:
+        model = Assistant
+        fields = [
+            "name",
+            "description",
+            "provider",
+            "protocol",
+            "model",
+            "instructions",
+            "tools",
+            "is_active",
+        ]
+        help_texts = {
+            "tools": 'A JSON list of tool definitions, e.g. [{"type": "function", "function": '
+            '{"name": "get_time", "description": "...", "parameters": {...}}}].',
+        }
+
+    def clean_tools(self):
+        tools = self.cleaned_data.get("tools") or []
+        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+            raise ValidationError("Tools must be a JSON list of objects.")
+        return tools
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        instance = self.instance
+        changing_home = instance.pk and (
+            cleaned["provider"] != instance.provider or cleaned["protocol"] != instance.protocol
+        )
+        if changing_home and instance.remote_id:
+            raise ValidationError(
+                "An assistant stored on a provider cannot move to another provider or "
+                "protocol. Create a new assistant instead."
+            )
+        draft = Assistant(
+            **{name: cleaned[name] for name in self.Meta.fields}, remote_id=instance.remote_id
+        )
+        try:
+            # Remote first: if the provider refuses, the form shows why and nothing is saved.
+            self.remote_id = assistant_push_remote(
+                provider=draft.provider,
+                protocol=draft.protocol,
+                definition=assistant_definition(draft),
+            )
+        except ProviderError as exc:
+            raise ValidationError(f"The provider refused this assistant: {exc}") from exc
+        return cleaned
+
+
+class ImportAssistantForm(forms.Form):
+    provider = forms.ChoiceField(choices=Assistant.Provider.choices)
+    protocol = forms.ChoiceField(
+        choices=Assistant.Protocol.choices, initial=Assistant.Protocol.ASSISTANTS
+    )
+    remote_id = forms.CharField(label="Remote assistant id", max_length=256)
+
+
+@admin.register(Assistant)
+class AssistantAdmin(admin.ModelAdmin):
+    form = AssistantAdminForm
+    list_display = ["name", "provider", "protocol", "model", "remote_id", "is_active", "updated_at"]
+    list_filter = ["provider", "protocol", "is_active"]
+    search_fields = ["name", "description", "remote_id"]
+    readonly_fields = ["remote_id", "created_at", "updated_at"]
+    change_list_template = "admin/chat/assistant/change_list.html"
+    actions = ["delete_remote_and_local"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # The stock bulk delete would skip the provider; ours deletes there first.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        obj.remote_id = form.remote_id
+        obj.save()
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ProviderError as exc:
+            self.message_user(request, f"Not deleted: the provider failed: {exc}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:chat_assistant_change", args=[object_id]))
+
+    def delete_model(self, request, obj):
+        assistant_delete(assistant=obj)
+
+    @admin.action(
+        description="Delete selected assistants here and on the provider", permissions=["delete"]
+    )
+    def delete_remote_and_local(self, request, queryset):
+        deleted = 0
+        for assistant in queryset:
+            try:
+                assistant_delete(assistant=assistant)
+                deleted += 1
+            except ProviderError as exc:
+                self.message_user(request, f"{assistant}: not deleted: {exc}", messages.ERROR)
+        if deleted:
+            self.message_user(request, f"Deleted {deleted} assistant(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="chat_assistant_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = ImportAssistantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                assistant = assistant_import(**form.cleaned_data)
+            except ProviderError as exc:
+                form.add_error(None, f"Could not import: {exc}")
+            else:
+                self.message_user(request, f"Imported “{assistant}”.", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:chat_assistant_change", args=[assistant.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "opts": self.model._meta,
+            "title": "Import an assistant from a provider",
+        }
+        return render(request, "admin/chat/assistant/import.html", context)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ["role", "status", "content", "error", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "owner", "assistant", "updated_at"]
+    list_select_related = ["owner", "assistant"]
+    search_fields = ["title", "owner__username"]
+    readonly_fields = ["owner", "assistant", "remote_thread_id", "created_at", "updated_at"]
+    inlines = [MessageInline]

@@ -1,0 +1,171 @@
+"""The `assistants` protocol: Assistants API v2 (assistant, thread, streamed run)."""
+
+from collections.abc import AsyncIterator
+
+import httpx2
+import openai
+
+from .base import Agent
+from .definition import AssistantDefinition
+from .errors import provider_error_from
+from .events import (
+    AgentResponseItem,
+    Cancelled,
+    Completed,
+    Failed,
+    Incomplete,
+    RunStarted,
+    TextDelta,
+    ToolStep,
+)
+from .threads import AgentThread, AssistantAgentThread
+
+CUT_STREAM_REASON = "The provider closed the stream before the reply finished."
+
+
+def _definition_from(remote) -> AssistantDefinition:
+    return AssistantDefinition(
+        name=remote.name or remote.id,
+        model=remote.model,
+        instructions=remote.instructions or "",
+        description=remote.description or "",
+        tools=[tool.model_dump(exclude_none=True) for tool in remote.tools],
+        remote_id=remote.id,
+    )
+
+
+def _remote_fields(definition: AssistantDefinition) -> dict:
+    return {
+        "model": definition.model,
+        "name": definition.name,
+        "instructions": definition.instructions,
+        "description": definition.description or None,
+        "tools": definition.tools,
+    }
+
+
+class OpenAIAssistantAgent(Agent):
+    """Like Semantic Kernel's `OpenAIAssistantAgent`, over `openai.AsyncOpenAI`."""
+
+    thread_class = AssistantAgentThread
+
+    @classmethod
+    async def create(cls, *, client, definition):
+        try:
+            remote = await client.beta.assistants.create(**_remote_fields(definition))
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        return cls(client=client, definition=_definition_from(remote))
+
+    @classmethod
+    async def retrieve(cls, *, client, remote_id):
+        try:
+            remote = await client.beta.assistants.retrieve(remote_id)
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        return cls(client=client, definition=_definition_from(remote))
+
+    async def update(self, definition):
+        try:
+            remote = await self.client.beta.assistants.update(self.id, **_remote_fields(definition))
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        self.definition = _definition_from(remote)
+
+    async def delete(self):
+        try:
+            await self.client.beta.assistants.delete(self.id)
+        except openai.NotFoundError:
+            pass  # Already gone: the goal of deleting is reached.
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+
+    async def invoke_stream(
+        self, messages: str | list[str], thread: AgentThread | None = None
+    ) -> AsyncIterator[AgentResponseItem]:
+        thread = thread or self.thread()
+        if thread.id is None:
+            await thread.create()
+        try:
+            for text in [messages] if isinstance(messages, str) else messages:
+                await self.client.beta.threads.messages.create(thread.id, role="user", content=text)
+            stream = await self.client.beta.threads.runs.create(
+                thread_id=thread.id, assistant_id=self.id, stream=True
+            )
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        try:
+            async for item in self._events(stream, thread):
+                yield item
+        finally:
+            await stream.close()
+
+    async def _events(self, stream, thread) -> AsyncIterator[AgentResponseItem]:
+        try:
+            async for event in stream:
+                normalised = self._normalise(event)
+                for item in normalised:
+                    yield AgentResponseItem(item, thread)
+                    if isinstance(item, Completed | Cancelled | Incomplete | Failed):
+                        return
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            # A broken connection or a timeout mid-stream: what arrived is kept by the caller.
+            yield AgentResponseItem(Incomplete(str(provider_error_from(exc))), thread)
+            return
+        yield AgentResponseItem(Incomplete(CUT_STREAM_REASON), thread)
+
+    @staticmethod
+    def _normalise(event) -> list:
+        kind = event.event
+        data = event.data
+        if kind == "thread.run.created":
+            return [RunStarted(data.id)]
+        if kind == "thread.message.delta":
+            return [
+                TextDelta(part.text.value)
+                for part in data.delta.content or []
+                if part.type == "text" and part.text and part.text.value
+            ]
+        if kind == "thread.run.step.completed" and data.step_details.type == "tool_calls":
+            return [
+                ToolStep(call.id, call.function.name, call.function.arguments, call.function.output)
+                for call in data.step_details.tool_calls
+                if call.type == "function"
+            ]
+        if kind == "thread.run.completed":
+            usage = data.usage.model_dump() if data.usage else {}
+            return [Completed(usage=usage)]
+        if kind == "thread.run.cancelled":
+            return [Cancelled()]
+        if kind == "thread.run.failed":
+            error = data.last_error
+            reason = error.message if error else "The run failed on the provider."
+            return [
+                Failed(
+                    f"The assistant's run failed: {reason}",
+                    code=error.code if error else "provider_error",
+                )
+            ]
+        if kind == "thread.run.expired":
+            return [Failed("The assistant's run expired before it finished.", code="expired")]
+        if kind == "thread.run.incomplete":
+            return [Incomplete("The provider ended the reply early.")]
+        if kind == "thread.run.requires_action":
+            return [
+                Failed(
+                    "The assistant asked to call a tool, and no function tool is "
+                    "registered for it on this site.",
+                    code="tool_unavailable",
+                )
+            ]
+        if kind == "error":
+            return [Failed(f"The provider reported an error: {getattr(data, 'message', data)}")]
+        return []
+
+    async def cancel(self, *, thread, run_id):
+        try:
+            await self.client.beta.threads.runs.cancel(run_id, thread_id=thread.id)
+        except (openai.NotFoundError, openai.BadRequestError, openai.ConflictError):
+            pass  # The run already ended: nothing left to cancel.
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc

@@ -1,0 +1,60 @@
+"""The agent interface every protocol implements, after Semantic Kernel's agents.
+
+An agent wraps one assistant definition and a provider client. It can be created remotely,
+retrieved by id, updated, deleted, and invoked on a thread; `invoke_stream` creates the
+thread when none is given, and every item it yields carries the thread.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+
+import openai
+
+from .definition import AssistantDefinition
+from .events import AgentResponseItem
+from .threads import AgentThread
+
+
+class Agent(ABC):
+    thread_class: type[AgentThread]
+
+    def __init__(self, *, client: openai.AsyncOpenAI, definition: AssistantDefinition):
+        self.client = client
+        self.definition = definition
+
+    @property
+    def id(self) -> str:
+        return self.definition.remote_id
+
+    @classmethod
+    @abstractmethod
+    async def create(
+        cls, *, client: openai.AsyncOpenAI, definition: AssistantDefinition
+    ) -> "Agent":
+        """Stores the definition on the provider (where the protocol keeps it there)."""
+
+    @classmethod
+    @abstractmethod
+    async def retrieve(cls, *, client: openai.AsyncOpenAI, remote_id: str) -> "Agent": ...
+
+    @abstractmethod
+    async def update(self, definition: AssistantDefinition) -> None: ...
+
+    @abstractmethod
+    async def delete(self) -> None: ...
+
+    def thread(self, thread_id: str | None = None) -> AgentThread:
+        return self.thread_class(self.client, thread_id)
+
+    @abstractmethod
+    def invoke_stream(
+        self, messages: str | list[str], thread: AgentThread | None = None
+    ) -> AsyncIterator[AgentResponseItem]:
+        """Adds the user messages to the thread and streams the reply as normalised events.
+
+        Ends with exactly one terminal event (Completed, Cancelled, Incomplete or Failed);
+        a failure before the reply starts raises ProviderError instead.
+        """
+
+    @abstractmethod
+    async def cancel(self, *, thread: AgentThread, run_id: str) -> None: ...

@@ -1,0 +1,88 @@
+"""Provider failures as readable errors, for the chat user and for staff in the admin."""
+
+import httpx2
+import openai
+
+
+class ProviderError(Exception):
+    """A provider call failed; `str()` is a sentence a user can act on."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "provider_error",
+        status: int | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _detail(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body) if isinstance(body, dict) else {}
+    message = error.get("message") if isinstance(error, dict) else None
+    return message or exc.message
+
+
+def provider_error_from(exc: Exception) -> ProviderError:
+    """Translates an `openai` SDK exception into a ProviderError with a readable message."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
+        return ProviderError(
+            "The assistant's provider did not answer in time. Try again in a moment.",
+            code="timeout",
+        )
+    if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
+        return ProviderError(
+            "The connection to the assistant's provider failed or was cut. Try again.",
+            code="unreachable",
+        )
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = _detail(exc)
+        if status in (401, 403):
+            return ProviderError(
+                f"The provider refused the credentials ({status}): {detail}",
+                code="auth",
+                status=status,
+            )
+        if status == 404:
+            return ProviderError(
+                f"The provider does not know this object (404): {detail}",
+                code="not_found",
+                status=status,
+            )
+        if status == 410:
+            return ProviderError(
+                "This provider has retired the Assistants API (410). Switch the assistant's "
+                "protocol to 'responses'.",
+                code="retired",
+                status=status,
+            )
+        if status == 429:
+            retry_after = exc.response.headers.get("retry-after")
+            return ProviderError(
+                "The provider is rate limiting requests (429). Try again shortly.",
+                code="rate_limited",
+                status=status,
+                retry_after=float(retry_after) if retry_after else None,
+            )
+        if status >= 500:
+            return ProviderError(
+                f"The provider had an internal error ({status}). Try again.",
+                code="server_error",
+                status=status,
+            )
+        return ProviderError(
+            f"The provider rejected the request ({status}): {detail}",
+            code="bad_request",
+            status=status,
+        )
+    if isinstance(exc, openai.OpenAIError):
+        return ProviderError(f"The provider call failed: {exc}")
+    raise exc

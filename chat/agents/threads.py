@@ -1,0 +1,48 @@
+"""Agent threads: where a conversation's state lives on the provider."""
+
+from abc import ABC, abstractmethod
+
+import openai
+
+from .errors import provider_error_from
+
+
+class AgentThread(ABC):
+    """A remote conversation state, known by id; `None` id until created."""
+
+    def __init__(self, client: openai.AsyncOpenAI, thread_id: str | None = None):
+        self.client = client
+        self.id = thread_id
+
+    @abstractmethod
+    async def create(self) -> str: ...
+
+    @abstractmethod
+    async def _delete_remote(self) -> None: ...
+
+    async def delete(self) -> None:
+        """Deletes the remote thread; one that is already gone counts as deleted."""
+        if self.id is None:
+            return
+        try:
+            await self._delete_remote()
+        except openai.NotFoundError:
+            pass
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        self.id = None
+
+
+class AssistantAgentThread(AgentThread):
+    """An Assistants API v2 thread (like Semantic Kernel's `AssistantAgentThread`)."""
+
+    async def create(self) -> str:
+        try:
+            thread = await self.client.beta.threads.create()
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        self.id = thread.id
+        return thread.id
+
+    async def _delete_remote(self) -> None:
+        await self.client.beta.threads.delete(self.id)

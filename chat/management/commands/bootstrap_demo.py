@@ -1,0 +1,43 @@
+"""Creates the demo login and the demo assistant once; later runs change nothing."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from chat.models import Assistant
+
+DEMO_ASSISTANT = {
+    "name": "Demo assistant",
+    "description": "The built-in offline model: deterministic, instant, no API key needed.",
+    "instructions": "You are a helpful assistant for the organisation's staff.",
+}
+
+
+class Command(BaseCommand):
+    help = "Creates the demo staff user (DEMO_USERNAME/DEMO_PASSWORD) and a demo assistant."
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        user, created = User.objects.get_or_create(
+            username=settings.DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True}
+        )
+        if created:
+            user.set_password(settings.DEMO_PASSWORD)
+            user.save()
+        if settings.LOCAL_PROVIDER_ENABLED and not Assistant.objects.exists():
+            # Its definition is stored on the local provider at the first turn, once the
+            # site (and with it the provider) is serving.
+            Assistant.objects.create(
+                provider=Assistant.Provider.LOCAL,
+                protocol=Assistant.Protocol.ASSISTANTS,
+                model=settings.LOCAL_PROVIDER_MODEL,
+                **DEMO_ASSISTANT,
+            )
+        url = f"http://{settings.HOST}:{settings.PORT}/"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Open {url} and sign in as '{settings.DEMO_USERNAME}' with password "
+                f"'{settings.DEMO_PASSWORD}'"
+                + ("" if created else " (unchanged if you changed it)")
+            )
+        )

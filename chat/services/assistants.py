@@ -1,0 +1,95 @@
+"""Assistant definitions: kept in Django, stored on the provider where the protocol has them."""
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+
+from chat.agents import AssistantDefinition, agent_class, client_for
+from chat.models import Assistant
+
+
+def assistant_definition(assistant: Assistant) -> AssistantDefinition:
+    return AssistantDefinition(
+        name=assistant.name,
+        model=assistant.model,
+        instructions=assistant.instructions,
+        description=assistant.description,
+        tools=list(assistant.tools or []),
+        remote_id=assistant.remote_id,
+    )
+
+
+def assistant_agent(assistant: Assistant):
+    """The agent of a saved assistant; call from async code (the client is per event loop)."""
+    return agent_class(assistant.protocol)(
+        client=client_for(assistant.provider), definition=assistant_definition(assistant)
+    )
+
+
+async def _push(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
+    cls = agent_class(protocol)
+    client = client_for(provider)
+    if definition.remote_id:
+        agent = cls(client=client, definition=definition)
+        await agent.update(definition)
+        return agent.id
+    return (await cls.create(client=client, definition=definition)).id
+
+
+def assistant_push_remote(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
+    """Creates or updates the definition on the provider; returns its remote id.
+
+    Raises ProviderError, leaving the local record to the caller, unchanged.
+    """
+    return async_to_sync(_push)(provider=provider, protocol=protocol, definition=definition)
+
+
+def assistant_delete(*, assistant: Assistant) -> None:
+    """Deletes the definition on the provider, then locally; a provider failure keeps both."""
+
+    async def delete_remote():
+        await assistant_agent(assistant).delete()
+
+    if assistant.remote_id:
+        async_to_sync(delete_remote)()
+    assistant.delete()
+
+
+def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assistant:
+    """Creates (or refreshes) the local record of an assistant that exists on the provider."""
+
+    async def retrieve():
+        cls = agent_class(protocol)
+        return (await cls.retrieve(client=client_for(provider), remote_id=remote_id)).definition
+
+    definition = async_to_sync(retrieve)()
+    with transaction.atomic():
+        assistant, _ = Assistant.objects.update_or_create(
+            provider=provider,
+            remote_id=definition.remote_id,
+            defaults={
+                "protocol": protocol,
+                "name": definition.name[:256],
+                "description": definition.description,
+                "model": definition.model,
+                "instructions": definition.instructions,
+                "tools": definition.tools,
+            },
+        )
+    return assistant
+
+
+async def assistant_ensure_remote(assistant: Assistant) -> None:
+    """Stores the definition on the provider if it is not there yet (e.g. the demo assistant,
+    seeded before the site, and so its local provider, was running)."""
+    if assistant.remote_id or assistant.protocol != Assistant.Protocol.ASSISTANTS:
+        return
+    agent = await agent_class(assistant.protocol).create(
+        client=client_for(assistant.provider), definition=assistant_definition(assistant)
+    )
+    # Compare-and-set: when two first turns race, one definition wins, the other is removed.
+    won = await Assistant.objects.filter(pk=assistant.pk, remote_id="").aupdate(remote_id=agent.id)
+    if won:
+        assistant.remote_id = agent.id
+    else:
+        await agent.delete()
+        await assistant.arefresh_from_db(fields=["remote_id"])

@@ -1,0 +1,250 @@
+"""Streams one reply from the provider into the database and to every socket showing it.
+
+The runner listens on a channel of its own (recorded on the reply) so that Stop and late
+joiners reach it from any process. Deltas are coalesced: sockets get at most one frame per
+CHAT_BROADCAST_INTERVAL, the database one write per CHAT_REPLY_SAVE_INTERVAL.
+"""
+
+import asyncio
+import logging
+from contextlib import aclosing
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from chat.agents import ProviderError
+from chat.agents.events import (
+    Cancelled,
+    Completed,
+    Failed,
+    Incomplete,
+    RunStarted,
+    TextDelta,
+    ToolStep,
+)
+from chat.models import Conversation, Message
+from chat.presenters import conversation_payload, message_payload
+
+from .assistants import assistant_agent, assistant_ensure_remote
+from .events import conversation_group, publish, user_group
+
+logger = logging.getLogger(__name__)
+
+Status = Message.Status
+REMOTE_CANCEL_TIMEOUT = 10.0
+
+
+class TurnRunner:
+    def __init__(self, start):
+        self.conversation: Conversation = start.conversation
+        self.reply: Message = start.reply
+        self.text: str = start.user_message.content
+        self.group = conversation_group(self.conversation.pk)
+        self.layer = get_channel_layer()
+        self.content = ""
+        self.sent = 0  # characters of `content` already broadcast
+        self.tool_steps: list[dict] = []
+        self.run_id = ""
+        self.thread = None
+        self.agent = None
+        self.stop_requested = False
+        self.send_lock = asyncio.Lock()
+        self.loop = asyncio.get_running_loop()
+        self.last_broadcast = 0.0
+        self.last_save = self.loop.time()
+        self.flush_timer: asyncio.TimerHandle | None = None
+        self.stream_task: asyncio.Task | None = None
+        self.flush_task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        status, error = Status.FAILED, "The reply could not start."
+        self.channel = await self.layer.new_channel("turn.")
+        listener = asyncio.create_task(self._listen())
+        try:
+            await Message.objects.filter(pk=self.reply.pk).aupdate(
+                status=Status.STREAMING, runner_channel=self.channel
+            )
+            self.stream_task = asyncio.create_task(self._stream())
+            status, error = await self.stream_task
+        except asyncio.CancelledError:
+            status, error = Status.CANCELLED, ""
+        except ProviderError as exc:
+            status, error = (Status.INCOMPLETE if self.content else Status.FAILED), str(exc)
+        except Exception:
+            logger.exception("Reply %s failed", self.reply.pk)
+            status = Status.INCOMPLETE if self.content else Status.FAILED
+            error = "An unexpected error ended the reply; it has been logged."
+        finally:
+            listener.cancel()
+            if self.flush_timer:
+                self.flush_timer.cancel()
+        # Shielded: a shutdown that cancels this task must not leave the reply "streaming".
+        await asyncio.shield(self._finish(status, error))
+
+    async def _stream(self) -> tuple[str, str]:
+        await assistant_ensure_remote(self.conversation.assistant)
+        self.agent = assistant_agent(self.conversation.assistant)
+        self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
+        async with aclosing(self.agent.invoke_stream(self.text, thread=self.thread)) as items:
+            async for item in items:
+                await self._record_thread()
+                event = item.event
+                if isinstance(event, TextDelta):
+                    self.content += event.text
+                    await self._delta_arrived()
+                elif isinstance(event, RunStarted):
+                    self.run_id = event.run_id
+                elif isinstance(event, ToolStep):
+                    await self._tool_step(event)
+                elif isinstance(event, Completed):
+                    return Status.COMPLETE, ""
+                elif isinstance(event, Cancelled):
+                    return Status.CANCELLED, ""
+                elif isinstance(event, Incomplete):
+                    return (Status.INCOMPLETE if self.content else Status.FAILED), event.reason
+                elif isinstance(event, Failed):
+                    return Status.FAILED, event.reason
+        return (
+            Status.INCOMPLETE if self.content else Status.FAILED,
+            "The provider ended the stream without finishing the reply.",
+        )
+
+    async def _record_thread(self) -> None:
+        """Remembers a thread the agent created, so the next turn continues it."""
+        thread_id = self.thread.id if self.thread else None
+        if thread_id and thread_id != self.conversation.remote_thread_id:
+            self.conversation.remote_thread_id = thread_id
+            await Conversation.objects.filter(pk=self.conversation.pk).aupdate(
+                remote_thread_id=thread_id
+            )
+
+    # --- Relaying -------------------------------------------------------------------------
+
+    async def _delta_arrived(self) -> None:
+        now = self.loop.time()
+        interval = settings.CHAT_BROADCAST_INTERVAL
+        if now - self.last_broadcast >= interval:
+            await self._broadcast()
+        elif self.flush_timer is None:
+            # Deltas closer together than the interval wait for this one flush.
+            self.flush_timer = self.loop.call_at(self.last_broadcast + interval, self._flush_later)
+        if now - self.last_save >= settings.CHAT_REPLY_SAVE_INTERVAL:
+            self.last_save = now
+            await Message.objects.filter(pk=self.reply.pk).aupdate(content=self.content)
+
+    def _flush_later(self) -> None:
+        self.flush_timer = None
+        self.flush_task = asyncio.create_task(self._broadcast())
+
+    async def _broadcast(self) -> None:
+        # The lock keeps frames in offset order even when a timer flush and an inline send
+        # overlap: a client drops a frame whose offset is past its text.
+        async with self.send_lock:
+            if self.sent == len(self.content):
+                return
+            offset, self.sent = self.sent, len(self.content)
+            self.last_broadcast = self.loop.time()
+            await publish(
+                self.group,
+                {
+                    "type": "message.delta",
+                    "conversation_id": self.conversation.pk,
+                    "message_id": self.reply.pk,
+                    "offset": offset,
+                    "text": self.content[offset : self.sent],
+                },
+            )
+
+    async def _tool_step(self, step: ToolStep) -> None:
+        await self._broadcast()
+        self.tool_steps.append(step.as_dict())
+        await publish(
+            self.group,
+            {
+                "type": "message.tool_step",
+                "conversation_id": self.conversation.pk,
+                "message_id": self.reply.pk,
+                "step": step.as_dict(),
+            },
+        )
+
+    async def _listen(self) -> None:
+        """Control messages from other sockets and processes: Stop, and late joiners."""
+        while True:
+            message = await self.layer.receive(self.channel)
+            if message.get("type") == "turn.cancel":
+                self.stop_requested = True
+                if self.stream_task:
+                    self.stream_task.cancel()
+            elif message.get("type") == "turn.text":
+                async with self.send_lock:
+                    await self.layer.send(
+                        message["reply_channel"],
+                        {
+                            "type": "chat.frame",
+                            "frame": {
+                                "type": "message.delta",
+                                "conversation_id": self.conversation.pk,
+                                "message_id": self.reply.pk,
+                                "offset": 0,
+                                "text": self.content[: self.sent],
+                            },
+                        },
+                    )
+
+    # --- Ending ---------------------------------------------------------------------------
+
+    async def _finish(self, status: str, error: str) -> None:
+        try:
+            await self._broadcast()
+            await self._record_thread()
+        except Exception:
+            logger.exception("Could not relay the end of reply %s", self.reply.pk)
+        now = timezone.now()
+        reply = self.reply
+        reply.content, reply.status, reply.error = self.content, status, error
+        reply.tool_steps, reply.remote_run_id, reply.runner_channel = (
+            self.tool_steps,
+            self.run_id,
+            "",
+        )
+        await Message.objects.filter(pk=reply.pk).aupdate(
+            content=reply.content,
+            status=status,
+            error=error,
+            tool_steps=reply.tool_steps,
+            remote_run_id=self.run_id,
+            runner_channel="",
+            updated_at=now,
+        )
+        self.conversation.updated_at = now
+        await Conversation.objects.filter(pk=self.conversation.pk).aupdate(updated_at=now)
+        await publish(self.group, {"type": "message.done", "message": message_payload(reply)})
+        if error:
+            await publish(
+                self.group,
+                {
+                    "type": "error",
+                    "code": "provider_error",
+                    "message": error,
+                    "conversation_id": self.conversation.pk,
+                },
+            )
+        await publish(
+            user_group(self.conversation.owner_id),
+            {
+                "type": "conversation.updated",
+                "conversation": conversation_payload(self.conversation),
+            },
+        )
+        if status == Status.CANCELLED and self.run_id and self.thread and self.thread.id:
+            await self._cancel_remote()
+
+    async def _cancel_remote(self) -> None:
+        """Stops the run on the provider too, so it does not go on generating for nobody."""
+        try:
+            async with asyncio.timeout(REMOTE_CANCEL_TIMEOUT):
+                await self.agent.cancel(thread=self.thread, run_id=self.run_id)
+        except (ProviderError, TimeoutError) as exc:
+            logger.warning("Could not cancel run %s on the provider: %s", self.run_id, exc)
