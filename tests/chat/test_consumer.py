@@ -1,0 +1,319 @@
+"""The chat WebSocket end to end: consumer -> turn service -> agent -> local provider (HTTP)."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from chat.models import Assistant, Conversation, Message
+from localai.model import reply_text
+from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("local_provider_url"),
+]
+
+
+@sync_to_async
+def signed_in(username: str = "alice"):
+    user = make_user(username)
+    return user, session_cookie_for(user)
+
+
+@sync_to_async
+def local_assistant(name: str = "Helper") -> Assistant:
+    return Assistant.objects.create(name=name, model=settings.LOCAL_PROVIDER_MODEL)
+
+
+@sync_to_async
+def messages_of(conversation_id: int) -> list[Message]:
+    return list(Message.objects.filter(conversation_id=conversation_id).order_by("id"))
+
+
+async def connected(cookie) -> ChatSocket:
+    socket = ChatSocket(cookie)
+    assert await socket.connect()
+    return socket
+
+
+async def start_chat(socket: ChatSocket, assistant: Assistant, text: str) -> tuple[int, int]:
+    """Sends the first message of a new conversation; returns (conversation id, reply id)."""
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": None,
+            "assistant_id": assistant.pk,
+            "text": text,
+            "client_message_id": "c1",
+        }
+    )
+    created = await socket.until_type("conversation.created")
+    reply = await socket.receive_until(
+        lambda f: f["type"] == "message.created" and f["message"]["role"] == "assistant"
+    )
+    return created["conversation"]["id"], reply["message"]["id"]
+
+
+async def wait_for_status(message_id: int, statuses: set[str], timeout: float = 20) -> Message:
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await Message.objects.aget(pk=message_id)
+            if message.status in statuses:
+                return message
+            await asyncio.sleep(0.05)
+
+
+async def test_a_message_streams_to_completion_and_both_messages_are_saved():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "What is the capital of *Portugal*?"
+
+    conversation_id, reply_id = await start_chat(socket, assistant, text)
+    done = await socket.until_type("message.done")
+
+    expected = reply_text(text)
+    assert done["message"]["status"] == "complete"
+    assert done["message"]["content"] == expected
+    # The live deltas alone rebuilt exactly the reply, in order and without duplicates.
+    assert socket.texts[reply_id] == expected
+    deltas = [f for f in socket.frames if f["type"] == "message.delta"]
+    assert len(deltas) >= 2
+    user_message, reply = await messages_of(conversation_id)
+    assert (user_message.role, user_message.content, user_message.status) == (
+        "user",
+        text,
+        "complete",
+    )
+    assert (reply.role, reply.content, reply.status) == ("assistant", expected, "complete")
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    assert conversation.owner_id == user.pk
+    assert conversation.remote_thread_id.startswith("thread_")
+    assert conversation.title == text
+    # The demo-style assistant got its remote definition at the first turn.
+    assert (await Assistant.objects.aget(pk=assistant.pk)).remote_id.startswith("asst_")
+    await socket.close()
+
+
+async def test_the_second_turn_continues_the_same_remote_thread():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    conversation_id, _ = await start_chat(socket, assistant, "first")
+    await socket.until_type("message.done")
+    thread_id = (await Conversation.objects.aget(pk=conversation_id)).remote_thread_id
+
+    await socket.send(
+        {"type": "message.send", "conversation_id": conversation_id, "text": "second"}
+    )
+    done = await socket.until_type("message.done")
+
+    assert done["message"]["content"] == reply_text("second")
+    assert (await Conversation.objects.aget(pk=conversation_id)).remote_thread_id == thread_id
+    assert [m.content for m in await messages_of(conversation_id)] == [
+        "first",
+        reply_text("first"),
+        "second",
+        reply_text("second"),
+    ]
+    await socket.close()
+
+
+async def test_anonymous_sockets_are_refused():
+    socket = ChatSocket(cookie=None)
+    assert not await socket.connect()
+
+
+async def test_a_foreign_origin_is_refused():
+    _, cookie = await signed_in()
+    socket = ChatSocket(cookie, origin=b"https://evil.example")
+    assert not await socket.connect()
+
+
+async def test_another_users_conversation_is_refused_and_nothing_is_saved():
+    owner, _ = await signed_in("owner")
+    _, intruder_cookie = await signed_in("intruder")
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(
+        owner=owner, assistant=assistant, title="Private"
+    )
+    await Message.objects.acreate(conversation=conversation, role="user", content="secret plans")
+    socket = await connected(intruder_cookie)
+
+    await socket.send({"type": "conversation.open", "conversation_id": conversation.pk})
+    refused_open = await socket.until_type("error")
+    await socket.send({"type": "message.send", "conversation_id": conversation.pk, "text": "hi"})
+    refused_send = await socket.until_type("error")
+    await socket.send({"type": "turn.stop", "conversation_id": conversation.pk})
+    refused_stop = await socket.until_type("error")
+
+    assert refused_open["code"] == refused_send["code"] == refused_stop["code"] == "not_found"
+    assert not any("secret" in str(frame) for frame in socket.frames)
+    assert [m.content for m in await messages_of(conversation.pk)] == ["secret plans"]
+    await socket.close()
+
+
+async def test_a_socket_that_disconnects_mid_reply_does_not_lose_the_reply():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "[[delay:0.02]] Tell me a long story"
+    _, reply_id = await start_chat(socket, assistant, text)
+    await socket.until_type("message.delta")
+    await socket.close()
+
+    reply = await wait_for_status(reply_id, {"complete", "failed", "incomplete", "cancelled"})
+
+    assert reply.status == "complete"
+    assert reply.content == reply_text(text)
+
+
+async def test_reopening_mid_reply_shows_the_text_so_far_then_continues_live():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    first = await connected(cookie)
+    text = "[[delay:0.01]] [[tokens:150]] Keep going"
+    conversation_id, reply_id = await start_chat(first, assistant, text)
+    # Let some text stream (and be saved) before the second tab opens the conversation.
+    await first.receive_until(lambda f: f["type"] == "message.delta" and f["offset"] > 100)
+
+    second = await connected(cookie)
+    await second.send({"type": "conversation.open", "conversation_id": conversation_id})
+    snapshot = await second.until_type("conversation.snapshot")
+    done = await second.until_type("message.done")
+
+    reply_in_snapshot = next(m for m in snapshot["messages"] if m["id"] == reply_id)
+    assert reply_in_snapshot["status"] in {"pending", "streaming"}
+    assert done["message"]["status"] == "complete"
+    assert second.texts[reply_id] == reply_text(text) == done["message"]["content"]
+    await first.until_type("message.done")
+    await first.close()
+    await second.close()
+
+
+async def test_stop_ends_the_reply_as_cancelled_and_keeps_the_partial_text():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "[[delay:0.05]] [[tokens:400]] Stop me"
+    conversation_id, reply_id = await start_chat(socket, assistant, text)
+    await socket.receive_until(lambda f: f["type"] == "message.delta" and f["offset"] > 0)
+
+    await socket.send({"type": "turn.stop", "conversation_id": conversation_id})
+    done = await socket.until_type("message.done", timeout=5)
+
+    full = reply_text(text)
+    assert done["message"]["status"] == "cancelled"
+    partial = done["message"]["content"]
+    assert partial and full.startswith(partial) and len(partial) < len(full)
+    saved = await Message.objects.aget(pk=reply_id)
+    assert (saved.status, saved.content) == ("cancelled", partial)
+    # The conversation takes the next message at once.
+    await socket.send({"type": "message.send", "conversation_id": conversation_id, "text": "next"})
+    assert (await socket.until_type("message.done"))["message"]["status"] == "complete"
+    await socket.close()
+
+
+async def test_a_second_message_while_a_reply_streams_is_refused_as_busy():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "[[delay:0.02]] [[tokens:60]] slow"
+    conversation_id, _ = await start_chat(socket, assistant, text)
+
+    await socket.send({"type": "message.send", "conversation_id": conversation_id, "text": "again"})
+    error = await socket.until_type("error")
+    await socket.until_type("message.done")
+
+    assert error["code"] == "busy" and error["conversation_id"] == conversation_id
+    assert [m.content for m in await messages_of(conversation_id)][0::2] == [text]
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("{not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        ({"type": "shout"}, "unknown_type"),
+        ({"type": "message.send", "text": "no assistant"}, "invalid"),
+        ({"type": "message.send", "assistant_id": "1", "text": "id as string"}, "invalid"),
+        ({"type": "message.send", "assistant_id": 999999, "text": "unknown"}, "not_found"),
+        ({"type": "message.send", "conversation_id": 999999, "text": "unknown"}, "not_found"),
+        ({"type": "conversation.open"}, "invalid"),
+        ({"type": "turn.stop", "conversation_id": 999999}, "not_found"),
+    ],
+)
+async def test_bad_frames_get_a_clear_error_and_the_socket_stays_open(frame, code):
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+
+    await socket.send(frame)
+    error = await socket.until_type("error")
+    await socket.send({"type": "ping"})
+
+    assert error["code"] == code and error["message"]
+    assert (await socket.until_type("pong"))["type"] == "pong"
+    assert await Message.objects.acount() == 0
+    await socket.close()
+
+
+async def test_binary_empty_and_oversized_messages_are_refused():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+
+    await socket.communicator.send_to(bytes_data=b"\x00\x01")
+    binary = await socket.until_type("error")
+    await socket.send({"type": "message.send", "assistant_id": assistant.pk, "text": "  \n "})
+    empty = await socket.until_type("error")
+    too_long = "x" * (settings.CHAT_MAX_MESSAGE_CHARS + 1)
+    await socket.send({"type": "message.send", "assistant_id": assistant.pk, "text": too_long})
+    oversized = await socket.until_type("error")
+
+    assert [binary["code"], empty["code"], oversized["code"]] == ["bad_frame", "empty", "too_long"]
+    assert await Conversation.objects.acount() == 0
+    await socket.close()
+
+
+async def test_a_failing_provider_keeps_the_users_message_and_says_why():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "[[fail:500]] please"
+    conversation_id, _ = await start_chat(socket, assistant, text)
+
+    done = await socket.until_type("message.done")
+    error = await socket.until_type("error")
+
+    assert done["message"]["status"] == "failed"
+    assert "internal error" in done["message"]["error"]
+    assert error["code"] == "provider_error" and error["conversation_id"] == conversation_id
+    user_message, reply = await messages_of(conversation_id)
+    assert (user_message.content, reply.status) == (text, "failed")
+    await socket.send(
+        {"type": "message.send", "conversation_id": conversation_id, "text": "ok now"}
+    )
+    assert (await socket.until_type("message.done"))["message"]["status"] == "complete"
+    await socket.close()
+
+
+async def test_a_stream_cut_midway_keeps_the_partial_reply_as_incomplete():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = "[[cut:5]] [[tokens:50]] cut me"
+    _, reply_id = await start_chat(socket, assistant, text)
+
+    done = await socket.until_type("message.done")
+
+    assert done["message"]["status"] == "incomplete"
+    assert done["message"]["content"] == "".join(
+        reply_text(text)[: len(done["message"]["content"])]
+    )
+    assert done["message"]["content"] and done["message"]["error"]
+    saved = await Message.objects.aget(pk=reply_id)
+    assert saved.status == "incomplete" and saved.content == done["message"]["content"]
+    await socket.close()
