@@ -24,6 +24,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py bootstrap_demo
+	$(BIN)/python manage.py close_stale_replies
 	$(BIN)/daphne -b $(HOST) -p $(PORT) assistants_site.asgi:application
 
 test: install

@@ -13,7 +13,9 @@ from django.conf import settings
 
 from .models import Conversation, Message
 from .presenters import conversation_payload, message_payload
-from .services.events import conversation_group, user_group
+from .services.events import conversation_group, session_group, user_group
+from .services.rate_limits import frame_rate_retry_after
+from .services.stale_replies import replies_close_stale
 from .services.turns import (
     TurnRefused,
     turn_create,
@@ -48,6 +50,7 @@ def _required_id(frame: dict, key: str) -> int:
 def _conversation_snapshot(
     *, user, conversation_id: int
 ) -> tuple[dict, list[dict], Message | None]:
+    replies_close_stale(conversation_id=conversation_id)
     try:
         conversation = Conversation.objects.select_related("assistant").get(
             pk=conversation_id, owner=user
@@ -66,13 +69,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=4401)
             return
-        self.user_group = user_group(self.user.pk)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        self.groups_joined = [user_group(self.user.pk)]
+        session_key = self.scope["session"].session_key
+        if session_key:
+            self.groups_joined.append(session_group(session_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        if getattr(self, "user_group", None):
-            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
         await self._follow(None)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -89,6 +96,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         if not isinstance(frame, dict):
             await self._error("bad_frame", "A frame must be a JSON object.")
+            return
+        retry_after = await frame_rate_retry_after(user_id=self.user.pk)
+        if retry_after is not None:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "retry_after": retry_after,
+                    "message": f"Too many messages at once. Try again in {retry_after:.0f} s.",
+                }
+            )
             return
         handler = self.handlers.get(frame.get("type"))
         if handler is None:
@@ -160,6 +178,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_frame(self, event):
         await self.send_json(event["frame"])
+
+    async def session_ended(self, event):
+        # Signed out in another tab: this socket no longer speaks for anyone.
+        await self.close(code=4401)
 
     # --- Helpers --------------------------------------------------------------------------
 

@@ -105,6 +105,11 @@ else:
         "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
     }
 
+if REDIS_URL:
+    # Shared by every process: rate limits hold per user, not per process.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,6 +146,12 @@ CHAT_REPLY_SAVE_INTERVAL = env_float("CHAT_REPLY_SAVE_INTERVAL", 0.5)
 # Deltas that arrive closer together than this are sent to the sockets as one frame.
 CHAT_BROADCAST_INTERVAL = env_float("CHAT_BROADCAST_INTERVAL", 0.02)
 CHAT_SIDEBAR_PAGE_SIZE = env_int("CHAT_SIDEBAR_PAGE_SIZE", 50)
+# A streaming reply's task touches it this often (seconds); one silent for three beats belongs
+# to a process that died, and is closed as incomplete so the conversation goes on.
+CHAT_RUNNER_HEARTBEAT = env_float("CHAT_RUNNER_HEARTBEAT", 10.0)
+# Frames a user may send per window (all their sockets together), then `rate_limited`.
+CHAT_RATE_LIMIT_FRAMES = env_int("CHAT_RATE_LIMIT_FRAMES", 60)
+CHAT_RATE_LIMIT_WINDOW = env_int("CHAT_RATE_LIMIT_WINDOW", 10)
 # Seconds the provider may stay silent during a reply before the turn fails as timed out.
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 60.0)
 PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 2)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,68 +14,163 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Assistant',
+            name="Assistant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=256)),
-                ('description', models.TextField(blank=True)),
-                ('provider', models.CharField(choices=[('local', 'Local (built-in, offline)'), ('openai', 'OpenAI or compatible'), ('azure', 'Azure OpenAI')], default='local', max_length=16)),
-                ('protocol', models.CharField(choices=[('assistants', 'Assistants API v2'), ('responses', 'Responses + Conversations API')], default='assistants', max_length=16)),
-                ('model', models.CharField(max_length=256)),
-                ('instructions', models.TextField(blank=True)),
-                ('tools', models.JSONField(blank=True, default=list)),
-                ('remote_id', models.CharField(blank=True, help_text="The definition's id on the provider.", max_length=256)),
-                ('is_active', models.BooleanField(default=True, help_text='Offered in the assistant picker.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=256)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("local", "Local (built-in, offline)"),
+                            ("openai", "OpenAI or compatible"),
+                            ("azure", "Azure OpenAI"),
+                        ],
+                        default="local",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "protocol",
+                    models.CharField(
+                        choices=[
+                            ("assistants", "Assistants API v2"),
+                            ("responses", "Responses + Conversations API"),
+                        ],
+                        default="assistants",
+                        max_length=16,
+                    ),
+                ),
+                ("model", models.CharField(max_length=256)),
+                ("instructions", models.TextField(blank=True)),
+                ("tools", models.JSONField(blank=True, default=list)),
+                (
+                    "remote_id",
+                    models.CharField(
+                        blank=True, help_text="The definition's id on the provider.", max_length=256
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(default=True, help_text="Offered in the assistant picker."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('remote_id', ''), _negated=True), fields=('provider', 'remote_id'), name='unique_remote_assistant_per_provider')],
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("remote_id", ""), _negated=True),
+                        fields=("provider", "remote_id"),
+                        name="unique_remote_assistant_per_provider",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('remote_thread_id', models.CharField(blank=True, max_length=256)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now_add=True)),
-                ('assistant', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='conversations', to='chat.assistant')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("remote_thread_id", models.CharField(blank=True, max_length=256)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assistant",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="conversations",
+                        to="chat.assistant",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant')], max_length=16)),
-                ('content', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('streaming', 'Streaming'), ('complete', 'Complete'), ('cancelled', 'Cancelled'), ('incomplete', 'Incomplete'), ('failed', 'Failed')], default='complete', max_length=16)),
-                ('error', models.TextField(blank=True)),
-                ('tool_steps', models.JSONField(blank=True, default=list)),
-                ('remote_message_id', models.CharField(blank=True, max_length=256)),
-                ('remote_run_id', models.CharField(blank=True, max_length=256)),
-                ('runner_channel', models.CharField(blank=True, max_length=256)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='chat.conversation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("user", "User"), ("assistant", "Assistant")], max_length=16
+                    ),
+                ),
+                ("content", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("streaming", "Streaming"),
+                            ("complete", "Complete"),
+                            ("cancelled", "Cancelled"),
+                            ("incomplete", "Incomplete"),
+                            ("failed", "Failed"),
+                        ],
+                        default="complete",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("tool_steps", models.JSONField(blank=True, default=list)),
+                ("remote_message_id", models.CharField(blank=True, max_length=256)),
+                ("remote_run_id", models.CharField(blank=True, max_length=256)),
+                ("runner_channel", models.CharField(blank=True, max_length=256)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="chat.conversation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['owner', '-updated_at', '-id'], name='sidebar_idx'),
+            model_name="conversation",
+            index=models.Index(fields=["owner", "-updated_at", "-id"], name="sidebar_idx"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'id'], name='transcript_idx'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "id"], name="transcript_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['pending', 'streaming'])), fields=('conversation',), name='one_active_reply_per_conversation'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["pending", "streaming"])),
+                fields=("conversation",),
+                name="one_active_reply_per_conversation",
+            ),
         ),
     ]

@@ -18,6 +18,10 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation-{conversation_id}"
 
 
+def session_group(session_key: str) -> str:
+    return f"session-{session_key}"
+
+
 async def publish(group: str, frame: dict) -> None:
     await get_channel_layer().group_send(group, {"type": "chat.frame", "frame": frame})
 

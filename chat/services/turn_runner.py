@@ -61,9 +61,10 @@ class TurnRunner:
         status, error = Status.FAILED, "The reply could not start."
         self.channel = await self.layer.new_channel("turn.")
         listener = asyncio.create_task(self._listen())
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await Message.objects.filter(pk=self.reply.pk).aupdate(
-                status=Status.STREAMING, runner_channel=self.channel
+                status=Status.STREAMING, runner_channel=self.channel, updated_at=timezone.now()
             )
             self.stream_task = asyncio.create_task(self._stream())
             status, error = await self.stream_task
@@ -77,6 +78,7 @@ class TurnRunner:
             error = "An unexpected error ended the reply; it has been logged."
         finally:
             listener.cancel()
+            heartbeat.cancel()
             if self.flush_timer:
                 self.flush_timer.cancel()
         # Shielded: a shutdown that cancels this task must not leave the reply "streaming".
@@ -131,7 +133,9 @@ class TurnRunner:
             self.flush_timer = self.loop.call_at(self.last_broadcast + interval, self._flush_later)
         if now - self.last_save >= settings.CHAT_REPLY_SAVE_INTERVAL:
             self.last_save = now
-            await Message.objects.filter(pk=self.reply.pk).aupdate(content=self.content)
+            await Message.objects.filter(pk=self.reply.pk).aupdate(
+                content=self.content, updated_at=timezone.now()
+            )
 
     def _flush_later(self) -> None:
         self.flush_timer = None
@@ -168,6 +172,12 @@ class TurnRunner:
                 "step": step.as_dict(),
             },
         )
+
+    async def _heartbeat(self) -> None:
+        """Shows this reply's task is alive, even while the provider is silent."""
+        while True:
+            await asyncio.sleep(settings.CHAT_RUNNER_HEARTBEAT)
+            await Message.objects.filter(pk=self.reply.pk).aupdate(updated_at=timezone.now())
 
     async def _listen(self) -> None:
         """Control messages from other sockets and processes: Stop, and late joiners."""

@@ -21,6 +21,7 @@ from chat.presenters import conversation_payload, message_payload
 
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
+from .stale_replies import replies_close_stale
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,22 @@ def turn_create(
     *, user, text: str, conversation_id: int | None = None, assistant_id: int | None = None
 ) -> TurnStart:
     text = validate_message_text(text)
+    arguments = {
+        "user": user,
+        "text": text,
+        "conversation_id": conversation_id,
+        "assistant_id": assistant_id,
+    }
+    try:
+        return _turn_create(**arguments)
+    except TurnRefused as refusal:
+        # The reply in the way may belong to a process that died: close it and go on.
+        if refusal.code == "busy" and replies_close_stale(conversation_id=conversation_id):
+            return _turn_create(**arguments)
+        raise
+
+
+def _turn_create(*, user, text, conversation_id, assistant_id) -> TurnStart:
     with transaction.atomic():
         created = conversation_id is None
         if created:

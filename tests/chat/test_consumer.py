@@ -1,10 +1,13 @@
 """The chat WebSocket end to end: consumer -> turn service -> agent -> local provider (HTTP)."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.test import Client
+from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
 from localai.model import reply_text
@@ -316,4 +319,78 @@ async def test_a_stream_cut_midway_keeps_the_partial_reply_as_incomplete():
     assert done["message"]["content"] and done["message"]["error"]
     saved = await Message.objects.aget(pk=reply_id)
     assert saved.status == "incomplete" and saved.content == done["message"]["content"]
+    await socket.close()
+
+
+async def test_a_user_flooding_frames_is_rate_limited_with_retry_after(settings):
+    settings.CHAT_RATE_LIMIT_FRAMES = 5
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+    other_tab = await connected(cookie)
+
+    for _ in range(5):
+        await socket.send({"type": "ping"})
+        await socket.until_type("pong")
+    await other_tab.send({"type": "ping"})  # the limit is per user, across their sockets
+    limited = await other_tab.until_type("error")
+
+    assert limited["code"] == "rate_limited"
+    assert 0 < limited["retry_after"] <= settings.CHAT_RATE_LIMIT_WINDOW
+    await socket.close()
+    await other_tab.close()
+
+
+async def test_signing_out_in_another_tab_closes_that_sessions_sockets():
+    _user, cookie = await signed_in()
+    socket = await connected(cookie)
+    client = Client()
+    client.cookies["sessionid"] = cookie.decode().split("=", 1)[1]
+
+    response = await sync_to_async(client.post)("/accounts/logout/")
+
+    assert response.status_code == 302
+    closed = await socket.communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_reply_left_streaming_by_a_dead_process_is_closed_and_the_chat_goes_on():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(owner=user, assistant=assistant, title="t")
+    await Message.objects.acreate(conversation=conversation, role="user", content="before crash")
+    orphan = await Message.objects.acreate(
+        conversation=conversation,
+        role="assistant",
+        status="streaming",
+        content="Half a rep",
+        runner_channel="turn.gone!abc",
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.CHAT_RUNNER_HEARTBEAT * 4)
+    await Message.objects.filter(pk=orphan.pk).aupdate(updated_at=long_ago)
+    socket = await connected(cookie)
+
+    await socket.send(
+        {"type": "message.send", "conversation_id": conversation.pk, "text": "hello?"}
+    )
+    done = await socket.until_type("message.done")
+
+    orphan = await Message.objects.aget(pk=orphan.pk)
+    assert (orphan.status, orphan.content) == ("incomplete", "Half a rep")
+    assert "server stopped" in orphan.error
+    assert done["message"]["status"] == "complete"
+    await socket.close()
+
+
+async def test_a_reply_that_is_alive_is_not_taken_for_a_dead_one():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(owner=user, assistant=assistant, title="t")
+    await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming", content="Going on"
+    )
+    socket = await connected(cookie)
+
+    await socket.send({"type": "message.send", "conversation_id": conversation.pk, "text": "hi"})
+
+    assert (await socket.until_type("error"))["code"] == "busy"
     await socket.close()
