@@ -1,0 +1,77 @@
+"""Reads for pages, the JSON API and the WebSocket consumer. Writes live in chat.services.
+
+Every function takes the user it reads for, so nothing here can leak another user's data.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import Assistant, Conversation, Message
+
+# A keyset cursor: the (updated_at, id) of the last conversation of the previous page.
+Cursor = tuple[datetime, int]
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversations: list[Conversation]
+    # Where the next page starts, or None when this page is the last one.
+    next_before: Cursor | None
+
+
+def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) -> QuerySet:
+    conversations = Conversation.objects.filter(owner=user)
+    query = query.strip()
+    if query:
+        # EXISTS stops at the first matching message and never duplicates a conversation,
+        # unlike a join on messages followed by DISTINCT.
+        matching_message = Message.objects.filter(
+            conversation=OuterRef("pk"), content__icontains=query
+        )
+        conversations = conversations.filter(Q(title__icontains=query) | Exists(matching_message))
+    if before is not None:
+        updated_at, pk = before
+        conversations = conversations.filter(
+            Q(updated_at__lt=updated_at) | Q(updated_at=updated_at, pk__lt=pk)
+        )
+    # Same order as the sidebar_idx index (owner, -updated_at, -id): a keyset page is one
+    # index range scan, however deep the user scrolls.
+    return conversations.select_related("assistant").order_by("-updated_at", "-id")
+
+
+def conversation_list(
+    *, user, query: str = "", before: Cursor | None = None, limit: int
+) -> list[Conversation]:
+    """The user's conversations, most recent activity first, optionally matching `query`
+    in the title or in any message (case-insensitive), starting after the `before` cursor."""
+    return list(_sidebar_queryset(user=user, query=query, before=before)[:limit])
+
+
+def conversation_page(
+    *, user, query: str = "", before: Cursor | None = None, limit: int
+) -> ConversationPage:
+    """One sidebar page plus the cursor of the next one (one query: fetches limit + 1)."""
+    rows = list(_sidebar_queryset(user=user, query=query, before=before)[: limit + 1])
+    conversations = rows[:limit]
+    next_before = None
+    if len(rows) > limit:
+        last = conversations[-1]
+        next_before = (last.updated_at, last.pk)
+    return ConversationPage(conversations=conversations, next_before=next_before)
+
+
+def conversation_get(*, user, conversation_id: int) -> Conversation:
+    """The user's conversation; raises Conversation.DoesNotExist for anyone else's."""
+    return Conversation.objects.select_related("assistant").get(owner=user, pk=conversation_id)
+
+
+def message_list(*, conversation: Conversation) -> list[Message]:
+    """The transcript, oldest first."""
+    return list(Message.objects.filter(conversation=conversation).order_by("id"))
+
+
+def assistant_list_active() -> list[Assistant]:
+    """The assistants offered in the picker."""
+    return list(Assistant.objects.filter(is_active=True).order_by("name", "id"))

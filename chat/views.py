@@ -1,0 +1,195 @@
+"""HTTP views: the chat page and the small JSON API of its sidebar.
+
+Thin on purpose: they read through chat.selectors, write through chat.services and shape
+JSON with chat.presenters, the same shapes the WebSocket sends.
+"""
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors
+from .agents.errors import ProviderError
+from .models import Conversation
+from .presenters import conversation_payload, message_payload
+from .services import conversations as conversation_services
+
+# Longer search terms only make the query slower; nobody types a paragraph into the box.
+MAX_QUERY_CHARS = 200
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def encode_cursor(before: selectors.Cursor | None) -> str | None:
+    """An opaque, URL-safe form of a keyset cursor."""
+    if before is None:
+        return None
+    updated_at, pk = before
+    raw = f"{updated_at.isoformat()}|{pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> selectors.Cursor:
+    """The inverse of encode_cursor; ValueError for anything it did not produce."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        timestamp, pk = raw.rsplit("|", 1)
+        updated_at = datetime.fromisoformat(timestamp)
+        if updated_at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return updated_at, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"invalid cursor: {value!r}") from exc
+
+
+def json_error(message: str, *, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api_login_required(view):
+    """Like the login middleware, but answers 401 JSON instead of redirecting to a page a
+    fetch() cannot show; the page's script sends the user to the login page on 401."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            response = json_error("Sign in to continue.", status=401)
+            response["WWW-Authenticate"] = 'Session realm="chat"'
+            return response
+        return view(request, *args, **kwargs)
+
+    wrapper.login_required = False  # opts out of LoginRequiredMiddleware's redirect
+    return wrapper
+
+
+def _request_field(request: HttpRequest, name: str) -> str | None:
+    """A field of a form-encoded or JSON POST body."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        value = body.get(name) if isinstance(body, dict) else None
+        return value if isinstance(value, str) else None
+    return request.POST.get(name)
+
+
+def _url_template(name: str) -> str:
+    """A URL with `{id}` where the conversation id goes, for the page's script."""
+    return reverse(name, kwargs={"pk": 0}).replace("/0/", "/{id}/")
+
+
+def _sidebar_page_payload(page: selectors.ConversationPage) -> dict:
+    return {
+        "conversations": [conversation_payload(c) for c in page.conversations],
+        "next_cursor": encode_cursor(page.next_before),
+    }
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
+    page = selectors.conversation_page(user=request.user, limit=settings.CHAT_SIDEBAR_PAGE_SIZE)
+    messages = selectors.message_list(conversation=conversation) if conversation else []
+    data = {
+        "user": {"username": request.user.get_username()},
+        "assistants": [
+            {"id": a.pk, "name": a.name, "description": a.description}
+            for a in selectors.assistant_list_active()
+        ],
+        **_sidebar_page_payload(page),
+        "conversation": conversation_payload(conversation) if conversation else None,
+        "messages": [message_payload(m) for m in messages],
+        "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        "urls": {
+            "index": reverse("chat:index"),
+            "login": reverse("login"),
+            "socket": "/ws/chat/",
+            "conversations": reverse("chat:api_conversations"),
+            "conversation": _url_template("chat:conversation"),
+            "rename": _url_template("chat:api_conversation_rename"),
+            "delete": _url_template("chat:api_conversation_delete"),
+        },
+    }
+    context = {"chat_data": data, "conversation": conversation, "assistants": data["assistants"]}
+    return render(request, "chat/index.html", context)
+
+
+@require_GET
+@ensure_csrf_cookie
+def index(request: HttpRequest) -> HttpResponse:
+    """The chat page on the "new chat" screen."""
+    return _chat_page(request, conversation=None)
+
+
+@require_GET
+@ensure_csrf_cookie
+def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The chat page with one of the user's conversations open."""
+    try:
+        conversation = selectors.conversation_get(user=request.user, conversation_id=pk)
+    except Conversation.DoesNotExist:
+        raise Http404("No such conversation.") from None
+    return _chat_page(request, conversation=conversation)
+
+
+# --- JSON API ------------------------------------------------------------------------------
+
+
+@api_login_required
+@require_GET
+def api_conversations(request: HttpRequest) -> JsonResponse:
+    """A sidebar page: `?q=` searches titles and messages, `?cursor=` continues a listing."""
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
+    before = None
+    if cursor := request.GET.get("cursor"):
+        try:
+            before = decode_cursor(cursor)
+        except ValueError:
+            return json_error("Invalid cursor.", status=400)
+    page = selectors.conversation_page(
+        user=request.user, query=query, before=before, limit=settings.CHAT_SIDEBAR_PAGE_SIZE
+    )
+    return JsonResponse(_sidebar_page_payload(page))
+
+
+@api_login_required
+@require_POST
+def api_conversation_rename(request: HttpRequest, pk: int) -> JsonResponse:
+    title = _request_field(request, "title")
+    if title is None:
+        return json_error("A title is required.", status=400)
+    try:
+        conversation = conversation_services.conversation_rename(
+            user=request.user, conversation_id=pk, title=title
+        )
+    except Conversation.DoesNotExist:
+        return json_error("No such conversation.", status=404)
+    except ValidationError as exc:
+        return json_error(" ".join(exc.messages), status=400)
+    return JsonResponse(conversation_payload(conversation))
+
+
+@api_login_required
+@require_POST
+def api_conversation_delete(request: HttpRequest, pk: int) -> JsonResponse:
+    try:
+        conversation_services.conversation_delete(user=request.user, conversation_id=pk)
+    except Conversation.DoesNotExist:
+        return json_error("No such conversation.", status=404)
+    except ProviderError as exc:
+        # Nothing was deleted locally; the user can retry once the provider answers.
+        return json_error(str(exc), status=502)
+    return JsonResponse({"deleted": pk})

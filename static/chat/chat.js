@@ -1,0 +1,644 @@
+// The chat page: wires the sidebar, the transcript and the composer to the WebSocket
+// (docs/websocket-protocol.md) and to the JSON API (chat/views.py).
+//
+// The page paints from the data embedded by the server (json_script "chat-data"), then the
+// socket takes over: the snapshot it sends after conversation.open replaces the transcript,
+// so a reconnect never duplicates anything.
+
+import { apiGet, apiPost, goToLogin, setLoginUrl } from "./api.js";
+import { Sidebar, conversationTitle } from "./sidebar.js";
+import { ChatSocket } from "./socket.js";
+import { Transcript, codePointLength } from "./transcript.js";
+
+const data = JSON.parse(document.getElementById("chat-data").textContent);
+setLoginUrl(data.urls.login);
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  app: $("app"),
+  sidebar: $("sidebar"),
+  sidebarToggle: $("sidebar-toggle"),
+  sidebarClose: $("sidebar-close"),
+  backdrop: $("backdrop"),
+  newChat: $("new-chat"),
+  picker: $("assistant-select"),
+  pickerDescription: $("assistant-description"),
+  search: $("search"),
+  title: $("conversation-title"),
+  assistantLine: $("conversation-assistant"),
+  connection: $("connection"),
+  emptyState: $("empty-state"),
+  emptyAssistant: $("empty-assistant"),
+  alerts: $("alerts"),
+  composer: $("composer"),
+  input: $("composer-input"),
+  send: $("send"),
+  stop: $("stop"),
+  charCount: $("char-count"),
+};
+
+const assistants = new Map(data.assistants.map((a) => [a.id, a]));
+const conversationUrl = (id) => data.urls.conversation.replace("{id}", String(id));
+const conversationPath = new RegExp(
+  `^${data.urls.conversation.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace("{id}", "(\\d+)")}$`,
+);
+const SITE_NAME = document.title.split(" · ").pop() || "Assistants";
+// Refusals that mean "your message was not saved": it goes back into the box.
+const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame"]);
+
+const state = {
+  /** The open conversation (payload), or null on the "new chat" screen. */
+  current: data.conversation,
+  /** {clientMessageId, text, conversationId} until the server echoes the message. */
+  pendingSend: null,
+  /** {clientMessageId, adopted} while a new conversation started by this tab is being created. */
+  pendingNew: null,
+  stopping: false,
+  deletingIds: new Set(),
+  lastResync: 0,
+  searchSeq: 0,
+  /** Counts socket connections, to tell a send from before a reconnect from a recent one. */
+  connection: 0,
+};
+
+// --- Alerts ----------------------------------------------------------------------------------
+
+function showAlert(message, { kind = "error" } = {}) {
+  for (const existing of els.alerts.children) {
+    if (existing.dataset.message === message) existing.remove();
+  }
+  const alert = document.createElement("div");
+  alert.className = kind === "info" ? "alert is-info" : "alert";
+  alert.setAttribute("role", kind === "info" ? "status" : "alert");
+  alert.dataset.message = message;
+  const text = document.createElement("p");
+  text.textContent = message;
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "icon-btn";
+  dismiss.setAttribute("aria-label", "Dismiss");
+  dismiss.innerHTML = '<svg class="icon" aria-hidden="true"><use href="#i-x"/></svg>';
+  dismiss.addEventListener("click", () => {
+    alert.remove();
+    els.input.focus();
+  });
+  alert.append(text, dismiss);
+  els.alerts.append(alert);
+  while (els.alerts.children.length > 3) els.alerts.firstElementChild.remove();
+}
+
+function clearAlerts() {
+  els.alerts.replaceChildren();
+}
+
+// --- Header, empty state, composer -----------------------------------------------------------
+
+function selectedAssistant() {
+  return assistants.get(Number(els.picker.value)) || null;
+}
+
+function renderHeader() {
+  const current = state.current;
+  if (current) {
+    const title = conversationTitle(current);
+    els.title.textContent = title;
+    els.assistantLine.textContent = current.assistant ? current.assistant.name : "Assistant removed";
+    document.title = `${title} · ${SITE_NAME}`;
+    transcript.setAssistantName(current.assistant?.name);
+  } else {
+    const assistant = selectedAssistant();
+    els.title.textContent = "New chat";
+    els.assistantLine.textContent = assistant ? assistant.name : "";
+    document.title = SITE_NAME;
+    transcript.setAssistantName(assistant?.name);
+  }
+  renderEmptyState();
+}
+
+function renderEmptyState() {
+  els.emptyState.hidden = !(state.current === null && transcript.isEmpty);
+  const assistant = selectedAssistant();
+  els.emptyAssistant.replaceChildren();
+  if (!assistant) {
+    els.emptyAssistant.textContent = "No assistants are available yet. Ask an administrator to add one.";
+    return;
+  }
+  const name = document.createElement("strong");
+  name.textContent = assistant.name;
+  els.emptyAssistant.append("You are starting a chat with ", name, ".");
+  if (assistant.description) {
+    els.emptyAssistant.append(document.createElement("br"), assistant.description);
+  }
+}
+
+function renderPicker() {
+  const assistant = selectedAssistant();
+  els.pickerDescription.textContent = assistant ? assistant.description : "";
+  if (!state.current) renderHeader();
+}
+
+function updateComposer() {
+  const text = els.input.value;
+  const length = codePointLength(text);
+  const max = data.max_message_chars;
+  const active = transcript.activeReply !== null;
+  const canTarget = state.current !== null || selectedAssistant() !== null;
+  els.send.disabled = !text.trim() || length > max || !socket.isOpen || active || !canTarget
+    || state.pendingNew !== null;
+  els.stop.hidden = !active;
+  els.stop.disabled = state.stopping;
+  if (length > max * 0.8) {
+    els.charCount.hidden = false;
+    els.charCount.textContent = `${length.toLocaleString()} / ${max.toLocaleString()}`;
+    els.charCount.classList.toggle("is-over", length > max);
+  } else {
+    els.charCount.hidden = true;
+  }
+}
+
+function autoGrow() {
+  els.input.style.height = "auto";
+  els.input.style.height = `${els.input.scrollHeight}px`;
+}
+
+// --- Sidebar ---------------------------------------------------------------------------------
+
+const sidebar = new Sidebar(
+  {
+    list: $("conversation-list"),
+    status: $("list-status"),
+    sentinel: $("list-sentinel"),
+    scroller: $("history"),
+  },
+  {
+    urlFor: conversationUrl,
+    onSelect: (id) => {
+      closeSidebar();
+      openConversation(id, { push: true });
+    },
+    onRename: renameConversation,
+    onDelete: deleteConversation,
+    onLoadMore: loadMoreConversations,
+  },
+);
+
+async function loadConversations() {
+  const query = els.search.value.trim();
+  const seq = ++state.searchSeq;
+  sidebar.setLoading(true);
+  const result = await apiGet(data.urls.conversations, { q: query });
+  if (seq !== state.searchSeq) return; // a newer search superseded this one
+  sidebar.setLoading(false);
+  if (!result.ok) {
+    showAlert(result.data.error);
+    return;
+  }
+  sidebar.setPage(result.data.conversations, result.data.next_cursor, query);
+  sidebar.setCurrent(state.current?.id ?? null);
+}
+
+async function loadMoreConversations() {
+  const seq = state.searchSeq;
+  sidebar.setLoading(true);
+  const result = await apiGet(data.urls.conversations, { q: sidebar.query, cursor: sidebar.nextCursor });
+  if (seq !== state.searchSeq) return;
+  sidebar.setLoading(false);
+  if (!result.ok) {
+    showAlert(result.data.error);
+    return;
+  }
+  sidebar.appendPage(result.data.conversations, result.data.next_cursor);
+}
+
+async function renameConversation(id, title) {
+  const result = await apiPost(data.urls.rename.replace("{id}", String(id)), { title });
+  if (!result.ok) {
+    if (result.status === 404) sidebar.remove(id);
+    showAlert(result.data.error);
+    return null;
+  }
+  if (state.current?.id === id) {
+    state.current = result.data;
+    renderHeader();
+  }
+  return result.data;
+}
+
+async function deleteConversation(id) {
+  state.deletingIds.add(id);
+  const result = await apiPost(data.urls.delete.replace("{id}", String(id)), {});
+  state.deletingIds.delete(id);
+  if (!result.ok && result.status !== 404) {
+    showAlert(result.data.error);
+    return false;
+  }
+  sidebar.remove(id);
+  if (state.current?.id === id) newChat({ push: true });
+  return true;
+}
+
+let searchTimer = null;
+els.search.addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(loadConversations, 250);
+});
+els.search.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && els.search.value) {
+    event.preventDefault();
+    els.search.value = "";
+    clearTimeout(searchTimer);
+    loadConversations();
+  }
+});
+
+// --- Transcript ------------------------------------------------------------------------------
+
+const transcript = new Transcript(
+  { scroller: $("transcript"), list: $("messages"), jump: $("jump") },
+  {
+    onActivityChange: (active) => {
+      if (!active) state.stopping = false;
+      updateComposer();
+    },
+  },
+);
+
+// --- Navigation ------------------------------------------------------------------------------
+
+function openConversation(id, { push }) {
+  if (state.current?.id === id) return;
+  if (!socket.isOpen) {
+    // The server embeds the transcript in the page, so a plain navigation works offline-ish.
+    location.assign(conversationUrl(id));
+    return;
+  }
+  clearAlerts();
+  state.current = sidebar.get(id) || { id, title: "", assistant: null, updated_at: new Date().toISOString() };
+  state.pendingSend = null;
+  state.pendingNew = null;
+  state.stopping = false;
+  transcript.clear();
+  sidebar.setCurrent(id);
+  renderHeader();
+  if (push && location.pathname !== conversationUrl(id)) history.pushState({ id }, "", conversationUrl(id));
+  socket.send({ type: "conversation.open", conversation_id: id });
+  updateComposer();
+  focusComposer();
+}
+
+function newChat({ push }) {
+  if (state.current !== null) socket.send({ type: "conversation.close" });
+  state.current = null;
+  state.pendingSend = null;
+  state.pendingNew = null;
+  state.stopping = false;
+  transcript.clear();
+  sidebar.setCurrent(null);
+  renderHeader();
+  if (push && location.pathname !== data.urls.index) history.pushState({ id: null }, "", data.urls.index);
+  updateComposer();
+  focusComposer();
+}
+
+/** Makes a conversation this tab just created the open one, without reloading anything. */
+function adopt(conversation) {
+  state.current = conversation;
+  sidebar.setCurrent(conversation.id);
+  const url = conversationUrl(conversation.id);
+  if (location.pathname !== url) {
+    // A second adoption corrects a guess (see conversation.created): no extra history entry.
+    if (state.pendingNew?.adopted) history.replaceState({ id: conversation.id }, "", url);
+    else history.pushState({ id: conversation.id }, "", url);
+  }
+  if (state.pendingNew) state.pendingNew.adopted = true;
+  renderHeader();
+}
+
+function conversationIdFromPath(pathname) {
+  const match = pathname.match(conversationPath);
+  return match ? Number(match[1]) : null;
+}
+
+window.addEventListener("popstate", () => {
+  const id = conversationIdFromPath(location.pathname);
+  if (id === null) newChat({ push: false });
+  else if (id !== state.current?.id) openConversation(id, { push: false });
+});
+
+els.newChat.addEventListener("click", () => {
+  closeSidebar();
+  newChat({ push: true });
+});
+
+els.picker.addEventListener("change", () => {
+  try {
+    localStorage.setItem("chat.assistant", els.picker.value);
+  } catch {
+    // Storage can be disabled; the choice then lasts for this page only.
+  }
+  renderPicker();
+  updateComposer();
+});
+
+// --- Sending ---------------------------------------------------------------------------------
+
+function newClientMessageId() {
+  const random = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+  return `c-${random}`;
+}
+
+function send() {
+  const text = els.input.value;
+  if (!text.trim() || els.send.disabled) return;
+  const clientMessageId = newClientMessageId();
+  let frame;
+  if (state.current) {
+    frame = { type: "message.send", conversation_id: state.current.id, text, client_message_id: clientMessageId };
+  } else {
+    const assistant = selectedAssistant();
+    if (!assistant) return;
+    frame = { type: "message.send", conversation_id: null, assistant_id: assistant.id, text, client_message_id: clientMessageId };
+  }
+  if (!socket.send(frame)) {
+    showAlert("Not connected. Your message was not sent; it is still in the box.");
+    return;
+  }
+  state.pendingSend = {
+    clientMessageId, text, conversationId: state.current?.id ?? null, connection: state.connection,
+  };
+  if (!state.current) state.pendingNew = { clientMessageId, adopted: false };
+  transcript.addOptimistic(text, clientMessageId);
+  els.input.value = "";
+  autoGrow();
+  renderEmptyState();
+  updateComposer();
+}
+
+function rollBackSend() {
+  const pending = state.pendingSend;
+  if (!pending) return;
+  transcript.removeOptimistic(pending.clientMessageId);
+  if (!els.input.value.trim()) {
+    els.input.value = pending.text;
+    autoGrow();
+  }
+  state.pendingSend = null;
+  state.pendingNew = null;
+  renderEmptyState();
+  updateComposer();
+}
+
+els.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  send();
+});
+els.input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  }
+});
+els.input.addEventListener("input", () => {
+  autoGrow();
+  updateComposer();
+});
+els.stop.addEventListener("click", () => {
+  if (!state.current) return;
+  if (socket.send({ type: "turn.stop", conversation_id: state.current.id })) {
+    state.stopping = true;
+    updateComposer();
+  }
+});
+
+function focusComposer() {
+  // On touch screens focusing would pop the keyboard over the transcript.
+  if (window.matchMedia("(pointer: fine)").matches) els.input.focus();
+}
+
+// --- Socket frames ---------------------------------------------------------------------------
+
+/** Asks for a fresh snapshot when the live stream and our copy disagree (at most every 2 s). */
+function resync() {
+  if (!state.current || Date.now() - state.lastResync < 2000) return;
+  state.lastResync = Date.now();
+  socket.send({ type: "conversation.open", conversation_id: state.current.id });
+}
+
+const isCurrent = (conversationId) => state.current !== null && state.current.id === conversationId;
+
+const frameHandlers = {
+  "conversation.snapshot"(frame) {
+    if (!isCurrent(frame.conversation.id)) return; // the user moved on before it arrived
+    state.current = frame.conversation;
+    const pending = state.pendingSend;
+    transcript.setMessages(frame.messages);
+    if (pending && pending.conversationId === frame.conversation.id) {
+      if (pending.connection === state.connection) {
+        // Sent on this connection, its echo is still on the way: keep showing it.
+        transcript.addOptimistic(pending.text, pending.clientMessageId);
+      } else {
+        // Sent just before the connection dropped: if the server never saved it, give it back.
+        const saved = frame.messages.some((m) => m.role === "user" && m.content === pending.text);
+        state.pendingSend = null;
+        if (!saved && !els.input.value.trim()) {
+          els.input.value = pending.text;
+          autoGrow();
+          showAlert("Your last message was not sent. It is back in the box.", { kind: "info" });
+        }
+      }
+    }
+    if (sidebar.get(frame.conversation.id)) sidebar.upsert(frame.conversation);
+    renderHeader();
+    updateComposer();
+  },
+
+  "conversation.created"(frame) {
+    sidebar.upsert(frame.conversation);
+    // The event carries no client id; a tab waiting for its new conversation takes the first
+    // one announced, and message.created (which echoes our client_message_id) corrects the
+    // rare wrong guess when two tabs create conversations at the same moment.
+    if (state.pendingNew && !state.pendingNew.adopted && state.current === null) adopt(frame.conversation);
+  },
+
+  "conversation.updated"(frame) {
+    sidebar.upsert(frame.conversation);
+    if (isCurrent(frame.conversation.id)) {
+      state.current = frame.conversation;
+      renderHeader();
+    }
+  },
+
+  "conversation.deleted"(frame) {
+    const id = frame.conversation_id;
+    sidebar.remove(id);
+    if (isCurrent(id)) {
+      const mine = state.deletingIds.has(id);
+      newChat({ push: true });
+      if (!mine) showAlert("This conversation was deleted in another window.", { kind: "info" });
+    }
+  },
+
+  "message.created"(frame) {
+    const message = frame.message;
+    const clientId = frame.client_message_id;
+    if (state.pendingNew && clientId === state.pendingNew.clientMessageId) {
+      if (!isCurrent(message.conversation_id)) {
+        adopt(sidebar.get(message.conversation_id) || {
+          id: message.conversation_id,
+          title: "",
+          assistant: selectedAssistant() && { id: selectedAssistant().id, name: selectedAssistant().name },
+          created_at: message.created_at,
+          updated_at: message.created_at,
+        });
+      }
+      state.pendingNew = null;
+    }
+    if (!isCurrent(message.conversation_id)) return;
+    if (state.pendingSend && clientId === state.pendingSend.clientMessageId) state.pendingSend = null;
+    transcript.upsert(message, clientId);
+    updateComposer();
+  },
+
+  "message.delta"(frame) {
+    if (!isCurrent(frame.conversation_id)) return;
+    if (transcript.applyDelta(frame) !== "ok") resync();
+  },
+
+  "message.tool_step"(frame) {
+    if (!isCurrent(frame.conversation_id)) return;
+    if (transcript.applyToolStep(frame) !== "ok") resync();
+  },
+
+  "message.done"(frame) {
+    if (!isCurrent(frame.message.conversation_id)) return;
+    transcript.finish(frame.message);
+    state.stopping = false;
+    updateComposer();
+  },
+
+  error(frame) {
+    const forCurrent = frame.conversation_id === undefined || frame.conversation_id === null
+      || isCurrent(frame.conversation_id);
+    let message = frame.message || "Something went wrong.";
+    if (frame.code === "rate_limited" && frame.retry_after) {
+      message = `${message} (Try again in ${Math.ceil(frame.retry_after)} s.)`;
+    }
+    if (state.pendingSend && forCurrent && SEND_REFUSALS.has(frame.code)) {
+      rollBackSend();
+    } else if (frame.code === "not_found" && state.current && isCurrent(frame.conversation_id)) {
+      newChat({ push: true });
+      message = "That conversation does not exist (or is not yours).";
+    } else if (frame.code === "not_running") {
+      state.stopping = false;
+      updateComposer();
+      return; // the reply had already ended: nothing the user needs to read
+    }
+    if (frame.code === "provider_error" && forCurrent) {
+      // message.done already shows the reason under the reply; do not say it twice.
+      const shown = transcript.messages.some((m) => m.error && m.error === frame.message);
+      if (shown) return;
+    }
+    if (!forCurrent) return;
+    showAlert(message);
+  },
+};
+
+// --- Connection ------------------------------------------------------------------------------
+
+let connectionNoticeTimer = null;
+
+const socket = new ChatSocket(data.urls.socket, {
+  onOpen(reconnected) {
+    state.connection += 1;
+    if (state.current) {
+      socket.send({ type: "conversation.open", conversation_id: state.current.id });
+    }
+    if (state.pendingNew && !state.pendingNew.adopted) {
+      // The socket closed before the server answered: we cannot know if it was created.
+      rollBackSend();
+    }
+    // Sidebar events may have been missed while offline.
+    if (reconnected) loadConversations();
+    updateComposer();
+  },
+  onFrame(frame) {
+    const handler = frameHandlers[frame.type];
+    if (handler) handler(frame);
+  },
+  onState(connectionState, retryInMs) {
+    clearTimeout(connectionNoticeTimer);
+    if (connectionState === "open") {
+      els.connection.hidden = true;
+    } else if (connectionState === "closed") {
+      els.connection.hidden = false;
+      els.connection.textContent = `Reconnecting in ${Math.max(1, Math.round(retryInMs / 1000))} s…`;
+    } else if (els.connection.hidden) {
+      // Do not flash a notice for the usual sub-second connect.
+      connectionNoticeTimer = setTimeout(() => {
+        els.connection.hidden = false;
+        els.connection.textContent = "Connecting…";
+      }, 1000);
+    } else {
+      els.connection.textContent = "Connecting…";
+    }
+    updateComposer();
+  },
+  onGiveUp() {
+    // An expired session makes the API answer 401, which sends the user to the login page.
+    apiGet(data.urls.conversations).then((result) => {
+      if (result.status === 401) goToLogin();
+    });
+  },
+});
+
+// --- Small screens: the sidebar as a drawer --------------------------------------------------
+
+function openSidebar() {
+  els.app.classList.add("sidebar-open");
+  els.backdrop.hidden = false;
+  els.sidebarToggle.setAttribute("aria-expanded", "true");
+  els.newChat.focus();
+}
+
+function closeSidebar() {
+  if (!els.app.classList.contains("sidebar-open")) return;
+  els.app.classList.remove("sidebar-open");
+  els.backdrop.hidden = true;
+  els.sidebarToggle.setAttribute("aria-expanded", "false");
+}
+
+els.sidebarToggle.addEventListener("click", openSidebar);
+els.sidebarClose.addEventListener("click", () => {
+  closeSidebar();
+  els.sidebarToggle.focus();
+});
+els.backdrop.addEventListener("click", closeSidebar);
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && els.app.classList.contains("sidebar-open")) {
+    closeSidebar();
+    els.sidebarToggle.focus();
+  }
+});
+
+// --- Start -----------------------------------------------------------------------------------
+
+function restorePicker() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem("chat.assistant");
+  } catch {
+    saved = null;
+  }
+  if (saved && assistants.has(Number(saved))) els.picker.value = saved;
+}
+
+restorePicker();
+sidebar.setPage(data.conversations, data.next_cursor, "");
+sidebar.setCurrent(state.current?.id ?? null);
+transcript.setAssistantName(state.current?.assistant?.name);
+transcript.setMessages(data.messages);
+renderPicker();
+renderHeader();
+updateComposer();
+socket.connect();
+focusComposer();

@@ -1,0 +1,57 @@
+// Model output -> sanitised HTML. The vendored UMD builds of marked and DOMPurify (loaded
+// with <script defer> before this module) provide the globals used here.
+//
+// Two layers, so that neither alone has to be perfect:
+// 1. marked renders raw HTML blocks and inline tags as *text*: a model that writes
+//    "<img onerror=...>" shows those characters, it never gets an element.
+// 2. DOMPurify sanitises the result anyway (no scripts, handlers, javascript: URLs, forms,
+//    styles), and every link opens in a new tab with rel="noopener noreferrer".
+
+const { marked, DOMPurify } = globalThis;
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+const SAFE_URL = /^(?:https?:|mailto:|#|\/(?!\/))/i;
+
+marked.use({
+  gfm: true,
+  breaks: true,
+  renderer: {
+    html({ text }) {
+      return escapeHtml(text);
+    },
+    // Remote images in model output can leak data through their URL (and cost bandwidth):
+    // show them as links the user can choose to open.
+    image({ href, text }) {
+      const label = escapeHtml(text || href || "image");
+      if (!href || !SAFE_URL.test(href)) return label;
+      return `<a href="${escapeHtml(href)}">🖼 ${label}</a>`;
+    },
+  },
+});
+
+DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "A") {
+    const href = node.getAttribute("href");
+    if (href && !SAFE_URL.test(href.trim())) node.removeAttribute("href");
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer");
+  }
+});
+
+const PURIFY_CONFIG = {
+  USE_PROFILES: { html: true },
+  FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "option", "img",
+    "video", "audio", "source", "picture", "iframe", "object", "embed", "svg", "math"],
+  FORBID_ATTR: ["style", "class", "id", "srcset"],
+  ALLOW_DATA_ATTR: false,
+};
+
+/** Markdown source -> an HTML string that is safe to assign to innerHTML. */
+export function renderMarkdown(source) {
+  const html = marked.parse(source ?? "", { async: false });
+  return DOMPurify.sanitize(html, PURIFY_CONFIG);
+}
