@@ -17,19 +17,22 @@ from .services.assistants import (
 )
 
 
+DEFINITION_FIELDS = [
+    "name",
+    "description",
+    "provider",
+    "protocol",
+    "model",
+    "instructions",
+    "tools",
+    "is_active",
+]
+
+
 class AssistantAdminForm(forms.ModelForm):
     class Meta:
         model = Assistant
-        fields = [
-            "name",
-            "description",
-            "provider",
-            "protocol",
-            "model",
-            "instructions",
-            "tools",
-            "is_active",
-        ]
+        fields = DEFINITION_FIELDS
         help_texts = {
             "tools": 'A JSON list of tool definitions, e.g. [{"type": "function", "function": '
             '{"name": "get_time", "description": "...", "parameters": {...}}}].',
@@ -55,7 +58,7 @@ class AssistantAdminForm(forms.ModelForm):
                 "protocol. Create a new assistant instead."
             )
         draft = Assistant(
-            **{name: cleaned[name] for name in self.Meta.fields}, remote_id=instance.remote_id
+            **{name: cleaned[name] for name in DEFINITION_FIELDS}, remote_id=instance.remote_id
         )
         try:
             # Remote first: if the provider refuses, the form shows why and nothing is saved.

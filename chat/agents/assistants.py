@@ -1,5 +1,6 @@
 """The `assistants` protocol: Assistants API v2 (assistant, thread, streamed run)."""
 
+import warnings
 from collections.abc import AsyncIterator
 
 import httpx2
@@ -19,6 +20,11 @@ from .events import (
     ToolStep,
 )
 from .threads import AgentThread, AssistantAgentThread
+
+# This protocol exists for servers that still speak the Assistants API (the local provider
+# among them); the SDK's deprecation warning on every call says nothing new here.
+warnings.filterwarnings("ignore", "The Assistants API is deprecated", DeprecationWarning)
+warnings.filterwarnings("ignore", "deprecated$", DeprecationWarning, module=r"chat\.agents")
 
 CUT_STREAM_REASON = "The provider closed the stream before the reply finished."
 
