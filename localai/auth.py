@@ -1,0 +1,28 @@
+"""API-key authentication, as the real service does it: `Authorization: Bearer <key>`."""
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def is_authorised(token: str | None) -> bool:
+    expected = settings.LOCAL_PROVIDER_API_KEY
+    # An unset key must not let an empty bearer token through.
+    if not expected or token is None:
+        return False
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def masked(token: str) -> str:
+    """How the real API echoes a wrong key in its error: enough to recognise it, no more."""
+    if len(token) <= 8:
+        return "*" * len(token)
+    return f"{token[:3]}{'*' * (len(token) - 7)}{token[-4:]}"

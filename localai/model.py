@@ -1,0 +1,168 @@
+"""The local provider's deterministic model. It is not an LLM.
+
+The reply is a pure function of the last user message (and, after a tool call, of the tool
+outputs), so a test can compute exactly what a run will stream. In-message directives such
+as ``[[delay:0.2]]`` or ``[[fail:429]]`` are test hooks; they are stripped from the echo.
+See docs/local-provider.md.
+"""
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+CLOSING_SENTENCE = (
+    "This reply comes from the built-in local model, which is not an LLM: "
+    "it echoes your message so that the chat works offline."
+)
+# How many tokens `[[run_fail]]` and `[[expire]]` stream before the run ends.
+FAULT_AFTER_TOKENS = 3
+MAX_TOKENS = 10_000
+MAX_DELAY = 10.0
+
+_DIRECTIVE = re.compile(
+    r"[ \t]*\[\[\s*(?P<name>delay|tokens|fail|hang|cut|run_fail|expire)"
+    r"\s*(?::\s*(?P<value>[^\]\s]*))?\s*\]\]",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"\s*\S+|\s+$")
+_TOOL_CALL_LINE = re.compile(
+    r"^[ \t]*call[ \t]+(?P<name>[A-Za-z0-9_-]{1,64})[ \t]*(?P<args>\{.*\})?[ \t]*$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Directives:
+    delay: float | None = None
+    tokens: int | None = None
+    fail: int | None = None
+    hang: bool = False
+    cut: int | None = None
+    run_fail: bool = False
+    expire: bool = False
+
+
+@dataclass(frozen=True)
+class ToolCallRequest:
+    name: str
+    arguments: str
+
+
+def _directive_value(name: str, value: str | None) -> tuple[str, object] | None:
+    """The parsed value of one directive, or None when its argument is not understood."""
+    try:
+        if name == "delay" and value:
+            delay = float(value)
+            return ("delay", min(delay, MAX_DELAY)) if delay >= 0 else None
+        if name in ("tokens", "cut") and value:
+            count = int(value)
+            return (name, min(count, MAX_TOKENS)) if count >= 0 else None
+        if name == "fail" and value:
+            status = int(value)
+            return ("fail", status) if 400 <= status <= 599 else None
+    except ValueError:
+        return None
+    if name in ("hang", "run_fail", "expire") and not value:
+        return (name, True)
+    return None
+
+
+def parse_directives(text: str) -> tuple[str, Directives]:
+    """Splits a message into the text to echo and its directives.
+
+    A directive whose argument is not understood stays in the text, so that the echo shows
+    the user that it was ignored.
+    """
+    found: dict[str, object] = {}
+
+    def strip(match: re.Match) -> str:
+        parsed = _directive_value(match["name"].lower(), match["value"])
+        if parsed is None:
+            return match[0]
+        found[parsed[0]] = parsed[1]
+        return ""
+
+    clean = _DIRECTIVE.sub(strip, text)
+    return clean.strip(), Directives(**found)
+
+
+def tokenize(text: str) -> list[str]:
+    """Word pieces that join back into the text: "Hello world" -> ["Hello", " world"]."""
+    return _TOKEN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    return len(tokenize(text))
+
+
+def _fit(tokens: list[str], count: int | None) -> list[str]:
+    if count is None:
+        return tokens
+    if count <= len(tokens):
+        return tokens[:count]
+    return tokens + [f" w{number}" for number in range(1, count - len(tokens) + 1)]
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def reply_text_for(clean_text: str) -> str:
+    if not clean_text:
+        return f"You sent an empty message.\n\n{CLOSING_SENTENCE}"
+    return f"**You said:**\n\n{_quote(clean_text)}\n\n{CLOSING_SENTENCE}"
+
+
+def reply_tokens(text: str) -> list[str]:
+    """The tokens a run streams in reply to the user message `text` (directives included)."""
+    clean, directives = parse_directives(text)
+    return _fit(tokenize(reply_text_for(clean)), directives.tokens)
+
+
+def reply_text(text: str) -> str:
+    return "".join(reply_tokens(text))
+
+
+def tool_reply_tokens(text: str, outputs: Sequence[tuple[str, str]]) -> list[str]:
+    """The tokens a run streams once the outputs of its tool calls are submitted.
+
+    `text` is the user message that asked for the calls; `outputs` are (tool name, output)
+    pairs in the order of the calls.
+    """
+    _, directives = parse_directives(text)
+    parts = [
+        f"The tool `{name}` returned:\n\n{_quote(output or '(empty)')}" for name, output in outputs
+    ]
+    reply = "\n\n".join([*parts, CLOSING_SENTENCE])
+    return _fit(tokenize(reply), directives.tokens)
+
+
+def function_names(tools: Iterable[dict]) -> set[str]:
+    return {
+        tool["function"]["name"]
+        for tool in tools
+        if tool.get("type") == "function" and isinstance(tool.get("function"), dict)
+    }
+
+
+def tool_call_requests(text: str, tools: Iterable[dict]) -> list[ToolCallRequest]:
+    """The function calls asked for by lines like `call get_weather {"city": "Oslo"}`.
+
+    Only functions the run offers are called; a line whose arguments are not a JSON object
+    is ordinary text.
+    """
+    clean, _ = parse_directives(text)
+    available = function_names(tools)
+    requests = []
+    for match in _TOOL_CALL_LINE.finditer(clean):
+        if match["name"] not in available:
+            continue
+        arguments = match["args"] or "{}"
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            requests.append(ToolCallRequest(name=match["name"], arguments=json.dumps(parsed)))
+    return requests

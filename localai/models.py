@@ -1,0 +1,140 @@
+"""The local provider's own tables (database alias "localai", see routers.py).
+
+Objects are addressed by their public API id (`public_id`, e.g. "asst_..."); the integer
+primary key gives list endpoints a stable order and cursor, since `created_at` has only
+one-second resolution.
+"""
+
+import time
+
+from django.db import models
+
+from localai import ids
+
+
+def unix_now() -> int:
+    return int(time.time())
+
+
+def auto_option() -> str:
+    """The default of `response_format` and `tool_choice`."""
+    return "auto"
+
+
+# A run in one of these states may still change; a thread holds at most one of them.
+ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+# Real runs expire ten minutes after creation if they have not finished.
+RUN_LIFETIME_SECONDS = 600
+
+
+class Assistant(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.assistant_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    # The API tells "not set" (null) from an empty string, so these string fields are nullable.
+    name = models.CharField(max_length=256, null=True)  # noqa: DJ001
+    description = models.CharField(max_length=512, null=True)  # noqa: DJ001
+    model = models.CharField(max_length=256)
+    instructions = models.TextField(null=True)  # noqa: DJ001
+    tools = models.JSONField(default=list)
+    tool_resources = models.JSONField(default=dict)
+    metadata = models.JSONField(default=dict)
+    temperature = models.FloatField(default=1.0)
+    top_p = models.FloatField(default=1.0)
+    response_format = models.JSONField(default=auto_option)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Thread(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.thread_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    metadata = models.JSONField(default=dict)
+    tool_resources = models.JSONField(default=dict)
+    # Set and cleared with conditional UPDATEs: one active run per thread, across processes.
+    active_run_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Message(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.message_id)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    created_at = models.BigIntegerField(default=unix_now)
+    role = models.CharField(max_length=16)
+    # Content blocks exactly as the API returns them.
+    content = models.JSONField(default=list)
+    status = models.CharField(max_length=16, default="completed")
+    # Null for messages that no run wrote, as in the API.
+    assistant_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+    run_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+    attachments = models.JSONField(default=list)
+    metadata = models.JSONField(default=dict)
+    completed_at = models.BigIntegerField(null=True)
+    incomplete_at = models.BigIntegerField(null=True)
+    incomplete_details = models.JSONField(null=True)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def text(self) -> str:
+        return "\n".join(
+            block["text"]["value"] for block in self.content if block.get("type") == "text"
+        )
+
+
+class Run(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.run_id)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="runs")
+    # The id, not a foreign key: a run outlives the deletion of its assistant.
+    assistant_id = models.CharField(max_length=40)
+    created_at = models.BigIntegerField(default=unix_now)
+    status = models.CharField(max_length=16, default="queued")
+    model = models.CharField(max_length=256)
+    instructions = models.TextField(default="")
+    tools = models.JSONField(default=list)
+    tool_choice = models.JSONField(default=auto_option)
+    metadata = models.JSONField(default=dict)
+    temperature = models.FloatField(default=1.0)
+    top_p = models.FloatField(default=1.0)
+    response_format = models.JSONField(default=auto_option)
+    parallel_tool_calls = models.BooleanField(default=True)
+    max_prompt_tokens = models.IntegerField(null=True)
+    max_completion_tokens = models.IntegerField(null=True)
+    truncation_strategy = models.JSONField(default=dict)
+    required_action = models.JSONField(null=True)
+    last_error = models.JSONField(null=True)
+    usage = models.JSONField(null=True)
+    started_at = models.BigIntegerField(null=True)
+    completed_at = models.BigIntegerField(null=True)
+    cancelled_at = models.BigIntegerField(null=True)
+    failed_at = models.BigIntegerField(null=True)
+    expires_at = models.BigIntegerField(null=True)
+    # What the deterministic model answers: the last user message when the run was created
+    # (directives included), and the prompt size for `usage`.
+    input_text = models.TextField(default="")
+    prompt_tokens = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class RunStep(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.step_id)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    created_at = models.BigIntegerField(default=unix_now)
+    type = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, default="in_progress")
+    step_details = models.JSONField(default=dict)
+    last_error = models.JSONField(null=True)
+    usage = models.JSONField(null=True)
+    metadata = models.JSONField(default=dict)
+    completed_at = models.BigIntegerField(null=True)
+    cancelled_at = models.BigIntegerField(null=True)
+    failed_at = models.BigIntegerField(null=True)
+    expired_at = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return self.public_id

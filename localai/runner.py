@@ -1,0 +1,297 @@
+"""Executes runs of the deterministic model and yields their stream events.
+
+The database holds the run's state at every step, so a retrieve or a cancel arriving on any
+connection, in any process, sees and steers the run. The same execution backs streamed runs
+(its events become server-sent events) and background runs (its events are dropped).
+"""
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+from django.conf import settings
+
+from localai import ids
+from localai.model import (
+    FAULT_AFTER_TOKENS,
+    parse_directives,
+    reply_tokens,
+    tool_call_requests,
+    tool_reply_tokens,
+)
+from localai.models import Message, Run, RunStep, unix_now
+from localai.objects import (
+    message_delta_object,
+    message_object,
+    run_object,
+    run_step_object,
+    run_step_tool_calls_delta_object,
+)
+from localai.run_states import run_advance, run_end, run_fail_after_crash
+
+logger = logging.getLogger(__name__)
+
+Event = tuple[str, dict]
+
+# A cancel is noticed within this many seconds; checking per token would hammer the database.
+CANCEL_CHECK_INTERVAL = 0.1
+
+_RUN_EVENT = {
+    "completed": "thread.run.completed",
+    "cancelled": "thread.run.cancelled",
+    "failed": "thread.run.failed",
+    "expired": "thread.run.expired",
+}
+_STEP_EVENT = {
+    "completed": "thread.run.step.completed",
+    "cancelled": "thread.run.step.cancelled",
+    "failed": "thread.run.step.failed",
+    "expired": "thread.run.step.expired",
+}
+
+
+class RunExecution:
+    """One pass of a run: from queued to its end, or to `requires_action`.
+
+    `after_tool_outputs` resumes a run whose tool outputs were just submitted.
+    """
+
+    def __init__(self, run: Run, thread_id: str, *, after_tool_outputs: bool = False):
+        self.run = run
+        self.thread_id = thread_id
+        self.after_tool_outputs = after_tool_outputs
+        # Set when the stream must end without a terminal event (the `[[cut:N]]` fault).
+        self.cut = False
+        _, self.directives = parse_directives(run.input_text)
+        delay = self.directives.delay
+        self.delay = settings.LOCAL_PROVIDER_TOKEN_DELAY if delay is None else delay
+
+    def _run_event(self, name: str) -> Event:
+        return name, run_object(self.run, self.thread_id)
+
+    def _step_event(self, name: str, step: RunStep) -> Event:
+        return name, run_step_object(step, self.run, self.thread_id)
+
+    def _message_event(self, name: str, message: Message) -> Event:
+        return name, message_object(message, self.thread_id)
+
+    async def events(self) -> AsyncIterator[Event]:
+        try:
+            # aclosing(): when the client goes away, closing this generator must reach the
+            # innermost one, whose `finally` ends the run.
+            async with aclosing(self._events()) as events:
+                async for event in events:
+                    yield event
+        except Exception:
+            # Whatever went wrong, the run must not stay in progress forever.
+            logger.exception("local provider: run %s crashed", self.run.public_id)
+            if await run_fail_after_crash(self.run):
+                yield self._run_event("thread.run.failed")
+
+    async def _events(self) -> AsyncIterator[Event]:
+        run = self.run
+        tokens: list[str] | None = None
+        if self.after_tool_outputs:
+            step = await RunStep.objects.filter(run=run, type="tool_calls").alatest("pk")
+            yield self._step_event("thread.run.step.completed", step)
+            yield self._run_event("thread.run.queued")
+            outputs = [
+                (call["function"]["name"], call["function"]["output"] or "")
+                for call in step.step_details["tool_calls"]
+            ]
+            tokens = tool_reply_tokens(run.input_text, outputs)
+        else:
+            yield self._run_event("thread.run.created")
+            yield self._run_event("thread.run.queued")
+
+        started = await run_advance(
+            run, "in_progress", from_statuses=("queued",), started_at=run.started_at or unix_now()
+        )
+        if not started:
+            # Cancelled (or expired) before it began.
+            outcome = await run_end(run, "cancelled")
+            yield self._run_event(_RUN_EVENT[outcome])
+            return
+        yield self._run_event("thread.run.in_progress")
+
+        if tokens is None:
+            calls = []
+            if run.tool_choice != "none":
+                calls = tool_call_requests(run.input_text, run.tools)
+            if calls:
+                async with aclosing(self._request_tool_outputs(calls)) as events:
+                    async for event in events:
+                        yield event
+                return
+            tokens = reply_tokens(run.input_text)
+        async with aclosing(self._stream_message(tokens)) as events:
+            async for event in events:
+                yield event
+
+    async def _request_tool_outputs(self, calls) -> AsyncIterator[Event]:
+        run = self.run
+        tool_calls = [
+            {
+                "id": ids.call_id(),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments, "output": None},
+            }
+            for call in calls
+        ]
+        step = await RunStep.objects.acreate(
+            run=run,
+            type="tool_calls",
+            step_details={"type": "tool_calls", "tool_calls": tool_calls},
+        )
+        yield self._step_event("thread.run.step.created", step)
+        yield self._step_event("thread.run.step.in_progress", step)
+        yield "thread.run.step.delta", run_step_tool_calls_delta_object(step)
+        required_action = {
+            "type": "submit_tool_outputs",
+            "submit_tool_outputs": {
+                "tool_calls": [
+                    {
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {
+                            "name": call["function"]["name"],
+                            "arguments": call["function"]["arguments"],
+                        },
+                    }
+                    for call in tool_calls
+                ]
+            },
+        }
+        if await run_advance(
+            run, "requires_action", from_statuses=("in_progress",), required_action=required_action
+        ):
+            yield self._run_event("thread.run.requires_action")
+            return
+        outcome = await run_end(run, "cancelled", steps=(step,))
+        yield self._step_event(_STEP_EVENT[outcome], step)
+        yield self._run_event(_RUN_EVENT[outcome])
+
+    def _fault(self, token_count: int) -> tuple[str, int, str] | None:
+        """(outcome, tokens streamed before it, error) for a fault the message asked for."""
+        directives = self.directives
+        if directives.cut is not None:
+            return (
+                "cut",
+                directives.cut,
+                f"The stream was cut after {directives.cut} deltas ([[cut]] directive).",
+            )
+        if directives.run_fail:
+            return (
+                "failed",
+                min(FAULT_AFTER_TOKENS, token_count),
+                "The local model failed this run ([[run_fail]] directive).",
+            )
+        if directives.expire:
+            return "expired", min(FAULT_AFTER_TOKENS, token_count), ""
+        return None
+
+    async def _cancel_requested(self) -> bool:
+        status = await Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).afirst()
+        # A deleted run (its thread was deleted) counts as cancelled too.
+        return status != "in_progress"
+
+    async def _stream_message(self, tokens: list[str]) -> AsyncIterator[Event]:
+        run = self.run
+        message = await Message.objects.acreate(
+            thread_id=run.thread_id,
+            role="assistant",
+            content=[],
+            status="in_progress",
+            assistant_id=run.assistant_id,
+            run_id=run.public_id,
+        )
+        step = await RunStep.objects.acreate(
+            run=run,
+            type="message_creation",
+            step_details={
+                "type": "message_creation",
+                "message_creation": {"message_id": message.public_id},
+            },
+        )
+        yield self._step_event("thread.run.step.created", step)
+        yield self._step_event("thread.run.step.in_progress", step)
+        yield self._message_event("thread.message.created", message)
+        yield self._message_event("thread.message.in_progress", message)
+
+        fault = self._fault(len(tokens))
+        streamed: list[str] = []
+        outcome = ""
+        ended = False
+        try:
+            last_check = time.monotonic()
+            for token in tokens:
+                if fault and len(streamed) >= fault[1]:
+                    break
+                if time.monotonic() - last_check >= CANCEL_CHECK_INTERVAL:
+                    last_check = time.monotonic()
+                    if await self._cancel_requested():
+                        outcome = "cancelled"
+                        break
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                streamed.append(token)
+                yield "thread.message.delta", message_delta_object(message.public_id, token)
+            if not outcome:
+                outcome = fault[0] if fault else "completed"
+            self.cut = outcome == "cut"
+            outcome = await run_end(
+                run,
+                "failed" if self.cut else outcome,
+                message=message,
+                steps=(step,),
+                text="".join(streamed),
+                streamed_tokens=len(streamed),
+                error=fault[2] if fault else "",
+            )
+            ended = True
+        finally:
+            if not ended:
+                # The client went away: this generator is being cancelled or closed. The run
+                # ends as cancelled in a task of its own, which a second cancellation of this
+                # one cannot interrupt.
+                ending = asyncio.ensure_future(
+                    run_end(
+                        run,
+                        "cancelled",
+                        message=message,
+                        steps=(step,),
+                        text="".join(streamed),
+                        streamed_tokens=len(streamed),
+                    )
+                )
+                await asyncio.shield(ending)
+
+        if self.cut:
+            return
+        if message.status == "completed":
+            yield self._message_event("thread.message.completed", message)
+        else:
+            yield self._message_event("thread.message.incomplete", message)
+        yield self._step_event(_STEP_EVENT.get(outcome, "thread.run.step.cancelled"), step)
+        yield self._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))
+
+
+_background: set[asyncio.Task] = set()
+
+
+def run_in_background(execution: RunExecution) -> None:
+    """Executes a run that nobody streams, in this process's event loop."""
+
+    async def drain() -> None:
+        async with aclosing(execution.events()) as events:
+            async for _ in events:
+                pass
+
+    # A fresh context: the task outlives the request, whose thread-sensitive context (used by
+    # the async ORM) is torn down when the response has been sent.
+    task = asyncio.get_running_loop().create_task(drain(), context=contextvars.Context())
+    _background.add(task)
+    task.add_done_callback(_background.discard)

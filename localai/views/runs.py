@@ -1,0 +1,195 @@
+"""/v1/threads/{thread_id}/runs: create (streamed or not), list, retrieve, update, cancel,
+submit tool outputs, and the run's steps."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from localai import params, services
+from localai.api import APIError, read_json
+from localai.model import Directives, parse_directives
+from localai.models import Assistant, Run, RunStep
+from localai.objects import run_object, run_step_object
+from localai.pagination import paginate
+from localai.runner import RunExecution, run_in_background
+from localai.selectors import (
+    assistant_get,
+    run_get,
+    run_step_get,
+    thread_get,
+    thread_last_user_text,
+)
+from localai.sse import DONE, encode, event_stream_response
+
+# How long `[[hang]]` holds a request that the client does not give up on.
+HANG_SECONDS = 300.0
+# The SDK's poll helpers wait this long between retrieves instead of their default second.
+POLL_AFTER_MS = "100"
+
+
+def _run_response(run: Run, thread_id: str) -> JsonResponse:
+    return JsonResponse(run_object(run, thread_id), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+
+async def _event_stream(execution: RunExecution) -> AsyncIterator[bytes]:
+    async for name, data in execution.events():
+        yield encode(name, data)
+    if not execution.cut:
+        yield DONE
+
+
+def _start(execution: RunExecution, *, stream: bool) -> HttpResponse:
+    if stream:
+        return event_stream_response(_event_stream(execution))
+    run_in_background(execution)
+    return _run_response(execution.run, execution.thread_id)
+
+
+async def _answer_request_faults(directives: Directives) -> None:
+    """The faults that hit the request itself, before any run exists."""
+    if directives.hang:
+        # Sends nothing; when the client gives up, Django cancels this view.
+        await asyncio.sleep(HANG_SECONDS)
+        raise APIError(500, "The request was held by the [[hang]] directive.", type="server_error")
+    status = directives.fail
+    if status == 429:
+        raise APIError(
+            429,
+            "Rate limit reached for requests ([[fail:429]] directive). Please try again in 1s.",
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"retry-after": "1"},
+        )
+    if status is not None:
+        raise APIError(
+            status,
+            f"The server had an error while processing your request ([[fail:{status}]] "
+            "directive). Sorry about that!",
+            type="server_error" if status >= 500 else "invalid_request_error",
+        )
+
+
+def _run_settings(body: dict, assistant: Assistant) -> dict:
+    """The run's own values: the request's, falling back to the assistant's."""
+    instructions = params.optional_string(body, "instructions")
+    if instructions is None:
+        instructions = assistant.instructions or ""
+    additional = params.optional_string(body, "additional_instructions")
+    if additional:
+        instructions = f"{instructions}\n\n{additional}" if instructions else additional
+    tools = params.tools(body)
+    temperature = params.optional_number(body, "temperature", low=0.0, high=2.0)
+    top_p = params.optional_number(body, "top_p", low=0.0, high=1.0)
+    limits = {}
+    for name in ("max_prompt_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise params.invalid(name, f"Invalid '{name}': expected a positive integer.")
+        limits[name] = value
+    return {
+        "model": params.optional_string(body, "model") or assistant.model,
+        "instructions": instructions,
+        "tools": assistant.tools if tools is None else tools,
+        "tool_choice": params.tool_choice(body) or "auto",
+        "metadata": params.metadata(body) or {},
+        "temperature": assistant.temperature if temperature is None else temperature,
+        "top_p": assistant.top_p if top_p is None else top_p,
+        "response_format": body.get("response_format") or assistant.response_format,
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "truncation_strategy": body.get("truncation_strategy")
+        or {"type": "auto", "last_messages": None},
+        **limits,
+    }
+
+
+async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = await thread_get(thread_id)
+    body = read_json(request)
+    assistant = await assistant_get(
+        params.required_string(body, "assistant_id"), param="assistant_id"
+    )
+    additional_messages = params.message_list(body, "additional_messages")
+    settings = _run_settings(body, assistant)
+    user_messages = [fields for fields in additional_messages if fields["role"] == "user"]
+    if user_messages:
+        input_text = "\n".join(
+            block["text"]["value"]
+            for block in user_messages[-1]["content"]
+            if block["type"] == "text"
+        )
+    else:
+        input_text = await thread_last_user_text(thread)
+    await _answer_request_faults(parse_directives(input_text)[1])
+    run = await services.run_create(
+        thread=thread,
+        assistant=assistant,
+        settings=settings,
+        additional_messages=additional_messages,
+        input_text=input_text,
+    )
+    execution = RunExecution(run, thread.public_id)
+    return _start(execution, stream=bool(body.get("stream")))
+
+
+async def run_list(request: HttpRequest, thread_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    page = await paginate(
+        Run.objects.filter(thread=thread), request, lambda run: run_object(run, thread.public_id)
+    )
+    return JsonResponse(page)
+
+
+async def run_retrieve(request: HttpRequest, thread_id: str, run_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    return _run_response(await run_get(thread, run_id), thread.public_id)
+
+
+async def run_update(request: HttpRequest, thread_id: str, run_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    run = await run_get(thread, run_id)
+    body = read_json(request)
+    if "metadata" in body:
+        run.metadata = params.metadata(body) or {}
+        await Run.objects.filter(pk=run.pk).aupdate(metadata=run.metadata)
+    return _run_response(run, thread.public_id)
+
+
+async def run_cancel(request: HttpRequest, thread_id: str, run_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    run = await services.run_cancel(run=await run_get(thread, run_id))
+    return _run_response(run, thread.public_id)
+
+
+async def run_submit_tool_outputs(
+    request: HttpRequest, thread_id: str, run_id: str
+) -> HttpResponse:
+    thread = await thread_get(thread_id)
+    run = await run_get(thread, run_id)
+    body = read_json(request)
+    outputs = body.get("tool_outputs")
+    if not isinstance(outputs, list) or not all(isinstance(item, dict) for item in outputs):
+        raise params.invalid("tool_outputs", "Invalid 'tool_outputs': expected an array.")
+    run = await services.run_submit_tool_outputs(run=run, outputs=outputs)
+    execution = RunExecution(run, thread.public_id, after_tool_outputs=True)
+    return _start(execution, stream=bool(body.get("stream")))
+
+
+async def run_step_list(request: HttpRequest, thread_id: str, run_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    run = await run_get(thread, run_id)
+    page = await paginate(
+        RunStep.objects.filter(run=run),
+        request,
+        lambda step: run_step_object(step, run, thread.public_id),
+    )
+    return JsonResponse(page)
+
+
+async def run_step_retrieve(
+    request: HttpRequest, thread_id: str, run_id: str, step_id: str
+) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    run = await run_get(thread, run_id)
+    step = await run_step_get(run, step_id)
+    return JsonResponse(run_step_object(step, run, thread.public_id))

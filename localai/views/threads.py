@@ -1,0 +1,40 @@
+"""/v1/threads: create (with initial messages), retrieve, update, delete."""
+
+from django.http import HttpRequest, JsonResponse
+
+from localai import params, services
+from localai.api import read_json
+from localai.objects import deleted_object, thread_object
+from localai.selectors import thread_get
+
+
+async def thread_create(request: HttpRequest) -> JsonResponse:
+    body = read_json(request)
+    thread = await services.thread_create(
+        metadata=params.metadata(body) or {},
+        tool_resources=body.get("tool_resources") or {},
+        messages=params.message_list(body, "messages"),
+    )
+    return JsonResponse(thread_object(thread))
+
+
+async def thread_retrieve(request: HttpRequest, thread_id: str) -> JsonResponse:
+    return JsonResponse(thread_object(await thread_get(thread_id)))
+
+
+async def thread_update(request: HttpRequest, thread_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    body = read_json(request)
+    fields = {}
+    if "metadata" in body:
+        fields["metadata"] = params.metadata(body) or {}
+    if "tool_resources" in body:
+        fields["tool_resources"] = body["tool_resources"] or {}
+    thread = await services.thread_update(thread=thread, fields=fields)
+    return JsonResponse(thread_object(thread))
+
+
+async def thread_delete(request: HttpRequest, thread_id: str) -> JsonResponse:
+    thread = await thread_get(thread_id)
+    await services.thread_delete(thread=thread)
+    return JsonResponse(deleted_object(thread_id, "thread"))

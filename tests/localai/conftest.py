@@ -1,0 +1,7 @@
+import pytest
+
+
+@pytest.fixture
+def api_url(site_server) -> str:
+    """The base URL of the local provider served by the Daphne subprocess."""
+    return f"{site_server.base_url}/local/v1"
