@@ -1,6 +1,7 @@
 """HTTP plumbing shared by the endpoints: errors in the real shape, JSON bodies, dispatch."""
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from localai.auth import bearer_token, is_authorised, masked
 
 Handler = Callable[..., Awaitable[HttpResponse]]
+
+logger = logging.getLogger(__name__)
 
 
 class APIError(Exception):
@@ -117,6 +120,14 @@ def endpoint(**handlers: Handler) -> Callable[..., Awaitable[HttpResponse]]:
             return await handler(request, **kwargs)
         except APIError as exc:
             return exc.response()
+        except Exception:
+            # Clients expect the API's error shape even from a bug, not the site's error page.
+            logger.exception("local provider: %s %s failed", request.method, request.path)
+            return APIError(
+                500,
+                "The server had an error while processing your request. Sorry about that!",
+                type="server_error",
+            ).response()
 
     return view
 

@@ -65,6 +65,12 @@ class RunExecution:
         self.after_tool_outputs = after_tool_outputs
         # Set when the stream must end without a terminal event (the `[[cut:N]]` fault).
         self.cut = False
+        # Set once the run has ended or waits for tool outputs: nothing is left to clean up.
+        self.settled = False
+        # The reply being streamed, kept for ending the run if the client goes away.
+        self.message: Message | None = None
+        self.steps: tuple[RunStep, ...] = ()
+        self.streamed: list[str] = []
         _, self.directives = parse_directives(run.input_text)
         delay = self.directives.delay
         self.delay = settings.LOCAL_PROVIDER_TOKEN_DELAY if delay is None else delay
@@ -80,16 +86,32 @@ class RunExecution:
 
     async def events(self) -> AsyncIterator[Event]:
         try:
-            # aclosing(): when the client goes away, closing this generator must reach the
-            # innermost one, whose `finally` ends the run.
+            # aclosing(): closing this generator must close the inner ones at once.
             async with aclosing(self._events()) as events:
                 async for event in events:
                     yield event
         except Exception:
             # Whatever went wrong, the run must not stay in progress forever.
             logger.exception("local provider: run %s crashed", self.run.public_id)
+            self.settled = True
             if await run_fail_after_crash(self.run):
                 yield self._run_event("thread.run.failed")
+        finally:
+            if not self.settled:
+                # The client went away: this generator is being cancelled or closed. The run
+                # ends as cancelled, in a task of its own that a second cancellation of this
+                # one cannot interrupt.
+                ending = asyncio.ensure_future(
+                    run_end(
+                        self.run,
+                        "cancelled",
+                        message=self.message,
+                        steps=self.steps,
+                        text="".join(self.streamed),
+                        streamed_tokens=len(self.streamed),
+                    )
+                )
+                await asyncio.shield(ending)
 
     async def _events(self) -> AsyncIterator[Event]:
         run = self.run
@@ -113,6 +135,7 @@ class RunExecution:
         if not started:
             # Cancelled (or expired) before it began.
             outcome = await run_end(run, "cancelled")
+            self.settled = True
             yield self._run_event(_RUN_EVENT[outcome])
             return
         yield self._run_event("thread.run.in_progress")
@@ -168,9 +191,11 @@ class RunExecution:
         if await run_advance(
             run, "requires_action", from_statuses=("in_progress",), required_action=required_action
         ):
+            self.settled = True
             yield self._run_event("thread.run.requires_action")
             return
         outcome = await run_end(run, "cancelled", steps=(step,))
+        self.settled = True
         yield self._step_event(_STEP_EVENT[outcome], step)
         yield self._run_event(_RUN_EVENT[outcome])
 
@@ -216,58 +241,41 @@ class RunExecution:
                 "message_creation": {"message_id": message.public_id},
             },
         )
+        self.message, self.steps = message, (step,)
         yield self._step_event("thread.run.step.created", step)
         yield self._step_event("thread.run.step.in_progress", step)
         yield self._message_event("thread.message.created", message)
         yield self._message_event("thread.message.in_progress", message)
 
         fault = self._fault(len(tokens))
-        streamed: list[str] = []
+        streamed = self.streamed
         outcome = ""
-        ended = False
-        try:
-            last_check = time.monotonic()
-            for token in tokens:
-                if fault and len(streamed) >= fault[1]:
+        last_check = time.monotonic()
+        for token in tokens:
+            if fault and len(streamed) >= fault[1]:
+                break
+            if time.monotonic() - last_check >= CANCEL_CHECK_INTERVAL:
+                last_check = time.monotonic()
+                if await self._cancel_requested():
+                    outcome = "cancelled"
                     break
-                if time.monotonic() - last_check >= CANCEL_CHECK_INTERVAL:
-                    last_check = time.monotonic()
-                    if await self._cancel_requested():
-                        outcome = "cancelled"
-                        break
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                streamed.append(token)
-                yield "thread.message.delta", message_delta_object(message.public_id, token)
-            if not outcome:
-                outcome = fault[0] if fault else "completed"
-            self.cut = outcome == "cut"
-            outcome = await run_end(
-                run,
-                "failed" if self.cut else outcome,
-                message=message,
-                steps=(step,),
-                text="".join(streamed),
-                streamed_tokens=len(streamed),
-                error=fault[2] if fault else "",
-            )
-            ended = True
-        finally:
-            if not ended:
-                # The client went away: this generator is being cancelled or closed. The run
-                # ends as cancelled in a task of its own, which a second cancellation of this
-                # one cannot interrupt.
-                ending = asyncio.ensure_future(
-                    run_end(
-                        run,
-                        "cancelled",
-                        message=message,
-                        steps=(step,),
-                        text="".join(streamed),
-                        streamed_tokens=len(streamed),
-                    )
-                )
-                await asyncio.shield(ending)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            streamed.append(token)
+            yield "thread.message.delta", message_delta_object(message.public_id, token)
+        if not outcome:
+            outcome = fault[0] if fault else "completed"
+        self.cut = outcome == "cut"
+        outcome = await run_end(
+            run,
+            "failed" if self.cut else outcome,
+            message=message,
+            steps=(step,),
+            text="".join(streamed),
+            streamed_tokens=len(streamed),
+            error=fault[2] if fault else "",
+        )
+        self.settled = True
 
         if self.cut:
             return
