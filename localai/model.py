@@ -4,6 +4,11 @@ The reply is a pure function of the last user message (and, after a tool call, o
 outputs), so a test can compute exactly what a run will stream. In-message directives such
 as ``[[delay:0.2]]`` or ``[[fail:429]]`` are test hooks; they are stripped from the echo.
 See docs/local-provider.md.
+
+``[[stamp]]`` is the benchmark's hook (bench/): every streamed token is followed by a marker
+``⟨t=<unix time of emission, seconds>⟩`` so a client can measure emission -> receipt latency
+per token, through any relay. The stored reply keeps the markers (it is what was streamed);
+`strip_stamps` gives back the model's text. Without the directive nothing changes.
 """
 
 import json
@@ -21,11 +26,12 @@ MAX_TOKENS = 10_000
 MAX_DELAY = 10.0
 
 _DIRECTIVE = re.compile(
-    r"[ \t]*\[\[\s*(?P<name>delay|tokens|fail|hang|cut|run_fail|expire)"
+    r"[ \t]*\[\[\s*(?P<name>delay|tokens|fail|hang|cut|run_fail|expire|stamp)"
     r"\s*(?::\s*(?P<value>[^\]\s]*))?\s*\]\]",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"\s*\S+|\s+$")
+STAMP = re.compile(r"⟨t=(?P<time>[0-9]+(?:\.[0-9]+)?)⟩")
 _TOOL_CALL_LINE = re.compile(
     r"^[ \t]*call[ \t]+(?P<name>[A-Za-z0-9_-]{1,64})[ \t]*(?P<args>\{.*\})?[ \t]*$",
     re.MULTILINE,
@@ -41,6 +47,7 @@ class Directives:
     cut: int | None = None
     run_fail: bool = False
     expire: bool = False
+    stamp: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def _directive_value(name: str, value: str | None) -> tuple[str, object] | None:
             return ("fail", status) if 400 <= status <= 599 else None
     except ValueError:
         return None
-    if name in ("hang", "run_fail", "expire") and not value:
+    if name in ("hang", "run_fail", "expire", "stamp") and not value:
         return (name, True)
     return None
 
@@ -85,6 +92,15 @@ def parse_directives(text: str) -> tuple[str, Directives]:
 
     clean = _DIRECTIVE.sub(strip, text)
     return clean.strip(), Directives(**found)
+
+
+def stamped(token: str, emitted_at: float) -> str:
+    """A token followed by its emission time (the `[[stamp]]` directive)."""
+    return f"{token}⟨t={emitted_at:.6f}⟩"
+
+
+def strip_stamps(text: str) -> str:
+    return STAMP.sub("", text)
 
 
 def tokenize(text: str) -> list[str]:

@@ -19,6 +19,7 @@ from localai.model import (
     FAULT_AFTER_TOKENS,
     parse_directives,
     reply_tokens,
+    stamped,
     tool_call_requests,
     tool_reply_tokens,
 )
@@ -261,6 +262,8 @@ class RunExecution:
                     break
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.directives.stamp:
+                token = stamped(token, time.time())
             streamed.append(token)
             yield "thread.message.delta", message_delta_object(message.public_id, token)
         if not outcome:
