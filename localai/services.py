@@ -61,13 +61,13 @@ async def run_create(
     *,
     thread: Thread,
     assistant: Assistant,
-    settings: dict,
+    options: dict,
     additional_messages: list[dict],
     input_text: str,
 ) -> Run:
     """Creates a queued run holding the thread; at most one per thread, across processes.
 
-    `settings` are the run's own values (instructions, model, tools, ...) already merged
+    `options` are the run's own values (instructions, model, tools, ...) already merged
     with the assistant's; `input_text` is what the deterministic model answers.
     """
     await _ensure_no_active_run(thread, _BUSY_FOR_RUNS)
@@ -90,9 +90,9 @@ async def run_create(
             created_at=created_at,
             expires_at=created_at + RUN_LIFETIME_SECONDS,
             input_text=input_text,
-            prompt_tokens=count_tokens(settings["instructions"])
+            prompt_tokens=count_tokens(options["instructions"])
             + await thread_prompt_tokens(thread),
-            **settings,
+            **options,
         )
     except BaseException:
         await Thread.objects.filter(pk=thread.pk, active_run_id=run_id).aupdate(active_run_id=None)

@@ -70,7 +70,7 @@ async def _answer_request_faults(directives: Directives) -> None:
         )
 
 
-def _run_settings(body: dict, assistant: Assistant) -> dict:
+def _run_options(body: dict, assistant: Assistant) -> dict:
     """The run's own values: the request's, falling back to the assistant's."""
     instructions = params.optional_string(body, "instructions")
     if instructions is None:
@@ -110,7 +110,7 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         params.required_string(body, "assistant_id"), param="assistant_id"
     )
     additional_messages = params.message_list(body, "additional_messages")
-    settings = _run_settings(body, assistant)
+    options = _run_options(body, assistant)
     user_messages = [fields for fields in additional_messages if fields["role"] == "user"]
     if user_messages:
         input_text = "\n".join(
@@ -124,7 +124,7 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
     run = await services.run_create(
         thread=thread,
         assistant=assistant,
-        settings=settings,
+        options=options,
         additional_messages=additional_messages,
         input_text=input_text,
     )
