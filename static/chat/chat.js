@@ -431,7 +431,8 @@ const frameHandlers = {
     if (!isCurrent(frame.conversation.id)) return; // the user moved on before it arrived
     state.current = frame.conversation;
     const pending = state.pendingSend;
-    transcript.setMessages(frame.messages);
+    // Re-opened after a reconnect (not a fresh open): the reader keeps their place.
+    transcript.setMessages(frame.messages, { preserveScroll: !transcript.isEmpty });
     if (pending && pending.conversationId === frame.conversation.id) {
       if (pending.connection === state.connection) {
         // Sent on this connection, its echo is still on the way: keep showing it.
@@ -571,7 +572,8 @@ const socket = new ChatSocket(data.urls.socket, {
       els.connection.hidden = true;
     } else if (connectionState === "closed") {
       els.connection.hidden = false;
-      els.connection.textContent = `Reconnecting in ${Math.max(1, Math.round(retryInMs / 1000))} s…`;
+      els.connection.textContent = "Offline, reconnecting…";
+      els.connection.title = `Next attempt in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
     } else if (els.connection.hidden) {
       // Do not flash a notice for the usual sub-second connect.
       connectionNoticeTimer = setTimeout(() => {

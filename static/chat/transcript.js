@@ -3,6 +3,9 @@
 import { renderMarkdown } from "./markdown.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
+// Blocks the streaming caret descends into, so it sits at the end of the text, not below it.
+const CARET_CONTAINERS = new Set(["P", "UL", "OL", "LI", "BLOCKQUOTE", "PRE", "CODE", "H1", "H2",
+  "H3", "H4", "H5", "H6", "TABLE", "TBODY", "TR", "TD"]);
 // Within this many pixels of the bottom counts as "following the stream".
 const STICK_THRESHOLD_PX = 48;
 
@@ -77,14 +80,22 @@ export class Transcript {
     }
   }
 
-  /** Replaces everything (page load, snapshot after open or reconnect): never duplicates. */
-  setMessages(messages) {
+  /**
+   * Replaces everything (page load, snapshot after open or reconnect): never duplicates.
+   * With preserveScroll, a reader who scrolled up stays where they were.
+   */
+  setMessages(messages, { preserveScroll = false } = {}) {
+    const keepAt = preserveScroll && !this.stick ? this.scroller.scrollTop : null;
     this.dirty.clear();
     this.messages = [];
     this.byKey.clear();
     this.list.replaceChildren();
     for (const message of messages) this.append(message, String(message.id));
-    this.stick = true;
+    if (keepAt === null) {
+      this.stick = true;
+    } else {
+      this.scroller.scrollTop = keepAt;
+    }
     this.afterStructureChange();
   }
 
@@ -127,7 +138,10 @@ export class Transcript {
   upsert(message, clientMessageId) {
     const key = String(message.id);
     let entry = this.byKey.get(key);
-    if (!entry && clientMessageId) {
+    if (entry && clientMessageId) {
+      // A snapshot already brought the saved message: the optimistic copy goes.
+      this.removeOptimistic(clientMessageId);
+    } else if (clientMessageId) {
       entry = this.byKey.get(`client:${clientMessageId}`);
       if (entry) {
         this.byKey.delete(entry._key);
@@ -230,6 +244,7 @@ export class Transcript {
       body.replaceChildren(this.typingIndicator());
     } else {
       body.innerHTML = renderMarkdown(entry.content);
+      if (active) this.appendCaret(body);
       for (const pre of body.querySelectorAll("pre")) {
         const copy = el("button", "copy-code", "Copy");
         copy.type = "button";
@@ -242,6 +257,17 @@ export class Transcript {
     item.querySelector(".msg-status")?.remove();
     const status = this.renderStatus(entry);
     if (status) item.append(status);
+  }
+
+  /** Puts the streaming caret right after the last character, inside the innermost block. */
+  appendCaret(body) {
+    let target = body;
+    while (target.lastElementChild && CARET_CONTAINERS.has(target.lastElementChild.tagName)) {
+      target = target.lastElementChild;
+    }
+    const caret = el("span", "stream-caret");
+    caret.setAttribute("aria-hidden", "true");
+    target.append(caret);
   }
 
   typingIndicator() {
