@@ -175,6 +175,26 @@ def test_conversation_page_embeds_its_transcript(alice_client, alice, assistant)
     assert "<title>Dinner · Assistants</title>" in response.content.decode()
 
 
+def test_page_without_assistants_says_so(alice_client):
+    html = alice_client.get(reverse("chat:index")).content.decode()
+
+    picker = '<select id="assistant-select" aria-describedby="assistant-description" disabled>'
+    assert picker in html
+    assert "Ask an administrator to add an assistant." in html
+
+
+def test_conversation_whose_assistant_was_deleted_stays_readable(alice_client, alice, assistant):
+    conversation = make_conversation(alice, assistant, "Orphan", messages=[("user", "still here")])
+    assistant.delete()
+
+    response = alice_client.get(reverse("chat:conversation", args=[conversation.pk]))
+
+    assert response.status_code == 200
+    assert page_data(response)["conversation"]["assistant"] is None
+    assert page_data(response)["messages"][0]["content"] == "still here"
+    assert "Assistant removed" in response.content.decode()
+
+
 def test_conversation_page_is_404_for_another_users_conversation(alice_client, bobs_conversation):
     response = alice_client.get(reverse("chat:conversation", args=[bobs_conversation.pk]))
 
