@@ -1,10 +1,11 @@
 """Conversation writes: rename and delete, with the sidebar of every tab kept in step."""
 
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from chat.models import Conversation
+from chat.models import Conversation, Message
 from chat.presenters import conversation_payload
 
 from .assistants import assistant_agent
@@ -49,13 +50,19 @@ def conversation_delete(*, user, conversation_id: int) -> None:
     conversation = Conversation.objects.select_related("assistant").get(
         pk=conversation_id, owner=user
     )
-    if conversation.remote_thread_id and conversation.assistant:
+    active = conversation.messages.filter(
+        status__in=Message.ACTIVE_STATUSES, runner_channel__gt=""
+    ).first()
 
-        async def delete_thread():
+    async def stop_reply_and_delete_thread():
+        if active is not None:
+            # A reply still streaming would go on writing into a deleted conversation.
+            await get_channel_layer().send(active.runner_channel, {"type": "turn.cancel"})
+        if conversation.remote_thread_id and conversation.assistant:
             agent = assistant_agent(conversation.assistant)
             await agent.thread(conversation.remote_thread_id).delete()
 
-        async_to_sync(delete_thread)()
+    async_to_sync(stop_reply_and_delete_thread)()
     with transaction.atomic():
         conversation.delete()
         publish_on_commit(

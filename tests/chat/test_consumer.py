@@ -3,6 +3,7 @@
 import asyncio
 from datetime import timedelta
 
+import openai
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
+from chat.services.conversations import conversation_delete
 from localai.model import reply_text
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 
@@ -393,4 +395,30 @@ async def test_a_reply_that_is_alive_is_not_taken_for_a_dead_one():
     await socket.send({"type": "message.send", "conversation_id": conversation.pk, "text": "hi"})
 
     assert (await socket.until_type("error"))["code"] == "busy"
+    await socket.close()
+
+
+async def test_deleting_a_conversation_mid_reply_stops_the_reply_and_deletes_the_thread():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    conversation_id, reply_id = await start_chat(
+        socket, assistant, "[[delay:0.05]] [[tokens:300]] long"
+    )
+    await socket.receive_until(lambda f: f["type"] == "message.delta")
+    thread_id = (await Conversation.objects.aget(pk=conversation_id)).remote_thread_id
+
+    await sync_to_async(conversation_delete)(user=user, conversation_id=conversation_id)
+    deleted = await socket.until_type("conversation.deleted")
+    done = await socket.until_type("message.done", timeout=5)
+
+    assert deleted["conversation_id"] == conversation_id
+    assert done["message"]["status"] == "cancelled"
+    assert not await Conversation.objects.filter(pk=conversation_id).aexists()
+    assert not await Message.objects.filter(pk=reply_id).aexists()
+    remote = openai.AsyncOpenAI(
+        base_url=settings.LOCAL_PROVIDER_BASE_URL, api_key=settings.LOCAL_PROVIDER_API_KEY
+    )
+    with pytest.raises(openai.NotFoundError):
+        await remote.beta.threads.retrieve(thread_id)
     await socket.close()
