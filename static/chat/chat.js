@@ -55,7 +55,6 @@ const state = {
   pendingNew: null,
   stopping: false,
   deletingIds: new Set(),
-  lastResync: 0,
   searchSeq: 0,
   /** Counts socket connections, to tell a send from before a reconnect from a recent one. */
   connection: 0,
@@ -417,13 +416,6 @@ function focusComposer() {
 
 // --- Socket frames ---------------------------------------------------------------------------
 
-/** Asks for a fresh snapshot when the live stream and our copy disagree (at most every 2 s). */
-function resync() {
-  if (!state.current || Date.now() - state.lastResync < 2000) return;
-  state.lastResync = Date.now();
-  socket.send({ type: "conversation.open", conversation_id: state.current.id });
-}
-
 const isCurrent = (conversationId) => state.current !== null && state.current.id === conversationId;
 
 const frameHandlers = {
@@ -500,14 +492,16 @@ const frameHandlers = {
     updateComposer();
   },
 
+  // A delta past our text ("gap") or for a reply we do not know yet ("unknown": it arrived
+  // between conversation.open and its snapshot) is dropped: right after the snapshot the
+  // server sends one delta at offset 0 with everything streamed so far, and message.done
+  // carries the final content and tool steps in any case.
   "message.delta"(frame) {
-    if (!isCurrent(frame.conversation_id)) return;
-    if (transcript.applyDelta(frame) !== "ok") resync();
+    if (isCurrent(frame.conversation_id)) transcript.applyDelta(frame);
   },
 
   "message.tool_step"(frame) {
-    if (!isCurrent(frame.conversation_id)) return;
-    if (transcript.applyToolStep(frame) !== "ok") resync();
+    if (isCurrent(frame.conversation_id)) transcript.applyToolStep(frame);
   },
 
   "message.done"(frame) {

@@ -166,7 +166,7 @@ export class Transcript {
   /**
    * message.delta. `offset` is how much of the reply came before `text`; whatever part of
    * `text` we already have (from a snapshot) is dropped.
-   * @returns {"ok"|"unknown"|"gap"} "gap" means text went missing: the caller re-opens.
+   * @returns {"ok"|"unknown"|"gap"} "gap": the frame starts past our text and is dropped.
    */
   applyDelta({ message_id: id, offset, text }) {
     const entry = this.byKey.get(String(id));
