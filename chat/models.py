@@ -53,6 +53,10 @@ class Conversation(models.Model):
     )
     remote_thread_id = models.CharField(max_length=256, blank=True)
     title = models.CharField(max_length=200, blank=True)
+    # Set when the user renames: a generated title never overwrites a chosen one.
+    title_is_custom = models.BooleanField(default=False)
+    # Pinned conversations stay at the top of the sidebar, most recently pinned first.
+    pinned_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on every new message, so the sidebar shows recent activity first.
     updated_at = models.DateTimeField(auto_now_add=True, db_index=False)
