@@ -34,7 +34,8 @@ def conversation_rename(*, user, conversation_id: int, title: str) -> Conversati
             pk=conversation_id, owner=user
         )
         conversation.title = title
-        conversation.save(update_fields=["title"])
+        conversation.title_is_custom = True
+        conversation.save(update_fields=["title", "title_is_custom"])
         publish_on_commit(
             user_group(user.pk),
             {
