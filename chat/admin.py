@@ -16,7 +16,6 @@ from .services.assistants import (
     assistant_push_remote,
 )
 
-
 DEFINITION_FIELDS = [
     "name",
     "description",
