@@ -107,9 +107,8 @@ else:
 
 if REDIS_URL:
     # Shared by every process: rate limits hold per user, not per process.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,6 +163,11 @@ LOCAL_PROVIDER_BASE_URL = env_str("LOCAL_PROVIDER_BASE_URL", f"http://127.0.0.1:
 # Delay between streamed tokens of the deterministic local model (seconds).
 LOCAL_PROVIDER_TOKEN_DELAY = env_float("LOCAL_PROVIDER_TOKEN_DELAY", 0.03)
 LOCAL_PROVIDER_MODEL = env_str("LOCAL_PROVIDER_MODEL", "local-echo-1")
+
+# --- Benchmark ----------------------------------------------------------------------------
+# Mounts the bare relay that `make bench` compares the chat consumer with (chat/bench_relay.py)
+# at /ws/bench/relay/. Never on a real site: it streams from the provider without a login.
+BENCH_BASELINE_ENABLED = env_bool("BENCH_BASELINE_ENABLED", False)
 
 # --- Demo data created by `manage.py bootstrap_demo` (make run) ----------------------------
 DEMO_USERNAME = env_str("DEMO_USERNAME", "demo")

@@ -17,6 +17,8 @@ SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 
 # The offline provider is a development and test stand-in; opt in explicitly.
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", False)
+# The benchmark's unauthenticated relay is never mounted in production.
+BENCH_BASELINE_ENABLED = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
