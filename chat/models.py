@@ -19,8 +19,16 @@ class Assistant(models.Model):
     description = models.TextField(blank=True)
     provider = models.CharField(max_length=16, choices=Provider, default=Provider.LOCAL)
     protocol = models.CharField(max_length=16, choices=Protocol, default=Protocol.ASSISTANTS)
-    model = models.CharField(max_length=256)
+    model = models.CharField(
+        max_length=256,
+        blank=True,
+        help_text="The model (on Azure: the deployment name). Blank: the provider's default "
+        "(AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, OPENAI_CHAT_MODEL_ID, LOCAL_PROVIDER_MODEL).",
+    )
     instructions = models.TextField(blank=True)
+    # Names of registered function tools (chat.tools) the assistant offers and runs.
+    function_tools = models.JSONField(default=list, blank=True)
+    # Further provider tool definitions, sent as they are (e.g. file_search).
     tools = models.JSONField(default=list, blank=True)
     remote_id = models.CharField(
         max_length=256, blank=True, help_text="The definition's id on the provider."
