@@ -2,27 +2,17 @@
 
 The database holds the run's state at every step, so a retrieve or a cancel arriving on any
 connection, in any process, sees and steers the run. The same execution backs streamed runs
-(its events become server-sent events) and background runs (its events are dropped).
+(its events become server-sent events) and background runs (its events are dropped). The
+token loop is shared with the Responses API (token_stream.py), and so are the crash and
+client-gone handling (execution.py).
 """
 
-import asyncio
-import contextvars
-import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-from django.conf import settings
-
 from localai import ids
-from localai.model import (
-    FAULT_AFTER_TOKENS,
-    parse_directives,
-    reply_tokens,
-    stamped,
-    tool_call_requests,
-    tool_reply_tokens,
-)
+from localai.execution import Execution
+from localai.model import parse_directives, reply_tokens, tool_call_requests, tool_reply_tokens
 from localai.models import Message, Run, RunStep, unix_now
 from localai.objects import (
     message_delta_object,
@@ -32,13 +22,9 @@ from localai.objects import (
     run_step_tool_calls_delta_object,
 )
 from localai.run_states import run_advance, run_end, run_fail_after_crash
-
-logger = logging.getLogger(__name__)
+from localai.token_stream import TokenStream
 
 Event = tuple[str, dict]
-
-# A cancel is noticed within this many seconds; checking per token would hammer the database.
-CANCEL_CHECK_INTERVAL = 0.1
 
 _RUN_EVENT = {
     "completed": "thread.run.completed",
@@ -54,7 +40,7 @@ _STEP_EVENT = {
 }
 
 
-class RunExecution:
+class RunExecution(Execution):
     """One pass of a run: from queued to its end, or to `requires_action`.
 
     `after_tool_outputs` resumes a run whose tool outputs were just submitted.
@@ -66,15 +52,14 @@ class RunExecution:
         self.after_tool_outputs = after_tool_outputs
         # Set when the stream must end without a terminal event (the `[[cut:N]]` fault).
         self.cut = False
-        # Set once the run has ended or waits for tool outputs: nothing is left to clean up.
-        self.settled = False
         # The reply being streamed, kept for ending the run if the client goes away.
         self.message: Message | None = None
         self.steps: tuple[RunStep, ...] = ()
         self.streamed: list[str] = []
         _, self.directives = parse_directives(run.input_text)
-        delay = self.directives.delay
-        self.delay = settings.LOCAL_PROVIDER_TOKEN_DELAY if delay is None else delay
+
+    def describe(self) -> str:
+        return f"run {self.run.public_id}"
 
     def _run_event(self, name: str) -> Event:
         return name, run_object(self.run, self.thread_id)
@@ -85,34 +70,20 @@ class RunExecution:
     def _message_event(self, name: str, message: Message) -> Event:
         return name, message_object(message, self.thread_id)
 
-    async def events(self) -> AsyncIterator[Event]:
-        try:
-            # aclosing(): closing this generator must close the inner ones at once.
-            async with aclosing(self._events()) as events:
-                async for event in events:
-                    yield event
-        except Exception:
-            # Whatever went wrong, the run must not stay in progress forever.
-            logger.exception("local provider: run %s crashed", self.run.public_id)
-            self.settled = True
-            if await run_fail_after_crash(self.run):
-                yield self._run_event("thread.run.failed")
-        finally:
-            if not self.settled:
-                # The client went away: this generator is being cancelled or closed. The run
-                # ends as cancelled, in a task of its own that a second cancellation of this
-                # one cannot interrupt.
-                ending = asyncio.ensure_future(
-                    run_end(
-                        self.run,
-                        "cancelled",
-                        message=self.message,
-                        steps=self.steps,
-                        text="".join(self.streamed),
-                        streamed_tokens=len(self.streamed),
-                    )
-                )
-                await asyncio.shield(ending)
+    async def _crashed(self) -> Event | None:
+        if await run_fail_after_crash(self.run):
+            return self._run_event("thread.run.failed")
+        return None
+
+    async def _abandoned(self) -> None:
+        await run_end(
+            self.run,
+            "cancelled",
+            message=self.message,
+            steps=self.steps,
+            text="".join(self.streamed),
+            streamed_tokens=len(self.streamed),
+        )
 
     async def _events(self) -> AsyncIterator[Event]:
         run = self.run
@@ -200,25 +171,6 @@ class RunExecution:
         yield self._step_event(_STEP_EVENT[outcome], step)
         yield self._run_event(_RUN_EVENT[outcome])
 
-    def _fault(self, token_count: int) -> tuple[str, int, str] | None:
-        """(outcome, tokens streamed before it, error) for a fault the message asked for."""
-        directives = self.directives
-        if directives.cut is not None:
-            return (
-                "cut",
-                directives.cut,
-                f"The stream was cut after {directives.cut} deltas ([[cut]] directive).",
-            )
-        if directives.run_fail:
-            return (
-                "failed",
-                min(FAULT_AFTER_TOKENS, token_count),
-                "The local model failed this run ([[run_fail]] directive).",
-            )
-        if directives.expire:
-            return "expired", min(FAULT_AFTER_TOKENS, token_count), ""
-        return None
-
     async def _cancel_requested(self) -> bool:
         status = await Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).afirst()
         # A deleted run (its thread was deleted) counts as cancelled too.
@@ -248,35 +200,20 @@ class RunExecution:
         yield self._message_event("thread.message.created", message)
         yield self._message_event("thread.message.in_progress", message)
 
-        fault = self._fault(len(tokens))
-        streamed = self.streamed
-        outcome = ""
-        last_check = time.monotonic()
-        for token in tokens:
-            if fault and len(streamed) >= fault[1]:
-                break
-            if time.monotonic() - last_check >= CANCEL_CHECK_INTERVAL:
-                last_check = time.monotonic()
-                if await self._cancel_requested():
-                    outcome = "cancelled"
-                    break
-            if self.delay:
-                await asyncio.sleep(self.delay)
-            if self.directives.stamp:
-                token = stamped(token, time.time())
-            streamed.append(token)
+        stream = TokenStream(tokens, self.directives, cancel_requested=self._cancel_requested)
+        # Shared with _abandoned(): what was streamed so far.
+        self.streamed = stream.streamed
+        async for token in stream:
             yield "thread.message.delta", message_delta_object(message.public_id, token)
-        if not outcome:
-            outcome = fault[0] if fault else "completed"
-        self.cut = outcome == "cut"
+        self.cut = stream.outcome == "cut"
         outcome = await run_end(
             run,
-            "failed" if self.cut else outcome,
+            "failed" if self.cut else stream.outcome,
             message=message,
             steps=(step,),
-            text="".join(streamed),
-            streamed_tokens=len(streamed),
-            error=fault[2] if fault else "",
+            text=stream.text,
+            streamed_tokens=len(stream.streamed),
+            error=stream.error,
         )
         self.settled = True
 
@@ -288,21 +225,3 @@ class RunExecution:
             yield self._message_event("thread.message.incomplete", message)
         yield self._step_event(_STEP_EVENT.get(outcome, "thread.run.step.cancelled"), step)
         yield self._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))
-
-
-_background: set[asyncio.Task] = set()
-
-
-def run_in_background(execution: RunExecution) -> None:
-    """Executes a run that nobody streams, in this process's event loop."""
-
-    async def drain() -> None:
-        async with aclosing(execution.events()) as events:
-            async for _ in events:
-                pass
-
-    # A fresh context: the task outlives the request, whose thread-sensitive context (used by
-    # the async ORM) is torn down when the response has been sent.
-    task = asyncio.get_running_loop().create_task(drain(), context=contextvars.Context())
-    _background.add(task)
-    task.add_done_callback(_background.discard)

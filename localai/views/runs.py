@@ -1,18 +1,19 @@
 """/v1/threads/{thread_id}/runs: create (streamed or not), list, retrieve, update, cancel,
 submit tool outputs, and the run's steps."""
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from localai import params, services
-from localai.api import APIError, read_json
-from localai.model import Directives, parse_directives
+from localai.api import read_json
+from localai.execution import run_in_background
+from localai.faults import answer_request_faults
+from localai.model import parse_directives
 from localai.models import Assistant, Run, RunStep
 from localai.objects import run_object, run_step_object
 from localai.pagination import paginate
-from localai.runner import RunExecution, run_in_background
+from localai.runner import RunExecution
 from localai.selectors import (
     assistant_get,
     run_get,
@@ -22,8 +23,6 @@ from localai.selectors import (
 )
 from localai.sse import DONE, encode, event_stream_response
 
-# How long `[[hang]]` holds a request that the client does not give up on.
-HANG_SECONDS = 300.0
 # The SDK's poll helpers wait this long between retrieves instead of their default second.
 POLL_AFTER_MS = "100"
 
@@ -44,30 +43,6 @@ def _start(execution: RunExecution, *, stream: bool) -> HttpResponse:
         return event_stream_response(_event_stream(execution))
     run_in_background(execution)
     return _run_response(execution.run, execution.thread_id)
-
-
-async def _answer_request_faults(directives: Directives) -> None:
-    """The faults that hit the request itself, before any run exists."""
-    if directives.hang:
-        # Sends nothing; when the client gives up, Django cancels this view.
-        await asyncio.sleep(HANG_SECONDS)
-        raise APIError(500, "The request was held by the [[hang]] directive.", type="server_error")
-    status = directives.fail
-    if status == 429:
-        raise APIError(
-            429,
-            "Rate limit reached for requests ([[fail:429]] directive). Please try again in 1s.",
-            type="requests",
-            code="rate_limit_exceeded",
-            headers={"retry-after": "1"},
-        )
-    if status is not None:
-        raise APIError(
-            status,
-            f"The server had an error while processing your request ([[fail:{status}]] "
-            "directive). Sorry about that!",
-            type="server_error" if status >= 500 else "invalid_request_error",
-        )
 
 
 def _run_options(body: dict, assistant: Assistant) -> dict:
@@ -120,7 +95,7 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         )
     else:
         input_text = await thread_last_user_text(thread)
-    await _answer_request_faults(parse_directives(input_text)[1])
+    await answer_request_faults(parse_directives(input_text)[1])
     run = await services.run_create(
         thread=thread,
         assistant=assistant,
