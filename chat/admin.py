@@ -7,14 +7,17 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 
-from .agents import ProviderError
+from .agents import ProviderError, agent_class
 from .models import Assistant, Conversation, Message
 from .services.assistants import (
     assistant_definition,
     assistant_delete,
     assistant_import,
+    assistant_moved,
     assistant_push_remote,
 )
+from .services.providers import provider_check_assistant
+from .tools import registry
 
 DEFINITION_FIELDS = [
     "name",
@@ -23,18 +26,29 @@ DEFINITION_FIELDS = [
     "protocol",
     "model",
     "instructions",
+    "function_tools",
     "tools",
     "is_active",
 ]
 
 
 class AssistantAdminForm(forms.ModelForm):
+    function_tools = forms.MultipleChoiceField(
+        choices=registry.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Function tools",
+        help_text="Functions of this site the assistant may call (see chat/tools/).",
+    )
+
     class Meta:
         model = Assistant
         fields = DEFINITION_FIELDS
+        labels = {"tools": "Extra provider tools"}
         help_texts = {
-            "tools": 'A JSON list of tool definitions, e.g. [{"type": "function", "function": '
-            '{"name": "get_time", "description": "...", "parameters": {...}}}].',
+            "tools": "Optional: a JSON list of further tool definitions sent to the provider as "
+            'they are, e.g. [{"type": "file_search"}]. Functions listed here are offered but '
+            "not run by this site.",
         }
 
     def clean_tools(self):
@@ -48,16 +62,23 @@ class AssistantAdminForm(forms.ModelForm):
         if self.errors:
             return cleaned
         instance = self.instance
-        changing_home = instance.pk and (
+        self.moved = bool(instance.pk) and (
             cleaned["provider"] != instance.provider or cleaned["protocol"] != instance.protocol
         )
-        if changing_home and instance.remote_id:
+        try:
+            stored_remotely = agent_class(cleaned["protocol"]).stores_definition
+        except ProviderError as exc:
+            raise ValidationError(str(exc)) from exc
+        if self.moved and instance.remote_id and stored_remotely:
             raise ValidationError(
-                "An assistant stored on a provider cannot move to another provider or "
-                "protocol. Create a new assistant instead."
+                "An assistant stored on a provider cannot move to another provider or to the "
+                "Assistants API. Create a new assistant instead."
             )
+        # Moving to `responses` is allowed (the way off a retired Assistants API): the old
+        # remote definition is left where it is.
         draft = Assistant(
-            **{name: cleaned[name] for name in DEFINITION_FIELDS}, remote_id=instance.remote_id
+            **{name: cleaned[name] for name in DEFINITION_FIELDS},
+            remote_id="" if self.moved else instance.remote_id,
         )
         try:
             # Remote first: if the provider refuses, the form shows why and nothing is saved.
@@ -87,7 +108,7 @@ class AssistantAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "remote_id"]
     readonly_fields = ["remote_id", "created_at", "updated_at"]
     change_list_template = "admin/chat/assistant/change_list.html"
-    actions = ["delete_remote_and_local"]
+    actions = ["check_provider_connection", "delete_remote_and_local"]
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -98,6 +119,15 @@ class AssistantAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.remote_id = form.remote_id
         obj.save()
+        if change and form.moved:
+            assistant_moved(assistant=obj)
+
+    @admin.action(description="Check provider connection")
+    def check_provider_connection(self, request, queryset):
+        for assistant in queryset:
+            result = provider_check_assistant(assistant=assistant)
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"{assistant}: {result.message}", level)
 
     def delete_view(self, request, object_id, extra_context=None):
         try:

@@ -96,7 +96,14 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {
+                # channels_redis blocks 5 s per pop on the server; redis-py 8 also gives up
+                # reading after 5 s by default, and the timeout then kills the consumer that
+                # was popping (its socket goes deaf). Reads must outlast the pop.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "capacity": 1000,
+                "expiry": 60,
+            },
         }
     }
 else:
@@ -156,6 +163,9 @@ CHAT_RATE_LIMIT_WINDOW = env_int("CHAT_RATE_LIMIT_WINDOW", 10)
 # Seconds the provider may stay silent during a reply before the turn fails as timed out.
 PROVIDER_TIMEOUT = env_float("PROVIDER_TIMEOUT", 60.0)
 PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 2)
+# Dotted path of a callable returning the async azure-identity credential used for Azure
+# OpenAI without a key; empty: DefaultAzureCredential (tests point it at a fake identity).
+AZURE_CREDENTIAL_FACTORY = env_str("AZURE_CREDENTIAL_FACTORY", "")
 
 # --- The built-in local provider ----------------------------------------------------------
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", True)
@@ -164,6 +174,11 @@ LOCAL_PROVIDER_BASE_URL = env_str("LOCAL_PROVIDER_BASE_URL", f"http://127.0.0.1:
 # Delay between streamed tokens of the deterministic local model (seconds).
 LOCAL_PROVIDER_TOKEN_DELAY = env_float("LOCAL_PROVIDER_TOKEN_DELAY", 0.03)
 LOCAL_PROVIDER_MODEL = env_str("LOCAL_PROVIDER_MODEL", "local-echo-1")
+# Answer the Assistants API with 410 Gone, as the real services do since 2026-08-26: on the
+# Azure-style routes (/local/openai/...) by default, on the OpenAI-style ones only if asked
+# (there the Assistants API is the embedded default's protocol).
+LOCAL_PROVIDER_AZURE_ASSISTANTS_RETIRED = env_bool("LOCAL_PROVIDER_AZURE_ASSISTANTS_RETIRED", True)
+LOCAL_PROVIDER_ASSISTANTS_RETIRED = env_bool("LOCAL_PROVIDER_ASSISTANTS_RETIRED", False)
 
 # --- Benchmark ----------------------------------------------------------------------------
 # Mounts the bare relay that `make bench` compares the chat consumer with (chat/bench_relay.py)

@@ -5,8 +5,12 @@ from .base import Agent
 from .clients import client_for
 from .definition import AssistantDefinition
 from .errors import ProviderError
+from .responses import OpenAIResponsesAgent
 
-PROTOCOLS: dict[str, type[Agent]] = {"assistants": OpenAIAssistantAgent}
+PROTOCOLS: dict[str, type[Agent]] = {
+    "assistants": OpenAIAssistantAgent,
+    "responses": OpenAIResponsesAgent,
+}
 
 
 def agent_class(protocol: str) -> type[Agent]:

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 import httpx2
 import openai
 
+from chat.tools import registry
+
 from .base import Agent
 from .definition import AssistantDefinition
 from .errors import provider_error_from
@@ -20,6 +22,7 @@ from .events import (
     ToolStep,
 )
 from .threads import AgentThread, AssistantAgentThread
+from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
 
 # This protocol exists for servers that still speak the Assistants API (the local provider
 # among them); the SDK's deprecation warning on every call says nothing new here.
@@ -30,13 +33,25 @@ CUT_STREAM_REASON = "The provider closed the stream before the reply finished."
 
 
 def _definition_from(remote) -> AssistantDefinition:
+    tools = [tool.model_dump(exclude_none=True) for tool in remote.tools]
+    # Functions this site has registered become chosen tools again; the rest stay as they are.
+    function_tools = tuple(
+        tool["function"]["name"]
+        for tool in tools
+        if tool.get("type") == "function" and tool["function"]["name"] in registry
+    )
     return AssistantDefinition(
         name=remote.name or remote.id,
         model=remote.model,
         instructions=remote.instructions or "",
         description=remote.description or "",
-        tools=[tool.model_dump(exclude_none=True) for tool in remote.tools],
+        tools=[
+            tool
+            for tool in tools
+            if not (tool.get("type") == "function" and tool["function"]["name"] in function_tools)
+        ],
         remote_id=remote.id,
+        function_tools=function_tools,
     )
 
 
@@ -46,8 +61,16 @@ def _remote_fields(definition: AssistantDefinition) -> dict:
         "name": definition.name,
         "instructions": definition.instructions,
         "description": definition.description or None,
-        "tools": definition.tools,
+        "tools": definition.assistants_tools(),
     }
+
+
+class _RequiresAction(Exception):
+    """The run waits for tool outputs: the stream pauses here."""
+
+    def __init__(self, run_id: str, calls: list[ToolCall]):
+        self.run_id = run_id
+        self.calls = calls
 
 
 class OpenAIAssistantAgent(Agent):
@@ -100,25 +123,66 @@ class OpenAIAssistantAgent(Agent):
             )
         except openai.OpenAIError as exc:
             raise provider_error_from(exc) from exc
-        try:
-            async for item in self._events(stream, thread):
-                yield item
-        finally:
-            await stream.close()
+        shown: dict[str, str | None] = {}  # tool step id -> output already reported
+        for rounds in range(MAX_TOOL_ROUNDS + 1):
+            try:
+                async for event in self._events(stream):
+                    if isinstance(event, ToolStep):
+                        if event.id in shown and shown[event.id] == event.output:
+                            continue  # a step we ran ourselves, reported again by the run
+                        shown[event.id] = event.output
+                    yield AgentResponseItem(event, thread)
+                return
+            except _RequiresAction as action:
+                calls, run_id = action.calls, action.run_id
+            finally:
+                await stream.close()
+            if rounds == MAX_TOOL_ROUNDS:
+                await self.cancel(thread=thread, run_id=run_id)
+                yield AgentResponseItem(Failed(TOOL_LIMIT_REASON, code="tool_limit"), thread)
+                return
+            for call in calls:
+                shown[call.id] = None
+                yield AgentResponseItem(call.step(), thread)
+            outputs = await run_tool_calls(calls, self.definition)
+            for call, output in zip(calls, outputs, strict=True):
+                shown[call.id] = output
+                yield AgentResponseItem(call.step(output), thread)
+            try:
+                stream = await self.client.beta.threads.runs.submit_tool_outputs(
+                    run_id,
+                    thread_id=thread.id,
+                    tool_outputs=[
+                        {"tool_call_id": call.id, "output": output}
+                        for call, output in zip(calls, outputs, strict=True)
+                    ],
+                    stream=True,
+                )
+            except openai.OpenAIError as exc:
+                raise provider_error_from(exc) from exc
 
-    async def _events(self, stream, thread) -> AsyncIterator[AgentResponseItem]:
+    async def _events(self, stream) -> AsyncIterator:
+        """The run's normalised events up to a terminal one, or `_RequiresAction`."""
         try:
             async for event in stream:
-                normalised = self._normalise(event)
-                for item in normalised:
-                    yield AgentResponseItem(item, thread)
+                if event.event == "thread.run.requires_action":
+                    run = event.data
+                    raise _RequiresAction(
+                        run.id,
+                        [
+                            ToolCall(call.id, call.function.name, call.function.arguments)
+                            for call in run.required_action.submit_tool_outputs.tool_calls
+                        ],
+                    )
+                for item in self._normalise(event):
+                    yield item
                     if isinstance(item, Completed | Cancelled | Incomplete | Failed):
                         return
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
             # A broken connection or a timeout mid-stream: what arrived is kept by the caller.
-            yield AgentResponseItem(Incomplete(str(provider_error_from(exc))), thread)
+            yield Incomplete(str(provider_error_from(exc)))
             return
-        yield AgentResponseItem(Incomplete(CUT_STREAM_REASON), thread)
+        yield Incomplete(CUT_STREAM_REASON)
 
     @staticmethod
     def _normalise(event) -> list:
@@ -156,14 +220,6 @@ class OpenAIAssistantAgent(Agent):
             return [Failed("The assistant's run expired before it finished.", code="expired")]
         if kind == "thread.run.incomplete":
             return [Incomplete("The provider ended the reply early.")]
-        if kind == "thread.run.requires_action":
-            return [
-                Failed(
-                    "The assistant asked to call a tool, and no function tool is "
-                    "registered for it on this site.",
-                    code="tool_unavailable",
-                )
-            ]
         if kind == "error":
             return [Failed(f"The provider reported an error: {getattr(data, 'message', data)}")]
         return []

@@ -17,6 +17,8 @@ from .threads import AgentThread
 
 class Agent(ABC):
     thread_class: type[AgentThread]
+    # Whether the provider keeps the definition (and gives it an id), or the site does.
+    stores_definition: bool = True
 
     def __init__(self, *, client: openai.AsyncOpenAI, definition: AssistantDefinition):
         self.client = client

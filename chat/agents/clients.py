@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import httpx2
 import openai
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from .errors import ProviderError
 
@@ -27,6 +28,9 @@ class ProviderConfig:
     api_key: str
     organization: str = ""
     api_version: str = ""
+    # Dotted path of the Entra ID credential factory (azure without a key), part of the
+    # configuration so that a changed factory gets a client of its own.
+    credential_factory: str = ""
 
     @property
     def uses_entra_id(self) -> bool:
@@ -58,13 +62,33 @@ def provider_config(provider: str) -> ProviderConfig:
         endpoint = env.get("AZURE_OPENAI_ENDPOINT", "")
         if not endpoint:
             raise ProviderError("AZURE_OPENAI_ENDPOINT is not set on the server.", code="config")
+        key = env.get("AZURE_OPENAI_API_KEY", "")
         return ProviderConfig(
             "azure",
             endpoint,
-            env.get("AZURE_OPENAI_API_KEY", ""),
-            api_version=env.get("AZURE_OPENAI_API_VERSION", DEFAULT_AZURE_API_VERSION),
+            key,
+            api_version=env.get("AZURE_OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
+            credential_factory="" if key else settings.AZURE_CREDENTIAL_FACTORY,
         )
     raise ProviderError(f"Unknown provider {provider!r}.", code="config")
+
+
+def default_model(provider: str) -> str:
+    """The model of an assistant whose model is left blank (on Azure: the deployment)."""
+    if provider == "local":
+        return settings.LOCAL_PROVIDER_MODEL
+    variable = {
+        "openai": "OPENAI_CHAT_MODEL_ID",
+        "azure": "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+    }.get(provider)
+    model = os.environ.get(variable, "") if variable else ""
+    if not model:
+        raise ProviderError(
+            f"This assistant has no model and {variable or 'no default'} is not set on the "
+            "server. Enter a model (on Azure: the deployment name).",
+            code="config",
+        )
+    return model
 
 
 def _timeout() -> httpx2.Timeout:
@@ -73,13 +97,24 @@ def _timeout() -> httpx2.Timeout:
     return httpx2.Timeout(settings.PROVIDER_TIMEOUT, connect=10.0)
 
 
-def _azure_token_provider():
+def azure_credential(factory: str = ""):
+    """The async Entra ID credential: `DefaultAzureCredential`, unless settings name another
+    factory (AZURE_CREDENTIAL_FACTORY, a dotted path; tests use a fake identity)."""
+    if factory:
+        return import_string(factory)()
     # Imported lazily: only Entra ID deployments pay for azure-identity's import time.
-    from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+    from azure.identity.aio import DefaultAzureCredential
 
-    # The provider asks the credential before every request; the credential caches the token
-    # and refreshes it before it expires.
-    return get_bearer_token_provider(DefaultAzureCredential(), AZURE_TOKEN_SCOPE)
+    return DefaultAzureCredential()
+
+
+def _azure_token_provider(factory: str = ""):
+    from azure.identity.aio import get_bearer_token_provider
+
+    # Called before every request: the policy behind it caches the token and asks the
+    # credential for a new one shortly before it expires, so a long-running site never sends
+    # an expired token.
+    return get_bearer_token_provider(azure_credential(factory), AZURE_TOKEN_SCOPE)
 
 
 def build_client(config: ProviderConfig, *, azure_token_provider=None) -> openai.AsyncOpenAI:
@@ -89,7 +124,8 @@ def build_client(config: ProviderConfig, *, azure_token_provider=None) -> openai
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=config.base_url,
                 api_version=config.api_version,
-                azure_ad_token_provider=azure_token_provider or _azure_token_provider(),
+                azure_ad_token_provider=azure_token_provider
+                or _azure_token_provider(config.credential_factory),
                 **common,
             )
         return openai.AsyncAzureOpenAI(

@@ -46,3 +46,22 @@ class AssistantAgentThread(AgentThread):
 
     async def _delete_remote(self) -> None:
         await self.client.beta.threads.delete(self.id)
+
+
+class ConversationThread(AgentThread):
+    """A Conversations API conversation: the thread of the `responses` protocol.
+
+    Responses created with `conversation=<id>` read its items as context and append their
+    input and output to it, as runs do to an Assistants thread.
+    """
+
+    async def create(self) -> str:
+        try:
+            conversation = await self.client.conversations.create()
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+        self.id = conversation.id
+        return conversation.id
+
+    async def _delete_remote(self) -> None:
+        await self.client.conversations.delete(self.id)

@@ -4,17 +4,21 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from chat.agents import AssistantDefinition, agent_class, client_for
-from chat.models import Assistant
+from chat.agents.clients import default_model
+from chat.models import Assistant, Conversation
 
 
 def assistant_definition(assistant: Assistant) -> AssistantDefinition:
+    """The definition to send; a blank model means the provider's default (ProviderError if
+    the server has none)."""
     return AssistantDefinition(
         name=assistant.name,
-        model=assistant.model,
+        model=assistant.model or default_model(assistant.provider),
         instructions=assistant.instructions,
         description=assistant.description,
         tools=list(assistant.tools or []),
         remote_id=assistant.remote_id,
+        function_tools=tuple(assistant.function_tools or ()),
     )
 
 
@@ -27,6 +31,8 @@ def assistant_agent(assistant: Assistant):
 
 async def _push(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
     cls = agent_class(protocol)
+    if not cls.stores_definition:
+        return ""  # e.g. `responses`: the definition is sent with every response instead.
     client = client_for(provider)
     if definition.remote_id:
         agent = cls(client=client, definition=definition)
@@ -36,7 +42,8 @@ async def _push(*, provider: str, protocol: str, definition: AssistantDefinition
 
 
 def assistant_push_remote(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
-    """Creates or updates the definition on the provider; returns its remote id.
+    """Creates or updates the definition on the provider; returns its remote id ("" for a
+    protocol that keeps no remote definition).
 
     Raises ProviderError, leaving the local record to the caller, unchanged.
     """
@@ -55,7 +62,12 @@ def assistant_delete(*, assistant: Assistant) -> None:
 
 
 def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assistant:
-    """Creates (or refreshes) the local record of an assistant that exists on the provider."""
+    """Creates (or refreshes) the local record of an assistant that exists on the provider.
+
+    Only protocols with remote definitions can import; `responses` refuses with a readable
+    ProviderError (its definitions live here; a dashboard prompt id carries no model or
+    tools that the API would let us read back).
+    """
 
     async def retrieve():
         cls = agent_class(protocol)
@@ -73,6 +85,7 @@ def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assista
                 "model": definition.model,
                 "instructions": definition.instructions,
                 "tools": definition.tools,
+                "function_tools": list(definition.function_tools),
             },
         )
     return assistant
@@ -81,9 +94,10 @@ def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assista
 async def assistant_ensure_remote(assistant: Assistant) -> None:
     """Stores the definition on the provider if it is not there yet (e.g. the demo assistant,
     seeded before the site, and so its local provider, was running)."""
-    if assistant.remote_id or assistant.protocol != Assistant.Protocol.ASSISTANTS:
+    cls = agent_class(assistant.protocol)
+    if assistant.remote_id or not cls.stores_definition:
         return
-    agent = await agent_class(assistant.protocol).create(
+    agent = await cls.create(
         client=client_for(assistant.provider), definition=assistant_definition(assistant)
     )
     # Compare-and-set: when two first turns race, one definition wins, the other is removed.
@@ -93,3 +107,9 @@ async def assistant_ensure_remote(assistant: Assistant) -> None:
     else:
         await agent.delete()
         await assistant.arefresh_from_db(fields=["remote_id"])
+
+
+def assistant_moved(*, assistant: Assistant) -> None:
+    """After an assistant moved to another provider or protocol: its conversations continue
+    in new remote threads (the old ones belong to the old home), their transcripts kept."""
+    Conversation.objects.filter(assistant=assistant).update(remote_thread_id="")

@@ -28,6 +28,7 @@ from chat.presenters import conversation_payload, message_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .events import conversation_group, publish, user_group
+from .titles import conversation_title_generate
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,11 @@ class TurnRunner:
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
-        self.channel = await self.layer.new_channel("turn.")
+        # The default prefix, like every consumer's channel: channels_redis receives all of a
+        # process's channels through one blocking pop on that prefix, and a channel under
+        # another prefix would hold that pop, so no socket in the process would get a frame
+        # until this reply ended.
+        self.channel = await self.layer.new_channel()
         listener = asyncio.create_task(self._listen())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
@@ -162,7 +167,14 @@ class TurnRunner:
 
     async def _tool_step(self, step: ToolStep) -> None:
         await self._broadcast()
-        self.tool_steps.append(step.as_dict())
+        # A step arrives when called and again with its output: one entry, updated.
+        index = next((i for i, s in enumerate(self.tool_steps) if s["id"] == step.id), None)
+        if index is None:
+            self.tool_steps.append(step.as_dict())
+        else:
+            self.tool_steps[index] = step.as_dict()
+        # Saved at once (steps are few), so a tab opened now shows them in its snapshot.
+        await Message.objects.filter(pk=self.reply.pk).aupdate(tool_steps=self.tool_steps)
         await publish(
             self.group,
             {
@@ -241,6 +253,10 @@ class TurnRunner:
                     "conversation_id": self.conversation.pk,
                 },
             )
+        try:
+            await conversation_title_generate(conversation=self.conversation, reply=reply)
+        except Exception:
+            logger.exception("Could not title conversation %s", self.conversation.pk)
         await publish(
             user_group(self.conversation.owner_id),
             {

@@ -1,0 +1,224 @@
+"""The `responses` protocol: the Responses API on a Conversations API conversation.
+
+The definition (model, instructions, tools) lives in Django and is sent with every response;
+there is nothing to create, retrieve or delete remotely. Assistant -> this definition,
+thread -> conversation, run -> response, run step -> output item.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+
+import httpx2
+import openai
+
+from .assistants import CUT_STREAM_REASON
+from .base import Agent
+from .errors import ProviderError, provider_error_from
+from .events import (
+    AgentResponseItem,
+    Cancelled,
+    Completed,
+    Failed,
+    Incomplete,
+    RunStarted,
+    TextDelta,
+)
+from .threads import AgentThread, ConversationThread
+from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
+
+logger = logging.getLogger(__name__)
+
+INCOMPLETE_REASONS = {
+    "max_output_tokens": "The reply reached its maximum length.",
+    "content_filter": "The provider's content filter stopped the reply.",
+}
+
+
+TOOL_LIMIT_OUTPUT = (
+    "Error: this reply reached its limit of tool calls; answer without calling tools."
+)
+CANCELLED_CALL_OUTPUT = "Error: the user stopped the reply before this tool finished."
+
+
+class _ToolCallsRequested(Exception):
+    """The response completed by asking for function calls: the app answers them."""
+
+    def __init__(self, calls: list[ToolCall]):
+        self.calls = calls
+
+
+class OpenAIResponsesAgent(Agent):
+    """The same agent interface over `client.responses` and `client.conversations`."""
+
+    thread_class = ConversationThread
+    stores_definition = False
+
+    def __init__(self, *, client, definition):
+        super().__init__(client=client, definition=definition)
+        # Calls of the current response still waiting for their outputs.
+        self._pending_calls: list[ToolCall] = []
+
+    @classmethod
+    async def create(cls, *, client, definition):
+        return cls(client=client, definition=definition)
+
+    @classmethod
+    async def retrieve(cls, *, client, remote_id):
+        raise ProviderError(
+            "The 'responses' protocol keeps an assistant's definition on this site, so there "
+            "is no remote assistant to retrieve by id. Create the assistant here instead.",
+            code="unsupported",
+        )
+
+    async def update(self, definition):
+        self.definition = definition
+
+    async def delete(self):
+        pass  # Nothing is stored remotely; the local record is all there is.
+
+    def _request(self, thread: AgentThread, input_items: list[dict], *, tools_allowed) -> dict:
+        definition = self.definition
+        request = {
+            "model": definition.model,
+            "input": input_items,
+            "conversation": thread.id,
+            "stream": True,
+        }
+        if definition.instructions:
+            request["instructions"] = definition.instructions
+        tools = definition.responses_tools()
+        if tools:
+            request["tools"] = tools
+            if not tools_allowed:
+                request["tool_choice"] = "none"
+        return request
+
+    async def invoke_stream(
+        self, messages: str | list[str], thread: AgentThread | None = None
+    ) -> AsyncIterator[AgentResponseItem]:
+        thread = thread or self.thread()
+        if thread.id is None:
+            await thread.create()
+        texts = [messages] if isinstance(messages, str) else messages
+        input_items = [{"type": "message", "role": "user", "content": text} for text in texts]
+        rounds = 0
+        while True:
+            request = self._request(thread, input_items, tools_allowed=rounds < MAX_TOOL_ROUNDS)
+            try:
+                stream = await self.client.responses.create(**request)
+            except openai.OpenAIError as exc:
+                raise provider_error_from(exc) from exc
+            self._pending_calls = []
+            try:
+                async for event in self._events(stream):
+                    yield AgentResponseItem(event, thread)
+                return
+            except _ToolCallsRequested as requested:
+                calls = self._pending_calls = requested.calls
+            finally:
+                await stream.close()
+            rounds += 1
+            if rounds > MAX_TOOL_ROUNDS:
+                # It called tools although the last round allowed none.
+                await self._close_calls(thread, TOOL_LIMIT_OUTPUT)
+                yield AgentResponseItem(Failed(TOOL_LIMIT_REASON, code="tool_limit"), thread)
+                return
+            if rounds == MAX_TOOL_ROUNDS:
+                # Every call still gets an output (the conversation needs one per call), and
+                # the next response must answer without tools.
+                outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
+            else:
+                outputs = await run_tool_calls(calls, self.definition)
+            for call, output in zip(calls, outputs, strict=True):
+                yield AgentResponseItem(call.step(output), thread)
+            # The calls are in the conversation already; their outputs continue it.
+            input_items = [
+                {"type": "function_call_output", "call_id": call.id, "output": output}
+                for call, output in zip(calls, outputs, strict=True)
+            ]
+
+    async def _events(self, stream) -> AsyncIterator:
+        """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
+        try:
+            async for event in stream:
+                kind = event.type
+                if kind == "response.created":
+                    yield RunStarted(event.response.id)
+                elif kind == "response.output_text.delta":
+                    if event.delta:
+                        yield TextDelta(event.delta)
+                elif kind == "response.output_item.done" and event.item.type == "function_call":
+                    yield _call_of(event.item).step()
+                elif kind == "response.completed":
+                    output = event.response.output
+                    calls = [_call_of(item) for item in output if item.type == "function_call"]
+                    if calls:
+                        raise _ToolCallsRequested(calls)
+                    yield Completed(usage=_usage(event.response))
+                    return
+                elif kind in ("response.failed", "response.incomplete"):
+                    yield _ending(event.response)
+                    return
+                elif kind == "error":
+                    yield Failed(
+                        f"The provider reported an error: {event.message}",
+                        code=event.code or "provider_error",
+                    )
+                    return
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            # A broken connection or a timeout mid-stream: what arrived is kept by the caller.
+            yield Incomplete(str(provider_error_from(exc)))
+            return
+        yield Incomplete(CUT_STREAM_REASON)
+
+    async def _close_calls(self, thread: AgentThread, output: str) -> None:
+        """Answers calls left without output, so the conversation can take the next turn.
+
+        The Responses API refuses a conversation whose function call has no output; a reply
+        stopped while its tools ran leaves one behind.
+        """
+        calls, self._pending_calls = self._pending_calls, []
+        if not calls or not thread.id:
+            return
+        try:
+            await self.client.conversations.items.create(
+                thread.id,
+                items=[
+                    {"type": "function_call_output", "call_id": call.id, "output": output}
+                    for call in calls
+                ],
+            )
+        except openai.OpenAIError as exc:
+            logger.warning("Could not close tool calls in %s: %s", thread.id, exc)
+
+    async def cancel(self, *, thread, run_id):
+        await self._close_calls(thread, CANCELLED_CALL_OUTPUT)
+        try:
+            await self.client.responses.cancel(run_id)
+        except (openai.NotFoundError, openai.BadRequestError, openai.ConflictError):
+            # Finished already, or not cancellable (the API cancels background responses
+            # only); closing the stream, which the caller has done, stops it on the provider.
+            pass
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from exc
+
+
+def _call_of(item) -> ToolCall:
+    return ToolCall(item.call_id, item.name, item.arguments)
+
+
+def _usage(response) -> dict:
+    return response.usage.model_dump() if response.usage else {}
+
+
+def _ending(response):
+    """The normalised end of a response that did not complete."""
+    if response.status == "cancelled":
+        return Cancelled()
+    if response.status == "incomplete" or response.incomplete_details:
+        reason = response.incomplete_details.reason if response.incomplete_details else None
+        return Incomplete(INCOMPLETE_REASONS.get(reason, "The provider ended the reply early."))
+    error = response.error
+    reason = error.message if error else "The response failed on the provider."
+    code = error.code if error else "provider_error"
+    return Failed(f"The assistant's response failed: {reason}", code=code)
