@@ -28,7 +28,6 @@ from chat.presenters import conversation_payload, message_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .events import conversation_group, publish, user_group
-from .titles import conversation_title_generate
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +59,7 @@ class TurnRunner:
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
-        # The default prefix, like every consumer's channel: channels_redis receives all of a
-        # process's channels through one blocking pop on that prefix, and a channel under
-        # another prefix would hold that pop, so no socket in the process would get a frame
-        # until this reply ended.
-        self.channel = await self.layer.new_channel()
+        self.channel = await self.layer.new_channel("turn.")
         listener = asyncio.create_task(self._listen())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
@@ -253,10 +248,6 @@ class TurnRunner:
                     "conversation_id": self.conversation.pk,
                 },
             )
-        try:
-            await conversation_title_generate(conversation=self.conversation, reply=reply)
-        except Exception:
-            logger.exception("Could not title conversation %s", self.conversation.pk)
         await publish(
             user_group(self.conversation.owner_id),
             {
