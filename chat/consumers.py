@@ -19,7 +19,9 @@ from .services.stale_replies import replies_close_stale
 from .services.turns import (
     TurnRefused,
     turn_create,
+    turn_edit,
     turn_launch,
+    turn_regenerate,
     turn_request_text,
     turn_stop,
 )
@@ -43,6 +45,13 @@ def _required_id(frame: dict, key: str) -> int:
     value = _optional_id(frame, key)
     if value is None:
         raise TurnRefused("invalid", f"`{key}` is required.")
+    return value
+
+
+def _client_message_id(frame: dict) -> str | None:
+    value = frame.get("client_message_id")
+    if value is not None and not (isinstance(value, str) and len(value) <= 100):
+        raise TurnRefused("invalid", "`client_message_id` must be a short string.")
     return value
 
 
@@ -146,16 +155,32 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def send_message(self, frame):
         conversation_id = _optional_id(frame, "conversation_id")
         assistant_id = None if conversation_id else _required_id(frame, "assistant_id")
-        client_message_id = frame.get("client_message_id")
-        if client_message_id is not None and not (
-            isinstance(client_message_id, str) and len(client_message_id) <= 100
-        ):
-            raise TurnRefused("invalid", "`client_message_id` must be a short string.")
+        client_message_id = _client_message_id(frame)
         start = await database_sync_to_async(turn_create)(
             user=self.user,
             text=frame.get("text"),
             conversation_id=conversation_id,
             assistant_id=assistant_id,
+        )
+        await self._follow(start.conversation.pk)
+        await turn_launch(start, client_message_id=client_message_id)
+
+    async def regenerate_reply(self, frame):
+        start = await database_sync_to_async(turn_regenerate)(
+            user=self.user, conversation_id=_required_id(frame, "conversation_id")
+        )
+        await self._follow(start.conversation.pk)
+        await turn_launch(start)
+
+    async def edit_message(self, frame):
+        conversation_id = _required_id(frame, "conversation_id")
+        message_id = _required_id(frame, "message_id")
+        client_message_id = _client_message_id(frame)
+        start = await database_sync_to_async(turn_edit)(
+            user=self.user,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            text=frame.get("text"),
         )
         await self._follow(start.conversation.pk)
         await turn_launch(start, client_message_id=client_message_id)
@@ -170,6 +195,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         "conversation.open": open_conversation,
         "conversation.close": close_conversation,
         "message.send": send_message,
+        "message.regenerate": regenerate_reply,
+        "message.edit": edit_message,
         "turn.stop": stop_turn,
         "ping": ping,
     }

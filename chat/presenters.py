@@ -14,6 +14,7 @@ def conversation_payload(conversation: Conversation) -> dict:
         "assistant": {"id": assistant.pk, "name": assistant.name} if assistant else None,
         "created_at": conversation.created_at.isoformat(),
         "updated_at": conversation.updated_at.isoformat(),
+        "pinned_at": conversation.pinned_at.isoformat() if conversation.pinned_at else None,
     }
 
 

@@ -21,8 +21,12 @@ class ConversationPage:
     next_before: Cursor | None
 
 
-def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) -> QuerySet:
-    conversations = Conversation.objects.filter(owner=user)
+# Pins are a handful by nature; a user with more sees the most recently pinned ones on top and
+# the rest where their activity puts them in the listing.
+PINNED_LIMIT = 100
+
+
+def _matching(conversations: QuerySet, query: str) -> QuerySet:
     query = query.strip()
     if query:
         # EXISTS stops at the first matching message and never duplicates a conversation,
@@ -31,6 +35,11 @@ def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) ->
             conversation=OuterRef("pk"), content__icontains=query
         )
         conversations = conversations.filter(Q(title__icontains=query) | Exists(matching_message))
+    return conversations
+
+
+def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) -> QuerySet:
+    conversations = _matching(Conversation.objects.filter(owner=user), query)
     if before is not None:
         updated_at, pk = before
         conversations = conversations.filter(
@@ -60,6 +69,18 @@ def conversation_page(
         last = conversations[-1]
         next_before = (last.updated_at, last.pk)
     return ConversationPage(conversations=conversations, next_before=next_before)
+
+
+def conversation_list_pinned(*, user, query: str = "") -> list[Conversation]:
+    """The user's pinned conversations (optionally matching `query`), most recently pinned
+    first. They also appear in the pages above, where their activity puts them: the page
+    shows them once, on top."""
+    conversations = Conversation.objects.filter(owner=user, pinned_at__isnull=False)
+    return list(
+        _matching(conversations, query)
+        .select_related("assistant")
+        .order_by("-pinned_at", "-id")[:PINNED_LIMIT]
+    )
 
 
 def conversation_get(*, user, conversation_id: int) -> Conversation:

@@ -13,6 +13,11 @@ urlpatterns = [
         name="api_conversation_rename",
     ),
     path(
+        "api/conversations/<int:pk>/pin",
+        views.api_conversation_pin,
+        name="api_conversation_pin",
+    ),
+    path(
         "api/conversations/<int:pk>/delete",
         views.api_conversation_delete,
         name="api_conversation_delete",

@@ -90,11 +90,29 @@ def _url_template(name: str) -> str:
     return reverse(name, kwargs={"pk": 0}).replace("/0/", "/{id}/")
 
 
-def _sidebar_page_payload(page: selectors.ConversationPage) -> dict:
-    return {
+def _request_flag(request: HttpRequest, name: str) -> bool | None:
+    """A true/false field of a JSON (a boolean) or form-encoded ("true"/"false") POST body."""
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        value = body.get(name) if isinstance(body, dict) else None
+        return value if isinstance(value, bool) else None
+    return {"true": True, "false": False}.get(request.POST.get(name, "").lower())
+
+
+def _sidebar_page_payload(
+    page: selectors.ConversationPage, pinned: list[Conversation] | None = None
+) -> dict:
+    payload = {
         "conversations": [conversation_payload(c) for c in page.conversations],
         "next_cursor": encode_cursor(page.next_before),
     }
+    if pinned is not None:
+        # First pages only: the pinned conversations, wherever their activity puts them.
+        payload["pinned"] = [conversation_payload(c) for c in pinned]
+    return payload
 
 
 # --- Pages ---------------------------------------------------------------------------------
@@ -102,6 +120,7 @@ def _sidebar_page_payload(page: selectors.ConversationPage) -> dict:
 
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     page = selectors.conversation_page(user=request.user, limit=settings.CHAT_SIDEBAR_PAGE_SIZE)
+    pinned = selectors.conversation_list_pinned(user=request.user)
     messages = selectors.message_list(conversation=conversation) if conversation else []
     data = {
         "user": {"username": request.user.get_username()},
@@ -109,7 +128,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             {"id": a.pk, "name": a.name, "description": a.description}
             for a in selectors.assistant_list_active()
         ],
-        **_sidebar_page_payload(page),
+        **_sidebar_page_payload(page, pinned),
         "conversation": conversation_payload(conversation) if conversation else None,
         "messages": [message_payload(m) for m in messages],
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
@@ -120,6 +139,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "conversations": reverse("chat:api_conversations"),
             "conversation": _url_template("chat:conversation"),
             "rename": _url_template("chat:api_conversation_rename"),
+            "pin": _url_template("chat:api_conversation_pin"),
             "delete": _url_template("chat:api_conversation_delete"),
         },
     }
@@ -151,7 +171,8 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @api_login_required
 @require_GET
 def api_conversations(request: HttpRequest) -> JsonResponse:
-    """A sidebar page: `?q=` searches titles and messages, `?cursor=` continues a listing."""
+    """A sidebar page: `?q=` searches titles and messages, `?cursor=` continues a listing.
+    A first page (no cursor) also lists the pinned conversations."""
     query = request.GET.get("q", "").strip()[:MAX_QUERY_CHARS]
     before = None
     if cursor := request.GET.get("cursor"):
@@ -162,7 +183,12 @@ def api_conversations(request: HttpRequest) -> JsonResponse:
     page = selectors.conversation_page(
         user=request.user, query=query, before=before, limit=settings.CHAT_SIDEBAR_PAGE_SIZE
     )
-    return JsonResponse(_sidebar_page_payload(page))
+    pinned = (
+        selectors.conversation_list_pinned(user=request.user, query=query)
+        if before is None
+        else None
+    )
+    return JsonResponse(_sidebar_page_payload(page, pinned))
 
 
 @api_login_required
@@ -179,6 +205,21 @@ def api_conversation_rename(request: HttpRequest, pk: int) -> JsonResponse:
         return json_error("No such conversation.", status=404)
     except ValidationError as exc:
         return json_error(" ".join(exc.messages), status=400)
+    return JsonResponse(conversation_payload(conversation))
+
+
+@api_login_required
+@require_POST
+def api_conversation_pin(request: HttpRequest, pk: int) -> JsonResponse:
+    pinned = _request_flag(request, "pinned")
+    if pinned is None:
+        return json_error("`pinned` must be true or false.", status=400)
+    try:
+        conversation = conversation_services.conversation_pin(
+            user=request.user, conversation_id=pk, pinned=pinned
+        )
+    except Conversation.DoesNotExist:
+        return json_error("No such conversation.", status=404)
     return JsonResponse(conversation_payload(conversation))
 
 

@@ -1,9 +1,12 @@
-"""Conversation writes: rename and delete, with the sidebar of every tab kept in step."""
+"""Conversation writes: rename, pin and delete, with the sidebar of every tab kept in step."""
+
+import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from chat.models import Conversation, Message
 from chat.presenters import conversation_payload
@@ -14,13 +17,37 @@ from .events import publish_on_commit, user_group
 TITLE_MAX_CHARS = 200
 
 
+TITLE_DERIVED_CHARS = 60
+
+# Markdown that says nothing in a one-line title: images, link targets, emphasis, code
+# fences, heading/quote/list markers.
+_MARKDOWN_NOISE = [
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+"), ""),
+    (re.compile(r"(\*\*|__|~~|\*|`+)"), ""),
+    (re.compile(r"(?<!\w)_(?=\S)|(?<=\S)_(?!\w)"), ""),
+]
+
+
 def conversation_title_from(text: str) -> str:
-    """A first title from the opening message: its first line, cut at a word boundary."""
-    line = " ".join(text.strip().split())
-    if len(line) <= 60:
+    """A title derived locally from a message: its first line with text in it, without
+    markdown, cut at a word boundary."""
+    for raw_line in (text or "").splitlines():
+        if raw_line.strip().startswith("```"):
+            continue
+        line = raw_line
+        for pattern, replacement in _MARKDOWN_NOISE:
+            line = pattern.sub(replacement, line)
+        line = " ".join(line.split())
+        if line:
+            break
+    else:
+        return ""
+    if len(line) <= TITLE_DERIVED_CHARS:
         return line
-    cut = line[:60].rsplit(" ", 1)[0] or line[:60]
-    return cut + "…"
+    cut = line[:TITLE_DERIVED_CHARS].rsplit(" ", 1)[0] or line[:TITLE_DERIVED_CHARS]
+    return cut.rstrip(" ,;:.-") + "…"
 
 
 def conversation_rename(*, user, conversation_id: int, title: str) -> Conversation:
@@ -36,6 +63,25 @@ def conversation_rename(*, user, conversation_id: int, title: str) -> Conversati
         conversation.title = title
         conversation.title_is_custom = True
         conversation.save(update_fields=["title", "title_is_custom"])
+        publish_on_commit(
+            user_group(user.pk),
+            {
+                "type": "conversation.updated",
+                "conversation": conversation_payload(conversation),
+            },
+        )
+    return conversation
+
+
+def conversation_pin(*, user, conversation_id: int, pinned: bool) -> Conversation:
+    """Pins a conversation to the top of the sidebar (most recently pinned first), or unpins it."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_related("assistant").get(
+            pk=conversation_id, owner=user
+        )
+        if pinned != (conversation.pinned_at is not None):
+            conversation.pinned_at = timezone.now() if pinned else None
+            conversation.save(update_fields=["pinned_at"])
         publish_on_commit(
             user_group(user.pk),
             {

@@ -28,6 +28,7 @@ from chat.presenters import conversation_payload, message_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .events import conversation_group, publish, user_group
+from .titles import conversation_title_generate
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,10 @@ class TurnRunner:
                     "conversation_id": self.conversation.pk,
                 },
             )
+        try:
+            await conversation_title_generate(conversation=self.conversation, reply=reply)
+        except Exception:
+            logger.exception("Could not title conversation %s", self.conversation.pk)
         await publish(
             user_group(self.conversation.owner_id),
             {

@@ -1,9 +1,15 @@
 """A turn: the user's message, then the assistant's reply streamed from the provider.
 
 `turn_create` saves the user's message and an empty reply in one transaction (the database
-refuses a second active reply in the same conversation, across processes); `turn_launch`
-announces both and starts the reply in a task of its own, which outlives the socket that
+refuses a second active reply in the same conversation, across processes); `turn_regenerate`
+and `turn_edit` replace the last reply, or the last exchange, the same way; `turn_launch`
+announces the turn and starts the reply in a task of its own, which outlives the socket that
 asked for it; `turn_stop` reaches that task wherever it runs.
+
+Regenerate and edit replace messages in the local transcript only. The provider's thread is
+append-only here: the new run sends the user's message (the same text, or the edited one)
+again on the same remote thread, so the provider still sees the replaced attempt as earlier
+history. docs/websocket-protocol.md says so to clients.
 """
 
 import asyncio
@@ -43,6 +49,10 @@ class TurnStart:
     user_message: Message
     reply: Message
     conversation_created: bool
+    # Regenerate and edit: the messages this turn replaced (deleted), and whether the user's
+    # message is a new one (edit, send) or the one already shown (regenerate).
+    replaced_message_ids: tuple[int, ...] = ()
+    user_message_created: bool = True
 
 
 def validate_message_text(text) -> str:
@@ -56,23 +66,133 @@ def validate_message_text(text) -> str:
     return text
 
 
+def _unless_stale(create, *, conversation_id: int | None, **arguments) -> TurnStart:
+    try:
+        return create(conversation_id=conversation_id, **arguments)
+    except TurnRefused as refusal:
+        # The reply in the way may belong to a process that died: close it and go on.
+        if refusal.code == "busy" and replies_close_stale(conversation_id=conversation_id):
+            return create(conversation_id=conversation_id, **arguments)
+        raise
+
+
 def turn_create(
     *, user, text: str, conversation_id: int | None = None, assistant_id: int | None = None
 ) -> TurnStart:
     text = validate_message_text(text)
-    arguments = {
-        "user": user,
-        "text": text,
-        "conversation_id": conversation_id,
-        "assistant_id": assistant_id,
-    }
+    return _unless_stale(
+        _turn_create,
+        user=user,
+        text=text,
+        conversation_id=conversation_id,
+        assistant_id=assistant_id,
+    )
+
+
+def turn_regenerate(*, user, conversation_id: int) -> TurnStart:
+    """Replaces the conversation's last reply (finished, stopped or failed) with a new one to
+    the same message: "regenerate", and "retry" after a failure."""
+    return _unless_stale(_turn_regenerate, user=user, conversation_id=conversation_id)
+
+
+def turn_edit(*, user, conversation_id: int, message_id: int, text: str) -> TurnStart:
+    """Replaces the user's last message, and the reply to it, with `text` and a new reply."""
+    text = validate_message_text(text)
+    return _unless_stale(
+        _turn_edit, user=user, conversation_id=conversation_id, message_id=message_id, text=text
+    )
+
+
+def _conversation_for_turn(*, user, conversation_id) -> Conversation:
+    """The user's conversation, locked until the transaction ends (on PostgreSQL): two
+    regenerates or edits at once see the transcript one after the other."""
     try:
-        return _turn_create(**arguments)
-    except TurnRefused as refusal:
-        # The reply in the way may belong to a process that died: close it and go on.
-        if refusal.code == "busy" and replies_close_stale(conversation_id=conversation_id):
-            return _turn_create(**arguments)
-        raise
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("assistant")
+            .get(pk=conversation_id, owner=user)
+        )
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise TurnRefused("not_found", "This conversation does not exist.") from None
+    if conversation.assistant is None or not conversation.assistant.is_active:
+        raise TurnRefused("not_found", "This conversation's assistant was removed.")
+    return conversation
+
+
+def _new_reply(conversation: Conversation) -> Message:
+    """The empty reply that starts a run; "busy" when another reply is active."""
+    try:
+        with transaction.atomic():
+            return Message.objects.create(
+                conversation=conversation,
+                role=Message.Role.ASSISTANT,
+                status=Message.Status.PENDING,
+            )
+    except IntegrityError:
+        # Leaving the caller's transaction by raising rolls back whatever it wrote: a refused
+        # turn saves (and deletes) nothing.
+        raise TurnRefused("busy", BUSY_MESSAGE) from None
+
+
+def _touch(conversation: Conversation) -> None:
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["updated_at"])
+
+
+def _turn_regenerate(*, user, conversation_id) -> TurnStart:
+    with transaction.atomic():
+        conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
+        last = conversation.messages.order_by("-id").first()
+        if last is not None and last.is_active:
+            raise TurnRefused("busy", BUSY_MESSAGE)
+        user_message = None
+        if last is not None and last.role == Message.Role.ASSISTANT:
+            user_message = (
+                conversation.messages.filter(role=Message.Role.USER, pk__lt=last.pk)
+                .order_by("-id")
+                .first()
+            )
+        if user_message is None:
+            raise TurnRefused("no_reply", "This conversation does not end with a reply.")
+        replaced = tuple(
+            conversation.messages.filter(pk__gt=user_message.pk).values_list("pk", flat=True)
+        )
+        conversation.messages.filter(pk__in=replaced).delete()
+        reply = _new_reply(conversation)
+        _touch(conversation)
+    return TurnStart(
+        conversation,
+        user_message,
+        reply,
+        conversation_created=False,
+        replaced_message_ids=replaced,
+        user_message_created=False,
+    )
+
+
+def _turn_edit(*, user, conversation_id, message_id, text) -> TurnStart:
+    with transaction.atomic():
+        conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
+        if not conversation.messages.filter(pk=message_id, role=Message.Role.USER).exists():
+            raise TurnRefused("not_found", "This message does not exist.")
+        if conversation.messages.filter(pk__gt=message_id, role=Message.Role.USER).exists():
+            raise TurnRefused("not_last", "Only your last message can be edited.")
+        replaced = list(conversation.messages.filter(pk__gte=message_id).order_by("id"))
+        if any(m.is_active for m in replaced):
+            raise TurnRefused("busy", BUSY_MESSAGE)
+        conversation.messages.filter(pk__in=[m.pk for m in replaced]).delete()
+        user_message = Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, content=text
+        )
+        reply = _new_reply(conversation)
+        _touch(conversation)
+    return TurnStart(
+        conversation,
+        user_message,
+        reply,
+        conversation_created=False,
+        replaced_message_ids=tuple(m.pk for m in replaced),
+    )
 
 
 def _turn_create(*, user, text, conversation_id, assistant_id) -> TurnStart:
@@ -98,19 +218,8 @@ def _turn_create(*, user, text, conversation_id, assistant_id) -> TurnStart:
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
-        try:
-            with transaction.atomic():
-                reply = Message.objects.create(
-                    conversation=conversation,
-                    role=Message.Role.ASSISTANT,
-                    status=Message.Status.PENDING,
-                )
-        except IntegrityError:
-            # Leaving the outer block by raising rolls the user's message back too: a refused
-            # turn saves nothing.
-            raise TurnRefused("busy", BUSY_MESSAGE) from None
-        conversation.updated_at = timezone.now()
-        conversation.save(update_fields=["updated_at"])
+        reply = _new_reply(conversation)
+        _touch(conversation)
     return TurnStart(conversation, user_message, reply, created)
 
 
@@ -133,14 +242,24 @@ async def turn_launch(start: TurnStart, *, client_message_id: str | None = None)
         },
     )
     group = conversation_group(conversation.pk)
-    await publish(
-        group,
-        {
-            "type": "message.created",
-            "message": message_payload(start.user_message),
-            "client_message_id": client_message_id,
-        },
-    )
+    if start.replaced_message_ids:
+        await publish(
+            group,
+            {
+                "type": "message.deleted",
+                "conversation_id": conversation.pk,
+                "message_ids": list(start.replaced_message_ids),
+            },
+        )
+    if start.user_message_created:
+        await publish(
+            group,
+            {
+                "type": "message.created",
+                "message": message_payload(start.user_message),
+                "client_message_id": client_message_id,
+            },
+        )
     await publish(group, {"type": "message.created", "message": message_payload(start.reply)})
     task = asyncio.create_task(TurnRunner(start).run(), name=f"turn-{start.reply.pk}")
     _running_tasks[start.reply.pk] = task

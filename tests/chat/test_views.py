@@ -247,8 +247,16 @@ def test_api_lists_own_conversations_newest_first(alice_client, alice, bob, assi
     body = alice_client.get(reverse("chat:api_conversations")).json()
 
     assert [c["id"] for c in body["conversations"]] == [newer.pk, older.pk]
-    assert set(body["conversations"][0]) == {"id", "title", "assistant", "created_at", "updated_at"}
+    assert set(body["conversations"][0]) == {
+        "id",
+        "title",
+        "assistant",
+        "created_at",
+        "updated_at",
+        "pinned_at",
+    }
     assert body["next_cursor"] is None
+    assert body["pinned"] == []
 
 
 def test_api_search_by_title_and_by_content(alice_client, alice, assistant):
@@ -404,6 +412,84 @@ def test_rename_and_delete_are_post_only(alice_client, alice, assistant):
     assert alice_client.get(rename_url(conversation.pk)).status_code == 405
     assert alice_client.get(delete_url(conversation.pk)).status_code == 405
     assert Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+# --- JSON: pin ----------------------------------------------------------------------------
+
+
+def pin_url(pk):
+    return reverse("chat:api_conversation_pin", args=[pk])
+
+
+def test_pin_and_unpin(alice_client, alice, assistant):
+    conversation = make_conversation(alice, assistant, "Keep handy")
+
+    pinned = alice_client.post(
+        pin_url(conversation.pk), {"pinned": True}, content_type="application/json"
+    )
+    conversation.refresh_from_db()
+    pinned_at = conversation.pinned_at
+    unpinned = alice_client.post(pin_url(conversation.pk), {"pinned": "false"})
+    conversation.refresh_from_db()
+
+    assert pinned.status_code == 200
+    assert pinned.json()["pinned_at"] == pinned_at.isoformat()
+    assert unpinned.status_code == 200
+    assert unpinned.json()["pinned_at"] is None
+    assert conversation.pinned_at is None
+    # Pinning is not activity: the conversation keeps its place among the dates.
+    assert conversation.updated_at == BASE_TIME
+
+
+def test_first_pages_list_the_pinned_conversations_most_recently_pinned_first(
+    alice_client, alice, bob, assistant, settings
+):
+    settings.CHAT_SIDEBAR_PAGE_SIZE = 2
+    old_pinned = make_conversation(alice, assistant, "old report", minutes=1)
+    recent_pinned = make_conversation(alice, assistant, "plans", minutes=2)
+    for i in range(3):
+        make_conversation(alice, assistant, f"recent {i}", minutes=10 + i)
+    Conversation.objects.filter(pk=old_pinned.pk).update(pinned_at=BASE_TIME)
+    Conversation.objects.filter(pk=recent_pinned.pk).update(
+        pinned_at=BASE_TIME + timedelta(hours=1)
+    )
+    bobs = make_conversation(bob, assistant, "bob's report")
+    Conversation.objects.filter(pk=bobs.pk).update(pinned_at=BASE_TIME)
+    url = reverse("chat:api_conversations")
+
+    first = alice_client.get(url).json()
+    second = alice_client.get(url, {"cursor": first["next_cursor"]}).json()
+    search = alice_client.get(url, {"q": "report"}).json()
+    page = page_data(alice_client.get(reverse("chat:index")))
+
+    assert [c["id"] for c in first["pinned"]] == [recent_pinned.pk, old_pinned.pk]
+    assert first["pinned"][0]["pinned_at"] is not None
+    assert "pinned" not in second
+    assert [c["id"] for c in search["pinned"]] == [old_pinned.pk]
+    assert [c["id"] for c in page["pinned"]] == [recent_pinned.pk, old_pinned.pk]
+    assert page["urls"]["pin"] == "/api/conversations/{id}/pin"
+
+
+@pytest.mark.parametrize("body", [{}, {"pinned": "yes"}, {"pinned": 1}])
+def test_pin_needs_true_or_false(alice_client, alice, assistant, body):
+    conversation = make_conversation(alice, assistant, "Unchanged")
+
+    response = alice_client.post(pin_url(conversation.pk), body, content_type="application/json")
+
+    assert response.status_code == 400
+    conversation.refresh_from_db()
+    assert conversation.pinned_at is None
+
+
+def test_pin_is_404_for_another_users_conversation_and_post_only(alice_client, bobs_conversation):
+    response = alice_client.post(
+        pin_url(bobs_conversation.pk), {"pinned": True}, content_type="application/json"
+    )
+
+    assert response.status_code == 404
+    assert alice_client.get(pin_url(bobs_conversation.pk)).status_code == 405
+    bobs_conversation.refresh_from_db()
+    assert bobs_conversation.pinned_at is None
 
 
 # --- JSON: delete --------------------------------------------------------------------------

@@ -1,0 +1,83 @@
+"""Conversation titles: a short one from the first exchange, never over one the user chose.
+
+A conversation starts with a title derived from its first message (turn_create), so the
+sidebar has something to show at once. When the first reply completes, the assistant's
+provider is asked for a better one; when it cannot give one (or is the built-in local model,
+which is no LLM and would only echo), the locally derived title stays.
+"""
+
+import asyncio
+import logging
+
+from chat.agents import client_for
+from chat.models import Assistant, Conversation, Message
+
+from .conversations import TITLE_MAX_CHARS, conversation_title_from
+
+logger = logging.getLogger(__name__)
+
+TITLE_TIMEOUT = 10.0
+TITLE_INPUT_CHARS = 2000
+TITLE_INSTRUCTIONS = (
+    "Write a title of at most six words for the conversation below, in its language. "
+    "Answer with the title only: no quotes, no final full stop."
+)
+
+
+async def title_generate(*, assistant: Assistant, question: str, answer: str) -> str:
+    """A title written by the assistant's provider, or "" when it cannot give one."""
+    if assistant.provider == Assistant.Provider.LOCAL:
+        return ""
+    try:
+        async with asyncio.timeout(TITLE_TIMEOUT):
+            response = await client_for(assistant.provider).responses.create(
+                model=assistant.model,
+                instructions=TITLE_INSTRUCTIONS,
+                input=(
+                    f"User: {question[:TITLE_INPUT_CHARS]}\n\n"
+                    f"Assistant: {answer[:TITLE_INPUT_CHARS]}"
+                ),
+                max_output_tokens=30,
+                store=False,
+            )
+    except Exception as exc:  # any failure means "use the local title", never a failed turn
+        logger.info("No generated title from %s: %s", assistant.provider, exc)
+        return ""
+    title = conversation_title_from(response.output_text or "").strip("\"'“”«» ")
+    return title[:TITLE_MAX_CHARS]
+
+
+async def conversation_title_generate(*, conversation: Conversation, reply: Message) -> None:
+    """After a reply ends: refreshes the sidebar fields of `conversation` (the user may have
+    renamed or pinned it while the reply streamed), and gives a conversation whose first
+    reply just completed a title from that exchange, unless the user chose one."""
+    fresh = await Conversation.objects.filter(pk=conversation.pk).afirst()
+    if fresh is None:
+        return
+    conversation.title = fresh.title
+    conversation.title_is_custom = fresh.title_is_custom
+    conversation.pinned_at = fresh.pinned_at
+    if fresh.title_is_custom or reply.status != Message.Status.COMPLETE:
+        return
+    first_exchange = [
+        m async for m in Message.objects.filter(conversation_id=conversation.pk).order_by("id")[:3]
+    ]
+    if [m.role for m in first_exchange[:2]] != ["user", "assistant"] or (
+        first_exchange[1].pk != reply.pk
+    ):
+        return  # not the first reply
+    question = first_exchange[0].content
+    title = ""
+    if conversation.assistant is not None:
+        title = await title_generate(
+            assistant=conversation.assistant, question=question, answer=reply.content
+        )
+    title = title or conversation_title_from(question) or conversation.title
+    if title == conversation.title:
+        return
+    # Conditional: a rename that lands in the meantime wins.
+    updated = await Conversation.objects.filter(pk=conversation.pk, title_is_custom=False).aupdate(
+        title=title
+    )
+    if updated:
+        conversation.title = title

@@ -1,0 +1,32 @@
+"""Titles derived locally from a message: what the sidebar shows before (or instead of) a
+title the provider writes."""
+
+import pytest
+
+from chat.services.conversations import conversation_title_from
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("What is the capital of *Portugal*?", "What is the capital of Portugal?"),
+        ("# Hello **world**\nsecond line", "Hello world"),
+        ("\n\n  - first item\n- second", "first item"),
+        ("> quoted `code` here", "quoted code here"),
+        ("See [the docs](https://example.org) ![chart](c.png)", "See the docs chart"),
+        ("```python\nprint('hi')\n```", "print('hi')"),
+        ("snake_case stays, _emphasis_ goes", "snake_case stays, emphasis goes"),
+        ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+        ("   \n\t ", ""),
+    ],
+)
+def test_a_title_is_the_first_line_with_text_without_markdown(text, title):
+    assert conversation_title_from(text) == title
+
+
+def test_a_long_line_is_cut_at_a_word_boundary():
+    title = conversation_title_from("word " * 40)
+
+    assert title.endswith("…")
+    assert len(title) <= 61
+    assert title[:-1].split() == ["word"] * len(title[:-1].split())
