@@ -1,4 +1,6 @@
-"""API-key authentication, as the real service does it: `Authorization: Bearer <key>`."""
+"""API-key authentication, as the real services do it: `Authorization: Bearer <key>`
+(OpenAI), or the `api-key` header (Azure OpenAI). Bearer tokens for the Azure-style routes
+are in tokens.py."""
 
 import hmac
 
@@ -11,6 +13,11 @@ def bearer_token(request: HttpRequest) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def api_key_header(request: HttpRequest) -> str | None:
+    value = request.headers.get("api-key")
+    return value.strip() if value is not None else None
 
 
 def is_authorised(token: str | None) -> bool:

@@ -33,3 +33,19 @@ def step_id() -> str:
 
 def call_id() -> str:
     return new_id("call")
+
+
+def conversation_id() -> str:
+    return new_id("conv")
+
+
+def response_id() -> str:
+    return new_id("resp")
+
+
+# Item ids: a message item is "msg_..." like a thread message.
+ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+
+
+def item_id(item_type: str) -> str:
+    return new_id(ITEM_PREFIXES.get(item_type, "item"))

@@ -155,11 +155,17 @@ def tool_reply_tokens(text: str, outputs: Sequence[tuple[str, str]]) -> list[str
 
 
 def function_names(tools: Iterable[dict]) -> set[str]:
-    return {
-        tool["function"]["name"]
-        for tool in tools
-        if tool.get("type") == "function" and isinstance(tool.get("function"), dict)
-    }
+    """The functions offered, in either protocol's shape: the Assistants API nests them
+    (`{"type": "function", "function": {"name": ...}}`), the Responses API does not
+    (`{"type": "function", "name": ...}`)."""
+    names = set()
+    for tool in tools:
+        if tool.get("type") != "function":
+            continue
+        function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        if isinstance(function.get("name"), str):
+            names.add(function["name"])
+    return names
 
 
 def tool_call_requests(text: str, tools: Iterable[dict]) -> list[ToolCallRequest]:

@@ -138,3 +138,85 @@ class RunStep(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+# --- Responses API and Conversations API -----------------------------------------------------
+
+# A response in one of these states may still change; a conversation holds at most one.
+ACTIVE_RESPONSE_STATUSES = ("queued", "in_progress")
+
+
+class Conversation(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.conversation_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    metadata = models.JSONField(default=dict)
+    # Set and cleared with conditional UPDATEs: one active response per conversation, so that
+    # two responses never interleave their items.
+    active_response_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Response(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.response_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    status = models.CharField(max_length=16, default="in_progress")
+    # A response outlives its conversation, and still names it.
+    conversation = models.ForeignKey(
+        Conversation, null=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    conversation_public_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+    previous_response_id = models.CharField(max_length=40, null=True)  # noqa: DJ001
+    background = models.BooleanField(default=False)
+    store = models.BooleanField(default=True)
+    model = models.CharField(max_length=256)
+    instructions = models.TextField(null=True)  # noqa: DJ001
+    tools = models.JSONField(default=list)
+    tool_choice = models.JSONField(default=auto_option)
+    metadata = models.JSONField(default=dict)
+    temperature = models.FloatField(default=1.0)
+    top_p = models.FloatField(default=1.0)
+    parallel_tool_calls = models.BooleanField(default=True)
+    max_output_tokens = models.IntegerField(null=True)
+    text = models.JSONField(default=dict)
+    error = models.JSONField(null=True)
+    incomplete_details = models.JSONField(null=True)
+    usage = models.JSONField(null=True)
+    completed_at = models.BigIntegerField(null=True)
+    # When a response that nothing executes any more (its process died) counts as failed.
+    expires_at = models.BigIntegerField(null=True)
+    # What the deterministic model answers: the last user message (directives included),
+    # the (function name, output) pairs when the input carried function call outputs, and
+    # the prompt size for `usage`.
+    input_text = models.TextField(default="")
+    tool_outputs = models.JSONField(null=True)
+    prompt_tokens = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Item(models.Model):
+    """A conversation item, and an input or output item of a response.
+
+    `body` is the item exactly as the API returns it, without its id. An item can belong to
+    a conversation, to a response, or to both (a response's input and output items are
+    appended to its conversation).
+    """
+
+    public_id = models.CharField(max_length=40, unique=True)
+    created_at = models.BigIntegerField(default=unix_now)
+    conversation = models.ForeignKey(
+        Conversation, null=True, on_delete=models.CASCADE, related_name="items"
+    )
+    response = models.ForeignKey(
+        Response, null=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    # "input" or "output" of `response`.
+    direction = models.CharField(max_length=8, default="input")
+    type = models.CharField(max_length=32)
+    body = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.public_id

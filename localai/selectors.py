@@ -1,9 +1,24 @@
 """Reads: objects by their public id (404 in the real shape when missing), run inputs."""
 
-from localai.api import not_found
+from localai.api import APIError, not_found
 from localai.model import count_tokens
-from localai.models import ACTIVE_RUN_STATUSES, Assistant, Message, Run, RunStep, Thread, unix_now
+from localai.models import (
+    ACTIVE_RUN_STATUSES,
+    Assistant,
+    Conversation,
+    Item,
+    Message,
+    Response,
+    Run,
+    RunStep,
+    Thread,
+    unix_now,
+)
+from localai.response_states import response_expire_if_abandoned
 from localai.run_states import run_end
+
+# How far back a `previous_response_id` chain is followed for the model's context.
+MAX_RESPONSE_CHAIN = 100
 
 
 async def assistant_get(public_id: str, param: str | None = None) -> Assistant:
@@ -53,3 +68,50 @@ async def thread_last_user_text(thread: Thread) -> str:
 
 async def thread_prompt_tokens(thread: Thread) -> int:
     return sum([count_tokens(message.text) async for message in thread.messages.all()])
+
+
+# --- Responses API and Conversations API -----------------------------------------------------
+
+
+async def conversation_get(public_id: str, param: str | None = None) -> Conversation:
+    try:
+        return await Conversation.objects.aget(public_id=public_id)
+    except Conversation.DoesNotExist:
+        raise APIError(404, f"Conversation with id '{public_id}' not found.", param=param) from None
+
+
+async def conversation_item_get(conversation: Conversation, public_id: str) -> Item:
+    try:
+        return await Item.objects.aget(conversation=conversation, public_id=public_id)
+    except Item.DoesNotExist:
+        raise APIError(404, f"Item with id '{public_id}' not found.") from None
+
+
+async def conversation_item_bodies(conversation: Conversation) -> list[dict]:
+    return [item.body async for item in conversation.items.order_by("pk")]
+
+
+async def response_get(public_id: str, param: str | None = None) -> Response:
+    try:
+        response = await Response.objects.aget(public_id=public_id)
+    except Response.DoesNotExist:
+        raise APIError(404, f"Response with id '{public_id}' not found.", param=param) from None
+    await response_expire_if_abandoned(response)
+    return response
+
+
+async def response_output(response: Response) -> list[Item]:
+    return [item async for item in response.items.filter(direction="output").order_by("pk")]
+
+
+async def response_chain_item_bodies(previous: Response) -> list[dict]:
+    """The items of a `previous_response_id` chain, oldest first: each response's input
+    items, then its output items."""
+    chain = [previous]
+    while chain[-1].previous_response_id and len(chain) < MAX_RESPONSE_CHAIN:
+        earlier = await Response.objects.filter(public_id=chain[-1].previous_response_id).afirst()
+        if earlier is None:
+            break
+        chain.append(earlier)
+    items = Item.objects.filter(response__in=chain).order_by("pk")
+    return [item.body async for item in items]

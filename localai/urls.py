@@ -1,60 +1,132 @@
-"""The local provider's API, mounted at /local/ by assistants_site/urls.py: /local/v1/..."""
+"""The local provider's API, mounted at /local/ by assistants_site/urls.py.
 
-from django.urls import path, re_path
+The same endpoints answer on three surfaces (surfaces.py): /local/v1/... (OpenAI-style),
+/local/openai/v1/... (Azure's v1 API) and /local/openai/... (Azure with `api-version`,
+where `AsyncAzureOpenAI(azure_endpoint="<site>/local")` sends its requests).
+"""
+
+from functools import partial
+
+from django.urls import include, path, re_path
 
 from localai.api import endpoint, unknown_url
-from localai.views import assistants, messages, runs, threads
+from localai.surfaces import AZURE, AZURE_V1, OPENAI, Surface
+from localai.views import assistants, conversations, messages, responses, runs, threads
 
 app_name = "localai"
 
-THREAD = "v1/threads/<str:thread_id>"
+THREAD = "threads/<str:thread_id>"
 RUN = f"{THREAD}/runs/<str:run_id>"
+RESPONSE = "responses/<str:response_id>"
+CONVERSATION = "conversations/<str:conversation_id>"
+
+
+def api_patterns(surface: Surface) -> list:
+    assistants_api = partial(endpoint, surface=surface, protocol="assistants")
+    responses_api = partial(endpoint, surface=surface, protocol="responses")
+    return [
+        # Assistants API v2.
+        path(
+            "assistants",
+            assistants_api(GET=assistants.assistant_list, POST=assistants.assistant_create),
+            name="assistants",
+        ),
+        path(
+            "assistants/<str:assistant_id>",
+            assistants_api(
+                GET=assistants.assistant_retrieve,
+                POST=assistants.assistant_update,
+                DELETE=assistants.assistant_delete,
+            ),
+            name="assistant",
+        ),
+        path("threads", assistants_api(POST=threads.thread_create), name="threads"),
+        path(
+            THREAD,
+            assistants_api(
+                GET=threads.thread_retrieve,
+                POST=threads.thread_update,
+                DELETE=threads.thread_delete,
+            ),
+            name="thread",
+        ),
+        path(
+            f"{THREAD}/messages",
+            assistants_api(GET=messages.message_list, POST=messages.message_create),
+            name="messages",
+        ),
+        path(
+            f"{THREAD}/messages/<str:message_id>",
+            assistants_api(GET=messages.message_retrieve),
+            name="message",
+        ),
+        path(
+            f"{THREAD}/runs",
+            assistants_api(GET=runs.run_list, POST=runs.run_create),
+            name="runs",
+        ),
+        path(RUN, assistants_api(GET=runs.run_retrieve, POST=runs.run_update), name="run"),
+        path(f"{RUN}/cancel", assistants_api(POST=runs.run_cancel), name="run-cancel"),
+        path(
+            f"{RUN}/submit_tool_outputs",
+            assistants_api(POST=runs.run_submit_tool_outputs),
+            name="run-submit-tool-outputs",
+        ),
+        path(f"{RUN}/steps", assistants_api(GET=runs.run_step_list), name="run-steps"),
+        path(
+            f"{RUN}/steps/<str:step_id>",
+            assistants_api(GET=runs.run_step_retrieve),
+            name="run-step",
+        ),
+        # Responses API.
+        path("responses", responses_api(POST=responses.response_create), name="responses"),
+        path(
+            RESPONSE,
+            responses_api(GET=responses.response_retrieve, DELETE=responses.response_delete),
+            name="response",
+        ),
+        path(
+            f"{RESPONSE}/cancel",
+            responses_api(POST=responses.response_cancel),
+            name="response-cancel",
+        ),
+        path(
+            f"{RESPONSE}/input_items",
+            responses_api(GET=responses.response_input_items),
+            name="response-input-items",
+        ),
+        # Conversations API.
+        path(
+            "conversations",
+            responses_api(POST=conversations.conversation_create),
+            name="conversations",
+        ),
+        path(
+            CONVERSATION,
+            responses_api(
+                GET=conversations.conversation_retrieve,
+                POST=conversations.conversation_update,
+                DELETE=conversations.conversation_delete,
+            ),
+            name="conversation",
+        ),
+        path(
+            f"{CONVERSATION}/items",
+            responses_api(GET=conversations.item_list, POST=conversations.item_create),
+            name="conversation-items",
+        ),
+        path(
+            f"{CONVERSATION}/items/<str:item_id>",
+            responses_api(GET=conversations.item_retrieve, DELETE=conversations.item_delete),
+            name="conversation-item",
+        ),
+    ]
+
 
 urlpatterns = [
-    path(
-        "v1/assistants",
-        endpoint(GET=assistants.assistant_list, POST=assistants.assistant_create),
-        name="assistants",
-    ),
-    path(
-        "v1/assistants/<str:assistant_id>",
-        endpoint(
-            GET=assistants.assistant_retrieve,
-            POST=assistants.assistant_update,
-            DELETE=assistants.assistant_delete,
-        ),
-        name="assistant",
-    ),
-    path("v1/threads", endpoint(POST=threads.thread_create), name="threads"),
-    path(
-        THREAD,
-        endpoint(
-            GET=threads.thread_retrieve,
-            POST=threads.thread_update,
-            DELETE=threads.thread_delete,
-        ),
-        name="thread",
-    ),
-    path(
-        f"{THREAD}/messages",
-        endpoint(GET=messages.message_list, POST=messages.message_create),
-        name="messages",
-    ),
-    path(
-        f"{THREAD}/messages/<str:message_id>",
-        endpoint(GET=messages.message_retrieve),
-        name="message",
-    ),
-    path(f"{THREAD}/runs", endpoint(GET=runs.run_list, POST=runs.run_create), name="runs"),
-    path(RUN, endpoint(GET=runs.run_retrieve, POST=runs.run_update), name="run"),
-    path(f"{RUN}/cancel", endpoint(POST=runs.run_cancel), name="run-cancel"),
-    path(
-        f"{RUN}/submit_tool_outputs",
-        endpoint(POST=runs.run_submit_tool_outputs),
-        name="run-submit-tool-outputs",
-    ),
-    path(f"{RUN}/steps", endpoint(GET=runs.run_step_list), name="run-steps"),
-    path(f"{RUN}/steps/<str:step_id>", endpoint(GET=runs.run_step_retrieve), name="run-step"),
+    path("v1/", include(api_patterns(OPENAI))),
+    path("openai/v1/", include((api_patterns(AZURE_V1), "azure-v1"))),
+    path("openai/", include((api_patterns(AZURE), "azure"))),
     # Anything else answers like the real API, in JSON, rather than with the site's 404 page.
     re_path(r"^(?P<path>.*)$", unknown_url, name="unknown"),
 ]

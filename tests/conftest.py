@@ -13,6 +13,22 @@ def site_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def assistants_retired_server(tmp_path_factory):
+    """A second site with the opposite retirement switches: its local provider answers the
+    OpenAI-style Assistants API (/local/v1/assistants, threads, runs) with 410 Gone, and
+    serves it on the Azure-style routes. Started only by the tests that ask for it."""
+    server = SiteServer(
+        tmp_path_factory.mktemp("retired-site"),
+        extra_env={
+            "LOCAL_PROVIDER_ASSISTANTS_RETIRED": "true",
+            "LOCAL_PROVIDER_AZURE_ASSISTANTS_RETIRED": "false",
+        },
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def local_provider_url(site_server):
     """Points the app under test at the subprocess's local provider."""
     url = f"{site_server.base_url}/local/v1"

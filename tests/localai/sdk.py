@@ -3,7 +3,7 @@
 import asyncio
 
 from django.conf import settings
-from openai import AsyncOpenAI
+from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 TERMINAL_RUN_STATUSES = {"completed", "cancelled", "failed", "expired", "incomplete"}
 
@@ -47,3 +47,44 @@ async def last_message(client: AsyncOpenAI, thread_id: str):
 
 def message_text(message) -> str:
     return "".join(block.text.value for block in message.content if block.type == "text")
+
+
+# --- Responses API, Conversations API, Azure-style routes ---------------------------------
+
+# Any dated version: the Azure-style routes require one and accept any.
+AZURE_API_VERSION = "2025-04-01-preview"
+TERMINAL_RESPONSE_EVENTS = {"response.completed", "response.failed", "response.incomplete"}
+
+
+def make_azure_client(site_url: str, **options) -> AsyncAzureOpenAI:
+    """An Azure OpenAI client of the site's local provider (`<site>/local` is the endpoint,
+    so requests go to `<site>/local/openai/...?api-version=...`); the key unless a test
+    passes `azure_ad_token` or `azure_ad_token_provider`."""
+    if "azure_ad_token" not in options and "azure_ad_token_provider" not in options:
+        options.setdefault("api_key", settings.LOCAL_PROVIDER_API_KEY)
+    options = {
+        "azure_endpoint": f"{site_url}/local",
+        "api_version": AZURE_API_VERSION,
+        "max_retries": 0,
+        "timeout": 15.0,
+        **options,
+    }
+    return AsyncAzureOpenAI(**options)
+
+
+async def wait_for_response(client, response_id: str, statuses, timeout=5.0):
+    """Retrieves the response until its status is one of `statuses`; fails on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await client.responses.retrieve(response_id)
+        if response.status in statuses:
+            return response
+        assert asyncio.get_running_loop().time() < deadline, f"response still {response.status}"
+        await asyncio.sleep(0.02)
+
+
+async def stream_events(client, **request) -> list:
+    """Every event of `responses.create(stream=True, ...)`."""
+    stream = await client.responses.create(stream=True, **request)
+    async with stream:
+        return [event async for event in stream]

@@ -1,0 +1,195 @@
+"""Executes a response of the deterministic model and yields its stream events.
+
+The event sequence is the real API's: `response.created` (after `response.queued` for a
+background response), `response.in_progress`, then for a reply
+`response.output_item.added`, `response.content_part.added`, one
+`response.output_text.delta` per token, `response.output_text.done`,
+`response.content_part.done`, `response.output_item.done`, and `response.completed`; for
+function calls one `function_call` item each, with `response.function_call_arguments.delta`
+and `.done`. Every event carries `type` and a `sequence_number` counting from 0.
+
+How faults and cancels end a stream (the Responses API has no run states such as
+`expired`): `[[run_fail]]` ends with `response.failed`; `[[expire]]` and a reply longer than
+`max_output_tokens` with `response.incomplete` (reason `max_output_tokens`); `[[cut:N]]`
+ends the body after N deltas with no closing events (stored as failed); a cancel closes the
+message item as `incomplete` and ends the body without a terminal event (the API has none
+for it), the response being `cancelled`. A client that goes away leaves it cancelled too.
+"""
+
+import itertools
+from collections.abc import AsyncIterator
+
+from localai import ids
+from localai.execution import Execution
+from localai.model import (
+    parse_directives,
+    reply_tokens,
+    tokenize,
+    tool_call_requests,
+    tool_reply_tokens,
+)
+from localai.models import Item, Response
+from localai.response_objects import (
+    function_call_body,
+    item_object,
+    message_item_body,
+    output_text_part,
+    response_object,
+)
+from localai.response_states import response_advance, response_end, response_fail_after_crash
+from localai.token_stream import TokenStream
+
+_TERMINAL_EVENT = {
+    "completed": "response.completed",
+    "failed": "response.failed",
+    "incomplete": "response.incomplete",
+}
+
+
+class ResponseExecution(Execution):
+    def __init__(self, response: Response):
+        self.response = response
+        self.output: list[Item] = []
+        self.message: Item | None = None
+        self.stream: TokenStream | None = None
+        self.sequence = itertools.count()
+        # Set when the body must end without closing events (the `[[cut:N]]` fault).
+        self.cut = False
+        _, self.directives = parse_directives(response.input_text)
+
+    def describe(self) -> str:
+        return f"response {self.response.public_id}"
+
+    def _event(self, event_type: str, **fields) -> dict:
+        return {"type": event_type, "sequence_number": next(self.sequence), **fields}
+
+    def _response_event(self, event_type: str) -> dict:
+        return self._event(event_type, response=response_object(self.response, self.output))
+
+    async def _crashed(self) -> dict | None:
+        if await response_fail_after_crash(self.response):
+            return self._response_event("response.failed")
+        return None
+
+    async def _abandoned(self) -> None:
+        stream = self.stream
+        await response_end(
+            self.response,
+            "cancelled",
+            items=self.output,
+            text=stream.text if stream and self.message else None,
+            streamed_tokens=len(stream.streamed) if stream else 0,
+        )
+
+    async def _cancel_requested(self) -> bool:
+        status = Response.objects.filter(pk=self.response.pk).values_list("status", flat=True)
+        # A deleted response counts as cancelled too.
+        return await status.afirst() != "in_progress"
+
+    async def _events(self) -> AsyncIterator[dict]:
+        response = self.response
+        yield self._response_event("response.created")
+        if response.status == "queued":
+            yield self._response_event("response.queued")
+            if not await response_advance(response, "in_progress", from_statuses=("queued",)):
+                # Cancelled before it began.
+                await response_end(response, "cancelled")
+                self.settled = True
+                return
+        yield self._response_event("response.in_progress")
+
+        if response.tool_outputs is not None:
+            tokens = tool_reply_tokens(response.input_text, response.tool_outputs)
+        else:
+            calls = []
+            if response.tool_choice != "none":
+                calls = tool_call_requests(response.input_text, response.tools)
+            if calls:
+                async for event in self._call_functions(calls):
+                    yield event
+                return
+            tokens = reply_tokens(response.input_text)
+        async for event in self._reply(tokens):
+            yield event
+
+    async def _new_output_item(self, body: dict) -> Item:
+        item = await Item.objects.acreate(
+            public_id=ids.item_id(body["type"]),
+            response=self.response,
+            direction="output",
+            type=body["type"],
+            body=body,
+        )
+        self.output.append(item)
+        return item
+
+    async def _call_functions(self, calls) -> AsyncIterator[dict]:
+        for index, call in enumerate(calls):
+            body = function_call_body(ids.call_id(), call.name, "", "in_progress")
+            item = await self._new_output_item(body)
+            yield self._event(
+                "response.output_item.added", output_index=index, item=item_object(item)
+            )
+            for piece in tokenize(call.arguments):
+                yield self._event(
+                    "response.function_call_arguments.delta",
+                    item_id=item.public_id,
+                    output_index=index,
+                    delta=piece,
+                )
+            yield self._event(
+                "response.function_call_arguments.done",
+                item_id=item.public_id,
+                output_index=index,
+                arguments=call.arguments,
+            )
+            body.update(arguments=call.arguments, status="completed")
+            yield self._event(
+                "response.output_item.done", output_index=index, item=item_object(item)
+            )
+        outcome = await response_end(self.response, "completed", items=self.output)
+        self.settled = True
+        if outcome in _TERMINAL_EVENT:
+            yield self._response_event(_TERMINAL_EVENT[outcome])
+
+    async def _reply(self, tokens: list[str]) -> AsyncIterator[dict]:
+        response = self.response
+        limit = response.max_output_tokens
+        truncated = limit is not None and len(tokens) > limit
+        if truncated:
+            tokens = tokens[:limit]
+        index = len(self.output)
+        self.message = item = await self._new_output_item(
+            message_item_body("assistant", [], status="in_progress")
+        )
+        yield self._event("response.output_item.added", output_index=index, item=item_object(item))
+        part = {"item_id": item.public_id, "output_index": index, "content_index": 0}
+        yield self._event("response.content_part.added", **part, part=output_text_part(""))
+
+        self.stream = stream = TokenStream(
+            tokens, self.directives, cancel_requested=self._cancel_requested
+        )
+        async for token in stream:
+            yield self._event("response.output_text.delta", **part, delta=token, logprobs=[])
+        self.cut = stream.outcome == "cut"
+        outcome = {"cut": "failed", "expired": "incomplete"}.get(stream.outcome, stream.outcome)
+        if outcome == "completed" and truncated:
+            outcome = "incomplete"
+        outcome = await response_end(
+            response,
+            outcome,
+            items=self.output,
+            text=stream.text,
+            streamed_tokens=len(stream.streamed),
+            error=stream.error,
+        )
+        self.settled = True
+        if self.cut:
+            return
+
+        text = stream.text
+        yield self._event("response.output_text.done", **part, text=text, logprobs=[])
+        yield self._event("response.content_part.done", **part, part=output_text_part(text))
+        yield self._event("response.output_item.done", output_index=index, item=item_object(item))
+        if outcome in _TERMINAL_EVENT:
+            yield self._response_event(_TERMINAL_EVENT[outcome])
