@@ -60,7 +60,11 @@ class TurnRunner:
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
-        self.channel = await self.layer.new_channel("turn.")
+        # The default prefix, like every consumer's channel: channels_redis receives all of a
+        # process's channels through one blocking pop on that prefix, and a channel under
+        # another prefix would hold that pop, so no socket in the process would get a frame
+        # until this reply ended.
+        self.channel = await self.layer.new_channel()
         listener = asyncio.create_task(self._listen())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:

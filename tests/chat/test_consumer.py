@@ -423,3 +423,19 @@ async def test_deleting_a_conversation_mid_reply_stops_the_reply_and_deletes_the
     with pytest.raises(openai.NotFoundError):
         await remote.beta.threads.retrieve(thread_id)
     await socket.close()
+
+
+async def test_deltas_reach_the_socket_while_the_reply_is_still_streaming():
+    # With channels_redis, a runner channel under a prefix of its own held the process's one
+    # blocking pop, and every frame reached the sockets only once the reply had ended.
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    _, reply_id = await start_chat(socket, assistant, "[[delay:0.05]] [[tokens:40]] slowly")
+
+    await socket.until_type("message.delta", timeout=5)
+
+    assert (await Message.objects.aget(pk=reply_id)).status == "streaming"
+    assert (await socket.until_type("message.done"))["message"]["status"] == "complete"
+    await socket.close()
+
