@@ -439,3 +439,20 @@ async def test_deltas_reach_the_socket_while_the_reply_is_still_streaming():
     assert (await socket.until_type("message.done"))["message"]["status"] == "complete"
     await socket.close()
 
+
+@pytest.mark.skipif(not settings.REDIS_URL, reason="only channels_redis pops with a timeout")
+async def test_a_socket_idle_longer_than_the_channel_layers_pop_still_works():
+    # channels_redis blocks 5 s per pop; a client read timeout of the same length (redis-py 8's
+    # default) killed the consumer that was popping, and its socket heard nothing again.
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+    other_tab = await connected(cookie)
+
+    await asyncio.sleep(11)
+    await other_tab.send({"type": "ping"})
+    await socket.send({"type": "ping"})
+
+    assert (await socket.until_type("pong", timeout=5))["type"] == "pong"
+    assert (await other_tab.until_type("pong", timeout=5))["type"] == "pong"
+    await socket.close()
+    await other_tab.close()
