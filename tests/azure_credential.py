@@ -16,7 +16,7 @@ azure-identity credential, typically through
     assert credential.issued_count >= 2
 
 Each token carries `expires_on` (whole Unix seconds, `lifetime` from now rounded up) and
-`refresh_on` (`refresh_after` seconds from now, by default half the lifetime), so
+`refresh_on` (`refresh_after` seconds from now rounded up, by default half the lifetime), so
 azure-core's token policy reuses a token until `refresh_on` and fetches a new one at the
 latest when it expires. `expired_token()` gives a token the provider refuses.
 """
@@ -66,7 +66,7 @@ class LocalTokenCredential:
         info = AccessTokenInfo(
             issue_token(expires_on, key=self.key),
             expires_on,
-            refresh_on=int(now + self.refresh_after),
+            refresh_on=math.ceil(now + self.refresh_after),
         )
         self.issued.append(info)
         self.scopes.append(scopes)

@@ -62,8 +62,9 @@ def make_azure_client(site_url: str, **options) -> AsyncAzureOpenAI:
     passes `azure_ad_token` or `azure_ad_token_provider`."""
     if "azure_ad_token" not in options and "azure_ad_token_provider" not in options:
         options.setdefault("api_key", settings.LOCAL_PROVIDER_API_KEY)
+    if "base_url" not in options:
+        options["azure_endpoint"] = f"{site_url}/local"
     options = {
-        "azure_endpoint": f"{site_url}/local",
         "api_version": AZURE_API_VERSION,
         "max_retries": 0,
         "timeout": 15.0,
