@@ -28,6 +28,14 @@ def _detail(exc: openai.APIStatusError) -> str:
     return message or exc.message
 
 
+def _is_assistants_api(exc: openai.APIStatusError) -> bool:
+    try:
+        path = exc.response.request.url.path
+    except (AttributeError, RuntimeError):
+        return True  # no request to look at: the Assistants API is what providers retire
+    return any(part in path for part in ("/assistants", "/threads"))
+
+
 def provider_error_from(exc: Exception) -> ProviderError:
     """Translates an `openai` SDK exception into a ProviderError with a readable message."""
     if isinstance(exc, ProviderError):
@@ -58,9 +66,15 @@ def provider_error_from(exc: Exception) -> ProviderError:
                 status=status,
             )
         if status == 410:
+            if _is_assistants_api(exc):
+                return ProviderError(
+                    "This provider has retired the Assistants API (410). Switch the "
+                    "assistant's protocol to 'responses' in the admin.",
+                    code="retired",
+                    status=status,
+                )
             return ProviderError(
-                "This provider has retired the Assistants API (410). Switch the assistant's "
-                "protocol to 'responses'.",
+                f"The provider no longer offers this API (410): {detail}",
                 code="retired",
                 status=status,
             )

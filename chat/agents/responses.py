@@ -34,6 +34,7 @@ INCOMPLETE_REASONS = {
 }
 
 
+CANCEL_CHECK_TIMEOUT = 10.0
 TOOL_LIMIT_OUTPUT = (
     "Error: this reply reached its limit of tool calls; answer without calling tools."
 )
@@ -139,11 +140,13 @@ class OpenAIResponsesAgent(Agent):
 
     async def _events(self, stream) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
+        response_id = None
         try:
             async for event in stream:
                 kind = event.type
                 if kind == "response.created":
-                    yield RunStarted(event.response.id)
+                    response_id = event.response.id
+                    yield RunStarted(response_id)
                 elif kind == "response.output_text.delta":
                     if event.delta:
                         yield TextDelta(event.delta)
@@ -169,7 +172,21 @@ class OpenAIResponsesAgent(Agent):
             # A broken connection or a timeout mid-stream: what arrived is kept by the caller.
             yield Incomplete(str(provider_error_from(exc)))
             return
-        yield Incomplete(CUT_STREAM_REASON)
+        # The API has no closing event for a cancelled response: its stream just ends.
+        yield (
+            Cancelled() if await self._was_cancelled(response_id) else Incomplete(CUT_STREAM_REASON)
+        )
+
+    async def _was_cancelled(self, response_id: str | None) -> bool:
+        if response_id is None:
+            return False
+        try:
+            response = await self.client.responses.retrieve(
+                response_id, timeout=CANCEL_CHECK_TIMEOUT
+            )
+        except openai.OpenAIError:
+            return False
+        return response.status == "cancelled"
 
     async def _close_calls(self, thread: AgentThread, output: str) -> None:
         """Answers calls left without output, so the conversation can take the next turn.

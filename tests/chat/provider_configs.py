@@ -1,0 +1,77 @@
+"""The provider configurations the app is tested with, all served by the local provider.
+
+- `local`: the built-in provider (LOCAL_PROVIDER_BASE_URL).
+- `openai`: OPENAI_BASE_URL + OPENAI_API_KEY pointing at its OpenAI-style routes.
+- `azure-key`: AZURE_OPENAI_ENDPOINT + AZURE_OPENAI_API_KEY (the `api-key` header).
+- `azure-entra`: no key, so Microsoft Entra ID: AZURE_CREDENTIAL_FACTORY names a test
+  credential whose tokens live two seconds; the provider refuses expired ones.
+
+The Azure configurations talk to a site whose local provider still serves the Assistants
+API on its Azure routes (`assistants_retired_server`), so both protocols run on them; the
+default site answers 410 there, as Azure does (test_provider_errors.py).
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from tests.azure_credential import LocalTokenCredential
+
+CONFIGS = ["local", "openai", "azure-key", "azure-entra"]
+DEPLOYMENT = "chat-deployment"
+TOKEN_LIFETIME = 2.0
+
+# Credentials the Entra ID factory handed out, newest last, so tests can look at them.
+issued_credentials: list[LocalTokenCredential] = []
+
+
+def short_lived_credential() -> LocalTokenCredential:
+    """AZURE_CREDENTIAL_FACTORY in the `azure-entra` configuration."""
+    credential = LocalTokenCredential(lifetime=TOKEN_LIFETIME)
+    issued_credentials.append(credential)
+    return credential
+
+
+@dataclass(frozen=True)
+class Configured:
+    name: str
+    provider: str
+    site_url: str
+
+    @property
+    def model(self) -> str:
+        return DEPLOYMENT if self.provider == "azure" else settings.LOCAL_PROVIDER_MODEL
+
+
+def configure(name: str, *, site_url: str, monkeypatch, settings) -> Configured:
+    """Points the app (environment and settings) at the local provider of `site_url`."""
+    for variable in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_CHAT_MODEL_ID",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_API_VERSION",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    key = settings.LOCAL_PROVIDER_API_KEY
+    settings.LOCAL_PROVIDER_BASE_URL = f"{site_url}/local/v1"
+    if name == "local":
+        return Configured(name, "local", site_url)
+    if name == "openai":
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{site_url}/local/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        monkeypatch.setenv("OPENAI_CHAT_MODEL_ID", settings.LOCAL_PROVIDER_MODEL)
+        return Configured(name, "openai", site_url)
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", f"{site_url}/local")
+    monkeypatch.setenv("AZURE_OPENAI_API_VERSION", "2025-04-01-preview")
+    monkeypatch.setenv("AZURE_OPENAI_CHAT_DEPLOYMENT_NAME", DEPLOYMENT)
+    if name == "azure-key":
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", key)
+    elif name == "azure-entra":
+        settings.AZURE_CREDENTIAL_FACTORY = f"{__name__}.short_lived_credential"
+    else:
+        raise ValueError(name)
+    return Configured(name, "azure", site_url)
