@@ -386,3 +386,26 @@ async def test_invalid_requests_are_refused(api_url):
     with pytest.raises(openai.BadRequestError) as error:
         await client.responses.create(model=MODEL, input="x", tools=[{"type": "web_search"}])
     assert error.value.body["param"] == "tools[0].type"
+
+
+async def test_a_request_without_stream_that_times_out_leaves_a_cancelled_response(api_url):
+    client = make_client(api_url)
+    conversation = await client.conversations.create()
+    with pytest.raises(openai.APITimeoutError):
+        await client.responses.create(
+            model=MODEL,
+            input="Too slow [[delay:0.05]] [[tokens:200]]",
+            conversation=conversation.id,
+            timeout=0.5,
+        )
+    # The client gave up: the response stopped, and its partial reply joined the conversation.
+    for _ in range(100):
+        items = await client.conversations.items.list(conversation.id, order="asc")
+        if len(items.data) == 2:
+            break
+        await asyncio.sleep(0.05)
+    reply = items.data[-1]
+    assert (reply.role, reply.status) == ("assistant", "incomplete")
+    assert 0 < len(reply.content[0].text) < len(reply_text("Too slow [[tokens:200]]"))
+    follow_up = await client.responses.create(model=MODEL, input="Hi", conversation=conversation.id)
+    assert follow_up.status == "completed"
