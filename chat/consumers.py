@@ -203,6 +203,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Channel-layer events -------------------------------------------------------------
 
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every handler, a hop to the one
+        # thread that all sync database work shares. Relaying a frame touches no database,
+        # and a streaming reply brings a frame per delta to every socket showing it: each
+        # waited in that thread's queue behind the database work (docs/performance.md).
+        if message["type"] == "chat.frame":
+            await self.send_json(message["frame"])
+        else:
+            await super().dispatch(message)
+
     async def chat_frame(self, event):
         await self.send_json(event["frame"])
 

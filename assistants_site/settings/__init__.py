@@ -108,8 +108,12 @@ if REDIS_URL:
     }
 else:
     # Capacity well above the default 100: a fast stream to a slow socket must not be dropped.
+    # Channels' in-memory layer with its per-message sweep made periodic (chat/channel_layer.py).
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+        "default": {
+            "BACKEND": "chat.channel_layer.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000},
+        }
     }
 
 if REDIS_URL:
