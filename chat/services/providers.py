@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 import openai
 from asgiref.sync import async_to_sync
+from django.conf import settings
 
 from chat.agents import ProviderError, agent_class, client_for
 from chat.agents.clients import default_model, provider_config
 from chat.agents.errors import provider_error_from
 from chat.models import Assistant
 
-# A check should answer quickly: no retries, and a short wait.
+# A check should answer quickly: no retries, and at most this wait.
 CHECK_TIMEOUT = 15.0
 # The Responses API's smallest allowed output budget; the check spends at most this much.
 CHECK_MAX_OUTPUT_TOKENS = 16
@@ -43,7 +44,8 @@ def _where(provider: str) -> str:
 
 async def _check(*, provider: str, protocol: str, model: str, remote_id: str) -> str:
     cls = agent_class(protocol)  # an unknown protocol is a ProviderError too
-    client = client_for(provider).with_options(max_retries=0, timeout=CHECK_TIMEOUT)
+    timeout = min(settings.PROVIDER_TIMEOUT, CHECK_TIMEOUT)
+    client = client_for(provider).with_options(max_retries=0, timeout=timeout)
     if cls.stores_definition:
         # The Assistants API: reading one definition (or listing one) proves the key and that
         # the API still exists there (Azure answers 410 once it is retired).
