@@ -8,8 +8,11 @@ from chat.models import Assistant
 
 DEMO_ASSISTANT = {
     "name": "Demo assistant",
-    "description": "The built-in offline model: deterministic, instant, no API key needed.",
+    "description": "The built-in offline model: deterministic, instant, no API key needed. "
+    'Tools: send a line such as call calculator {"expression": "2 ** 10"}.',
     "instructions": "You are a helpful assistant for the organisation's staff.",
+    # The built-in function tools, so a new user sees a tool step at work.
+    "function_tools": ["calculator", "current_time"],
 }
 
 
