@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0002_conversation_pin_and_title_source'),
+        ("chat", "0002_conversation_pin_and_title_source"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assistant',
-            name='function_tools',
+            model_name="assistant",
+            name="function_tools",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AlterField(
-            model_name='assistant',
-            name='model',
-            field=models.CharField(blank=True, help_text="The model (on Azure: the deployment name). Blank: the provider's default (AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, OPENAI_CHAT_MODEL_ID, LOCAL_PROVIDER_MODEL).", max_length=256),
+            model_name="assistant",
+            name="model",
+            field=models.CharField(
+                blank=True,
+                help_text="The model (on Azure: the deployment name). Blank: the provider's default (AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, OPENAI_CHAT_MODEL_ID, LOCAL_PROVIDER_MODEL).",
+                max_length=256,
+            ),
         ),
     ]
