@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test install migrate lint format bench
+.PHONY: run test test-scale install migrate lint format bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest
+
+# The same suite on PostgreSQL + Redis, plus the scale-out and load tests that need them.
+# scripts/scale-services installs (Debian packages) and starts both on loopback if needed.
+test-scale: install
+	eval "$$(scripts/scale-services start)" && $(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,27 @@
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests.provider_server import SiteServer
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, emptied of sessions before they are dropped.
+
+    Connections opened in asgiref's worker threads (async tests, consumers) are never closed
+    by the run, and PostgreSQL refuses to drop a database that still has sessions.
+    """
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if connection.vendor != "postgresql":
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture(scope="session")

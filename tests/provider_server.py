@@ -36,8 +36,12 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30.0) -
 class SiteServer:
     """A Daphne process serving the whole ASGI app (site + local provider) on loopback."""
 
-    def __init__(self, var_dir: Path, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, var_dir: Path, extra_env: dict[str, str] | None = None, *, migrate: bool = True
+    ):
         self.port = free_port()
+        # False for a database that is migrated already (the test run's own).
+        self.migrate = migrate
         self.var_dir = var_dir
         self.env = {
             **os.environ,
@@ -56,15 +60,25 @@ class SiteServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/chat/"
+
+    def manage(self, *args: str) -> str:
+        """Runs a management command with this server's environment; returns its output."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
+
     def start(self) -> "SiteServer":
-        for database in ("default", "localai"):
-            subprocess.run(
-                [sys.executable, "manage.py", "migrate", "--database", database, "-v", "0"],
-                cwd=ROOT,
-                env=self.env,
-                check=True,
-            )
-        self.log = open(self.var_dir / "server.log", "wb")
+        for database in ("default", "localai") if self.migrate else ():
+            self.manage("migrate", "--database", database, "-v", "0")
+        self.log = open(self.var_dir / "server.log", "ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -83,6 +97,13 @@ class SiteServer:
         )
         wait_for_port(self.port, self.process)
         return self
+
+    def kill(self) -> None:
+        """Ends the process at once (SIGKILL), as a crash or an OOM kill would."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -1,0 +1,128 @@
+"""A process killed mid-reply (SIGKILL: no shutdown code runs) and started again."""
+
+import asyncio
+
+import pytest
+import websockets
+
+from chat.models import Message
+from chat.services.stale_replies import STALE_REASON
+from localai.model import reply_text
+from tests.scale.support import (
+    app_process,
+    live_socket,
+    local_assistant,
+    messages_of,
+    requires_scale,
+    signed_in,
+)
+
+pytestmark = [requires_scale, pytest.mark.django_db(transaction=True)]
+
+HEARTBEAT = 0.5  # seconds; a reply silent for three beats belongs to a dead process
+
+
+@pytest.fixture
+def doomed_process(scale_env, tmp_path):
+    server = app_process(tmp_path, scale_env, CHAT_RUNNER_HEARTBEAT=str(HEARTBEAT))
+    yield server
+    server.stop()
+
+
+async def saved_content(reply_id: int, *, longer_than: int, timeout: float = 10) -> str:
+    async with asyncio.timeout(timeout):
+        while True:
+            reply = await Message.objects.aget(pk=reply_id)
+            if len(reply.content) > longer_than:
+                return reply.content
+            await asyncio.sleep(0.05)
+
+
+async def test_a_reply_of_a_killed_process_is_closed_at_restart_and_the_chat_goes_on(
+    doomed_process,
+):
+    _, cookie = await signed_in("alice")
+    assistant = await local_assistant()
+    socket = await live_socket(doomed_process, cookie)
+    text = "[[delay:0.05]] [[tokens:300]] a long reply, interrupted"
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": None,
+            "assistant_id": assistant.pk,
+            "text": text,
+        }
+    )
+    conversation_id = (await socket.until_type("conversation.created"))["conversation"]["id"]
+    reply_id = (
+        await socket.receive_until(
+            lambda f: f["type"] == "message.created" and f["message"]["role"] == "assistant"
+        )
+    )["message"]["id"]
+    await saved_content(reply_id, longer_than=50)
+
+    doomed_process.kill()
+    with pytest.raises(websockets.ConnectionClosed):
+        await socket.receive_until(lambda f: False, timeout=10)
+    left = await Message.objects.aget(pk=reply_id)
+    assert left.status == "streaming"  # nobody is left to say otherwise
+    # The restart, as the README's deployment section runs it: close the replies whose task
+    # has missed its heartbeats, then serve.
+    await asyncio.sleep(HEARTBEAT * 3 + 0.2)
+    closed = doomed_process.manage("close_stale_replies")
+    doomed_process.start()
+
+    assert closed.startswith("Closed 1 ")
+    reply = await Message.objects.aget(pk=reply_id)
+    assert (reply.status, reply.content, reply.error) == ("incomplete", left.content, STALE_REASON)
+    assert reply_text(text).startswith(reply.content)
+    again = await live_socket(doomed_process, cookie)
+    await again.send({"type": "conversation.open", "conversation_id": conversation_id})
+    snapshot = await again.until_type("conversation.snapshot")
+    assert [m["status"] for m in snapshot["messages"]] == ["complete", "incomplete"]
+    await again.send({"type": "message.send", "conversation_id": conversation_id, "text": "again"})
+    done = await again.until_type("message.done")
+    assert (done["message"]["status"], done["message"]["content"]) == (
+        "complete",
+        reply_text("again"),
+    )
+    assert [m.status for m in await messages_of(conversation_id)] == [
+        "complete",
+        "incomplete",
+        "complete",
+        "complete",
+    ]
+    await again.close()
+
+
+async def test_without_a_restart_another_process_closes_the_dead_reply_when_asked_for_a_turn(
+    doomed_process, scale_env, tmp_path_factory
+):
+    """No start-up step ran: the next message, on any process, finds the reply stale."""
+    survivor = app_process(
+        tmp_path_factory.mktemp("survivor"), scale_env, CHAT_RUNNER_HEARTBEAT=str(HEARTBEAT)
+    )
+    try:
+        _, cookie = await signed_in("alice")
+        assistant = await local_assistant()
+        socket = await live_socket(doomed_process, cookie)
+        frame = {"type": "message.send", "conversation_id": None, "assistant_id": assistant.pk}
+        await socket.send({**frame, "text": "[[delay:0.05]] [[tokens:300]] interrupted"})
+        conversation_id = (await socket.until_type("conversation.created"))["conversation"]["id"]
+        await socket.until_type("message.delta")
+
+        doomed_process.kill()
+        elsewhere = await live_socket(survivor, cookie)
+        await asyncio.sleep(HEARTBEAT * 3 + 0.2)
+        await elsewhere.send(
+            {"type": "message.send", "conversation_id": conversation_id, "text": "still there?"}
+        )
+        done = await elsewhere.until_type("message.done")
+
+        assert done["message"]["status"] == "complete"
+        statuses = [m.status for m in await messages_of(conversation_id)]
+        assert statuses[1] in {"incomplete", "failed"}  # failed when nothing had been saved
+        assert statuses[2:] == ["complete", "complete"]
+        await elsewhere.close()
+    finally:
+        survivor.stop()
