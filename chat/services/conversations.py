@@ -44,6 +44,7 @@ def conversation_title_from(text: str) -> str:
             break
     else:
         return ""
+    line = line.rstrip(" ,;:-") or line
     if len(line) <= TITLE_DERIVED_CHARS:
         return line
     cut = line[:TITLE_DERIVED_CHARS].rsplit(" ", 1)[0] or line[:TITLE_DERIVED_CHARS]

@@ -8,6 +8,7 @@
 import { apiGet, apiPost, goToLogin, setLoginUrl } from "./api.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
+import { renderMarkdown } from "./markdown.js";
 import { Transcript, codePointLength } from "./transcript.js";
 
 const data = JSON.parse(document.getElementById("chat-data").textContent);
@@ -35,6 +36,7 @@ const els = {
   send: $("send"),
   stop: $("stop"),
   charCount: $("char-count"),
+  announcer: $("announcer"),
 };
 
 const assistants = new Map(data.assistants.map((a) => [a.id, a]));
@@ -45,6 +47,8 @@ const conversationPath = new RegExp(
 const SITE_NAME = document.title.split(" · ").pop() || "Assistants";
 // Refusals that mean "your message was not saved": it goes back into the box.
 const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame"]);
+// Refusals of an edit: the message shows its saved text again.
+const EDIT_REFUSALS = new Set([...SEND_REFUSALS, "not_last"]);
 
 const state = {
   /** The open conversation (payload), or null on the "new chat" screen. */
@@ -53,6 +57,8 @@ const state = {
   pendingSend: null,
   /** {clientMessageId, adopted} while a new conversation started by this tab is being created. */
   pendingNew: null,
+  /** {messageId, clientMessageId} from sending an edit until the server answers. */
+  pendingEdit: null,
   stopping: false,
   deletingIds: new Set(),
   searchSeq: 0,
@@ -88,6 +94,65 @@ function showAlert(message, { kind = "error" } = {}) {
 
 function clearAlerts() {
   els.alerts.replaceChildren();
+}
+
+// --- Drafts: what is typed stays per conversation, across reloads -----------------------------
+
+const draftKey = (conversationId) => `chat.draft.${conversationId ?? "new"}`;
+
+function saveDraft() {
+  try {
+    const key = draftKey(state.current?.id);
+    if (els.input.value.trim()) localStorage.setItem(key, els.input.value);
+    else localStorage.removeItem(key);
+  } catch {
+    // Storage can be full or disabled: drafts then last as long as the page.
+  }
+}
+
+function restoreDraft() {
+  let draft = "";
+  try {
+    draft = localStorage.getItem(draftKey(state.current?.id)) || "";
+  } catch {
+    draft = "";
+  }
+  els.input.value = draft;
+  autoGrow();
+}
+
+function forgetDraft(conversationId) {
+  try {
+    localStorage.removeItem(draftKey(conversationId));
+  } catch {
+    // See saveDraft.
+  }
+}
+
+// --- Screen readers: one announcement per finished reply -------------------------------------
+
+function announce(text) {
+  // Cleared first, so the same words twice are still read twice.
+  els.announcer.textContent = "";
+  setTimeout(() => { els.announcer.textContent = text; }, 50);
+}
+
+function announceReply(message) {
+  const name = state.current?.assistant?.name || "The assistant";
+  if (message.status === "cancelled") {
+    announce("Reply stopped.");
+    return;
+  }
+  if (message.status === "failed") {
+    announce(`The reply failed. ${message.error || ""}`);
+    return;
+  }
+  const scratch = document.createElement("div");
+  scratch.innerHTML = renderMarkdown(message.content);
+  let text = scratch.textContent.replace(/\s+/g, " ").trim();
+  if (text.length > 1500) text = `${text.slice(0, 1500)}… (continued on the page)`;
+  const ending = message.status === "incomplete" ? " The reply ended early." : "";
+  announce(`${name} replied: ${text}${ending}`);
 }
 
 // --- Header, empty state, composer -----------------------------------------------------------
@@ -176,6 +241,7 @@ const sidebar = new Sidebar(
       openConversation(id, { push: true });
     },
     onRename: renameConversation,
+    onPin: pinConversation,
     onDelete: deleteConversation,
     onLoadMore: loadMoreConversations,
   },
@@ -192,7 +258,7 @@ async function loadConversations() {
     showAlert(result.data.error);
     return;
   }
-  sidebar.setPage(result.data.conversations, result.data.next_cursor, query);
+  sidebar.setPage(result.data.conversations, result.data.next_cursor, query, result.data.pinned);
   sidebar.setCurrent(state.current?.id ?? null);
 }
 
@@ -223,6 +289,17 @@ async function renameConversation(id, title) {
   return result.data;
 }
 
+async function pinConversation(id, pinned) {
+  const result = await apiPost(data.urls.pin.replace("{id}", String(id)), { pinned });
+  if (!result.ok) {
+    if (result.status === 404) sidebar.remove(id);
+    showAlert(result.data.error);
+    return null;
+  }
+  if (state.current?.id === id) state.current = result.data;
+  return result.data;
+}
+
 async function deleteConversation(id) {
   state.deletingIds.add(id);
   const result = await apiPost(data.urls.delete.replace("{id}", String(id)), {});
@@ -232,6 +309,7 @@ async function deleteConversation(id) {
     return false;
   }
   sidebar.remove(id);
+  forgetDraft(id);
   if (state.current?.id === id) newChat({ push: true });
   return true;
 }
@@ -259,6 +337,9 @@ const transcript = new Transcript(
       if (!active) state.stopping = false;
       updateComposer();
     },
+    onRegenerate: regenerate,
+    onEdit: sendEdit,
+    onReplyFinished: announceReply,
   },
 );
 
@@ -272,9 +353,12 @@ function openConversation(id, { push }) {
     return;
   }
   clearAlerts();
+  saveDraft();
   state.current = sidebar.get(id) || { id, title: "", assistant: null, updated_at: new Date().toISOString() };
   state.pendingSend = null;
   state.pendingNew = null;
+  state.pendingEdit = null;
+  restoreDraft();
   state.stopping = false;
   transcript.clear();
   sidebar.setCurrent(id);
@@ -287,9 +371,12 @@ function openConversation(id, { push }) {
 
 function newChat({ push }) {
   if (state.current !== null) socket.send({ type: "conversation.close" });
+  saveDraft();
   state.current = null;
   state.pendingSend = null;
   state.pendingNew = null;
+  state.pendingEdit = null;
+  restoreDraft();
   state.stopping = false;
   transcript.clear();
   sidebar.setCurrent(null);
@@ -368,6 +455,7 @@ function send() {
   if (!state.current) state.pendingNew = { clientMessageId, adopted: false };
   transcript.addOptimistic(text, clientMessageId);
   els.input.value = "";
+  forgetDraft(state.current?.id);
   autoGrow();
   renderEmptyState();
   updateComposer();
@@ -380,11 +468,42 @@ function rollBackSend() {
   if (!els.input.value.trim()) {
     els.input.value = pending.text;
     autoGrow();
+    saveDraft();
   }
   state.pendingSend = null;
   state.pendingNew = null;
   renderEmptyState();
   updateComposer();
+}
+
+/** Regenerate the last reply (also "Retry" on a failed one). */
+function regenerate() {
+  if (!state.current) return false;
+  if (!socket.send({ type: "message.regenerate", conversation_id: state.current.id })) {
+    showAlert("Not connected. Try again once the connection is back.");
+    return false;
+  }
+  return true;
+}
+
+/** Replace the last user message (and its reply) with `text`. */
+function sendEdit(messageId, text) {
+  if (!state.current || !text.trim()) return false;
+  if (codePointLength(text) > data.max_message_chars) {
+    showAlert(`The message is longer than ${data.max_message_chars.toLocaleString()} characters.`);
+    return false;
+  }
+  const clientMessageId = newClientMessageId();
+  const frame = {
+    type: "message.edit", conversation_id: state.current.id, message_id: messageId, text,
+    client_message_id: clientMessageId,
+  };
+  if (!socket.send(frame)) {
+    showAlert("Not connected. Your edit was not sent.");
+    return false;
+  }
+  state.pendingEdit = { messageId, clientMessageId };
+  return true;
 }
 
 els.composer.addEventListener("submit", (event) => {
@@ -400,6 +519,7 @@ els.input.addEventListener("keydown", (event) => {
 els.input.addEventListener("input", () => {
   autoGrow();
   updateComposer();
+  saveDraft();
 });
 els.stop.addEventListener("click", () => {
   if (!state.current) return;
@@ -471,9 +591,14 @@ const frameHandlers = {
     }
   },
 
+  "message.deleted"(frame) {
+    if (isCurrent(frame.conversation_id)) transcript.removeMessages(frame.message_ids);
+  },
+
   "message.created"(frame) {
     const message = frame.message;
     const clientId = frame.client_message_id;
+    if (state.pendingEdit && clientId === state.pendingEdit.clientMessageId) state.pendingEdit = null;
     if (state.pendingNew && clientId === state.pendingNew.clientMessageId) {
       if (!isCurrent(message.conversation_id)) {
         adopt(sidebar.get(message.conversation_id) || {
@@ -518,7 +643,10 @@ const frameHandlers = {
     if (frame.code === "rate_limited" && frame.retry_after) {
       message = `${message} (Try again in ${Math.ceil(frame.retry_after)} s.)`;
     }
-    if (state.pendingSend && forCurrent && SEND_REFUSALS.has(frame.code)) {
+    if (state.pendingEdit && forCurrent && EDIT_REFUSALS.has(frame.code)) {
+      transcript.revertEdit(state.pendingEdit.messageId);
+      state.pendingEdit = null;
+    } else if (state.pendingSend && forCurrent && SEND_REFUSALS.has(frame.code)) {
       rollBackSend();
     } else if (frame.code === "not_found" && state.current && isCurrent(frame.conversation_id)) {
       newChat({ push: true });
@@ -545,6 +673,8 @@ let connectionNoticeTimer = null;
 const socket = new ChatSocket(data.urls.socket, {
   onOpen(reconnected) {
     state.connection += 1;
+    // An edit in flight when the connection dropped: the snapshot shows whether it was saved.
+    state.pendingEdit = null;
     if (state.current) {
       socket.send({ type: "conversation.open", conversation_id: state.current.id });
     }
@@ -562,6 +692,7 @@ const socket = new ChatSocket(data.urls.socket, {
   },
   onState(connectionState, retryInMs) {
     clearTimeout(connectionNoticeTimer);
+    els.app.dataset.connection = connectionState;
     if (connectionState === "open") {
       els.connection.hidden = true;
     } else if (connectionState === "closed") {
@@ -629,12 +760,13 @@ function restorePicker() {
 }
 
 restorePicker();
-sidebar.setPage(data.conversations, data.next_cursor, "");
+sidebar.setPage(data.conversations, data.next_cursor, "", data.pinned);
 sidebar.setCurrent(state.current?.id ?? null);
 transcript.setAssistantName(state.current?.assistant?.name);
 transcript.setMessages(data.messages);
 renderPicker();
 renderHeader();
+restoreDraft();
 updateComposer();
 socket.connect();
 focusComposer();

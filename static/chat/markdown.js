@@ -1,13 +1,14 @@
-// Model output -> sanitised HTML. The vendored UMD builds of marked and DOMPurify (loaded
-// with <script defer> before this module) provide the globals used here.
+// Model output -> sanitised HTML. The vendored UMD builds of marked, DOMPurify and highlight.js
+// (loaded with <script defer> before this module) provide the globals used here.
 //
 // Two layers, so that neither alone has to be perfect:
 // 1. marked renders raw HTML blocks and inline tags as *text*: a model that writes
 //    "<img onerror=...>" shows those characters, it never gets an element.
 // 2. DOMPurify sanitises the result anyway (no scripts, handlers, javascript: URLs, forms,
-//    styles), and every link opens in a new tab with rel="noopener noreferrer".
+//    styles), and every link opens in a new tab with rel="noopener noreferrer". The only
+//    classes that survive are highlight.js's token classes on <span> and <code>.
 
-const { marked, DOMPurify } = globalThis;
+const { marked, DOMPurify, hljs } = globalThis;
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export function escapeHtml(text) {
@@ -16,10 +17,29 @@ export function escapeHtml(text) {
 
 const SAFE_URL = /^(?:https?:|mailto:|#|\/(?!\/))/i;
 
+/** Code with highlight.js token spans when the fence names a language it knows. */
+function highlightCode(text, lang) {
+  const language = (lang || "").trim().split(/\s+/)[0].toLowerCase();
+  if (hljs && language && hljs.getLanguage(language)) {
+    try {
+      const html = hljs.highlight(text, { language, ignoreIllegals: true }).value;
+      return { html, language };
+    } catch {
+      // Fall through to plain text: a highlighter bug must never hide the code.
+    }
+  }
+  return { html: escapeHtml(text), language: /^[\w+#.-]{1,30}$/.test(language) ? language : "" };
+}
+
 marked.use({
   gfm: true,
   breaks: true,
   renderer: {
+    code({ text, lang }) {
+      const { html, language } = highlightCode(text, lang);
+      const cls = language ? ` class="hljs language-${escapeHtml(language)}"` : ' class="hljs"';
+      return `<pre><code${cls}>${html}\n</code></pre>\n`;
+    },
     html({ text }) {
       return escapeHtml(text);
     },
@@ -33,7 +53,16 @@ marked.use({
   },
 });
 
+const TOKEN_CLASS = /^(?:hljs(?:-[\w-]+)?|language-[\w+#.-]+|[a-z]+_)$/;
+
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.hasAttribute && node.hasAttribute("class")) {
+    const kept = node.tagName === "SPAN" || node.tagName === "CODE"
+      ? node.getAttribute("class").split(/\s+/).filter((c) => TOKEN_CLASS.test(c))
+      : [];
+    if (kept.length) node.setAttribute("class", kept.join(" "));
+    else node.removeAttribute("class");
+  }
   if (node.tagName === "A") {
     const href = node.getAttribute("href");
     if (href && !SAFE_URL.test(href.trim())) node.removeAttribute("href");
@@ -46,7 +75,7 @@ const PURIFY_CONFIG = {
   USE_PROFILES: { html: true },
   FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "option", "img",
     "video", "audio", "source", "picture", "iframe", "object", "embed", "svg", "math"],
-  FORBID_ATTR: ["style", "class", "id", "srcset"],
+  FORBID_ATTR: ["style", "id", "srcset"],
   ALLOW_DATA_ATTR: false,
 };
 

@@ -1,4 +1,5 @@
-// The conversation list: newest activity first, live updates, search, rename, delete.
+// The conversation list: pinned first, then grouped by date of last activity (today,
+// yesterday, previous 7 days, older); live updates, search, pin, rename, delete.
 
 const UNTITLED = "New conversation";
 
@@ -16,7 +17,7 @@ export function conversationTitle(conversation) {
   return (conversation && conversation.title) || UNTITLED;
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const yearFormat = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
 
@@ -38,12 +39,43 @@ function newestFirst(a, b) {
   return diff !== 0 ? diff : b.id - a.id;
 }
 
+function recentlyPinnedFirst(a, b) {
+  const diff = Date.parse(b.pinned_at) - Date.parse(a.pinned_at);
+  return diff !== 0 ? diff : b.id - a.id;
+}
+
+const GROUPS = [
+  { key: "pinned", label: "Pinned" },
+  { key: "today", label: "Today" },
+  { key: "yesterday", label: "Yesterday" },
+  { key: "week", label: "Previous 7 days" },
+  { key: "older", label: "Older" },
+];
+
+function startOfDay(date, daysBefore = 0) {
+  const day = new Date(date);
+  day.setHours(0, 0, 0, 0);
+  day.setDate(day.getDate() - daysBefore);
+  return day.getTime();
+}
+
+/** The sidebar group of a conversation, in the browser's time zone. */
+export function groupOf(conversation, now = new Date()) {
+  if (conversation.pinned_at) return "pinned";
+  const at = Date.parse(conversation.updated_at);
+  if (at >= startOfDay(now)) return "today";
+  if (at >= startOfDay(now, 1)) return "yesterday";
+  if (at >= startOfDay(now, 7)) return "week";
+  return "older";
+}
+
 export class Sidebar {
   /**
    * @param {{list: HTMLElement, status: HTMLElement, sentinel: HTMLElement, scroller: HTMLElement}} els
    * @param {{urlFor: (id: number) => string,
    *          onSelect: (id: number) => void,
    *          onRename: (id: number, title: string) => Promise<object|null>,
+   *          onPin: (id: number, pinned: boolean) => Promise<object|null>,
    *          onDelete: (id: number) => Promise<boolean>,
    *          onLoadMore: () => void}} handlers
    */
@@ -58,8 +90,28 @@ export class Sidebar {
     this.loading = false;
     this.editingId = null;
 
+    // One section per group, in display order, hidden while empty.
+    this.groups = new Map();
+    for (const { key, label } of GROUPS) {
+      const section = document.createElement("section");
+      section.className = "conv-group";
+      section.dataset.group = key;
+      section.hidden = true;
+      const heading = document.createElement("h2");
+      heading.className = "conv-group-title";
+      heading.id = `conv-group-${key}`;
+      heading.textContent = label;
+      const list = document.createElement("ul");
+      list.className = "conv-list";
+      list.setAttribute("aria-labelledby", heading.id);
+      section.append(heading, list);
+      els.list.append(section);
+      this.groups.set(key, { section, list });
+    }
+
     els.list.addEventListener("click", (event) => this.onClick(event));
-    setInterval(() => this.refreshTimes(), 60_000);
+    // Times move on, and past midnight conversations change groups.
+    setInterval(() => this.render(), 60_000);
 
     // Load the next page when the end of the list scrolls into view.
     this.observer = new IntersectionObserver((entries) => {
@@ -74,8 +126,8 @@ export class Sidebar {
     return this.conversations.get(id) || null;
   }
 
-  /** A fresh listing (first page, or search results). */
-  setPage(conversations, nextCursor, query) {
+  /** A fresh listing (first page, or search results), with the pinned conversations. */
+  setPage(conversations, nextCursor, query, pinned = []) {
     this.query = query;
     this.conversations.clear();
     for (const [id, item] of this.items) {
@@ -83,6 +135,7 @@ export class Sidebar {
       item.remove();
       this.items.delete(id);
     }
+    for (const conversation of pinned) this.conversations.set(conversation.id, conversation);
     this.appendPage(conversations, nextCursor);
   }
 
@@ -126,22 +179,31 @@ export class Sidebar {
   // --- Rendering ---------------------------------------------------------------------------
 
   render() {
-    const ordered = [...this.conversations.values()].sort(newestFirst);
-    let previous = null;
-    for (const conversation of ordered) {
-      let item = this.items.get(conversation.id);
-      if (!item) {
-        item = this.createItem(conversation.id);
-        this.items.set(conversation.id, item);
+    const now = new Date();
+    const grouped = new Map(GROUPS.map(({ key }) => [key, []]));
+    for (const conversation of this.conversations.values()) {
+      grouped.get(groupOf(conversation, now)).push(conversation);
+    }
+    for (const [key, members] of grouped) {
+      members.sort(key === "pinned" ? recentlyPinnedFirst : newestFirst);
+      const { section, list } = this.groups.get(key);
+      section.hidden = members.length === 0;
+      let previous = null;
+      for (const conversation of members) {
+        let item = this.items.get(conversation.id);
+        if (!item) {
+          item = this.createItem(conversation.id);
+          this.items.set(conversation.id, item);
+        }
+        if (conversation.id !== this.editingId) this.fillItem(item, conversation);
+        // Move only what is out of place, so focus and hover survive live updates.
+        const expectedNext = previous ? previous.nextElementSibling : list.firstElementChild;
+        if (expectedNext !== item) {
+          if (previous) previous.after(item);
+          else list.prepend(item);
+        }
+        previous = item;
       }
-      if (conversation.id !== this.editingId) this.fillItem(item, conversation);
-      // Move only what is out of place, so focus and hover survive live updates.
-      const expectedNext = previous ? previous.nextElementSibling : this.els.list.firstElementChild;
-      if (expectedNext !== item) {
-        if (previous) previous.after(item);
-        else this.els.list.prepend(item);
-      }
-      previous = item;
     }
     this.renderStatus();
   }
@@ -170,7 +232,7 @@ export class Sidebar {
 
     const actions = document.createElement("div");
     actions.className = "conv-actions";
-    for (const [action, iconName] of [["rename", "pencil"], ["delete", "trash"]]) {
+    for (const [action, iconName] of [["pin", "pin"], ["rename", "pencil"], ["delete", "trash"]]) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "icon-btn";
@@ -192,7 +254,15 @@ export class Sidebar {
     const meta = item.querySelector(".conv-meta");
     meta.textContent = `${assistant} · ${relativeTime(conversation.updated_at)}`;
     meta.title = new Date(conversation.updated_at).toLocaleString();
+    const pinned = Boolean(conversation.pinned_at);
+    item.classList.toggle("is-pinned", pinned);
+    const pin = item.querySelector('[data-action="pin"]');
+    pin.setAttribute("aria-label", `${pinned ? "Unpin" : "Pin"} “${title}”`);
+    pin.setAttribute("aria-pressed", String(pinned));
+    pin.title = pinned ? "Unpin" : "Pin to the top";
     item.querySelector('[data-action="rename"]').setAttribute("aria-label", `Rename “${title}”`);
+    item.querySelector('[data-action="rename"]').title = "Rename";
+    item.querySelector('[data-action="delete"]').title = "Delete";
     item.querySelector('[data-action="delete"]').setAttribute("aria-label", `Delete “${title}”`);
   }
 
@@ -201,13 +271,6 @@ export class Sidebar {
     const link = item.querySelector(".conv-link");
     if (isCurrent) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
-  }
-
-  refreshTimes() {
-    for (const [id, item] of this.items) {
-      const conversation = this.conversations.get(id);
-      if (conversation && id !== this.editingId) this.fillItem(item, conversation);
-    }
   }
 
   // --- Interaction -------------------------------------------------------------------------
@@ -220,6 +283,7 @@ export class Sidebar {
     if (button) {
       event.preventDefault();
       if (button.dataset.action === "rename") this.startRename(id);
+      else if (button.dataset.action === "pin") this.togglePin(id, button);
       else this.confirmDelete(id);
       return;
     }
@@ -287,6 +351,20 @@ export class Sidebar {
       }
     });
     input.addEventListener("blur", () => finish(true, false));
+  }
+
+  async togglePin(id, button) {
+    const conversation = this.conversations.get(id);
+    if (!conversation) return;
+    button.disabled = true;
+    const updated = await this.handlers.onPin(id, !conversation.pinned_at);
+    button.disabled = false;
+    if (updated) this.upsert(updated);
+    // The item moved to another group: keep the keyboard on it.
+    const item = this.items.get(id);
+    if (item?.isConnected && document.activeElement === document.body) {
+      item.querySelector('[data-action="pin"]').focus();
+    }
   }
 
   async confirmDelete(id) {

@@ -1,4 +1,5 @@
-// The message list of the open conversation: snapshot, live deltas, final states.
+// The message list of the open conversation: snapshot, live deltas, final states, and the
+// actions on messages (copy, regenerate or retry the last reply, edit the last message).
 
 import { renderMarkdown } from "./markdown.js";
 
@@ -33,10 +34,57 @@ function el(tag, className, text) {
   return node;
 }
 
+function actionButton(action, iconName, label, { text = false } = {}) {
+  const button = el("button", text ? "msg-action has-text" : "msg-action icon-btn");
+  button.type = "button";
+  button.dataset.action = action;
+  button.append(icon(iconName));
+  if (text) button.append(el("span", "", label));
+  else button.setAttribute("aria-label", label);
+  button.title = label;
+  return button;
+}
+
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dateAndTime = new Intl.DateTimeFormat(undefined, {
+  month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
+});
+
+function shortTime(iso) {
+  const date = new Date(iso);
+  return date.toDateString() === new Date().toDateString()
+    ? timeOnly.format(date)
+    : dateAndTime.format(date);
+}
+
+async function copyText(button, text) {
+  const label = button.querySelector("span");
+  const original = label ? label.textContent : button.getAttribute("aria-label");
+  let ok = true;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    ok = false;
+  }
+  const result = ok ? "Copied" : "Copy failed";
+  if (label) label.textContent = result;
+  button.setAttribute("aria-label", result);
+  button.classList.toggle("is-done", ok);
+  clearTimeout(button._resetTimer);
+  button._resetTimer = setTimeout(() => {
+    if (label) label.textContent = original;
+    button.setAttribute("aria-label", original);
+    button.classList.remove("is-done");
+  }, 1500);
+}
+
 export class Transcript {
   /**
    * @param {{scroller: HTMLElement, list: HTMLElement, jump: HTMLElement}} els
-   * @param {{onActivityChange: (active: boolean) => void}} handlers
+   * @param {{onActivityChange: (active: boolean) => void,
+   *          onRegenerate: () => boolean,
+   *          onEdit: (messageId: number, text: string) => boolean,
+   *          onReplyFinished: (message: object) => void}} handlers
    */
   constructor(els, handlers) {
     this.scroller = els.scroller;
@@ -60,7 +108,9 @@ export class Transcript {
       this.stick = true;
       this.scrollToBottom("smooth");
     });
-    this.list.addEventListener("click", (event) => this.onCopyClick(event));
+    this.list.addEventListener("click", (event) => this.onActionClick(event));
+    /** The id of the user message being edited in place, if any. */
+    this.editingId = null;
   }
 
   // --- State -------------------------------------------------------------------------------
@@ -86,6 +136,7 @@ export class Transcript {
    */
   setMessages(messages, { preserveScroll = false } = {}) {
     const keepAt = preserveScroll && !this.stick ? this.scroller.scrollTop : null;
+    this.editingId = null;
     this.dirty.clear();
     this.messages = [];
     this.byKey.clear();
@@ -127,10 +178,23 @@ export class Transcript {
 
   removeOptimistic(clientMessageId) {
     const entry = this.byKey.get(`client:${clientMessageId}`);
-    if (!entry) return;
+    if (entry) this.removeEntry(entry);
+  }
+
+  /** message.deleted: messages replaced by a regenerate or an edit. */
+  removeMessages(ids) {
+    for (const id of ids) {
+      const entry = this.byKey.get(String(id));
+      if (entry) this.removeEntry(entry);
+    }
+  }
+
+  removeEntry(entry) {
     entry._el.remove();
+    this.dirty.delete(entry);
     this.messages = this.messages.filter((m) => m !== entry);
     this.byKey.delete(entry._key);
+    if (this.editingId !== null && entry.id === this.editingId) this.editingId = null;
     this.afterStructureChange();
   }
 
@@ -197,6 +261,7 @@ export class Transcript {
   /** message.done: the final content and status are authoritative. */
   finish(message) {
     const entry = this.byKey.get(String(message.id));
+    const wasLive = entry !== undefined && ACTIVE.has(entry.status);
     if (!entry) {
       this.append(message, String(message.id));
     } else {
@@ -205,6 +270,7 @@ export class Transcript {
       this.renderEntry(entry);
     }
     this.afterStructureChange();
+    if (wasLive) this.handlers.onReplyFinished(message);
   }
 
   // --- Rendering ---------------------------------------------------------------------------
@@ -220,7 +286,19 @@ export class Transcript {
       role.textContent = "You";
     }
     const body = el("div", entry.role === "assistant" ? "msg-body markdown" : "msg-body");
-    item.append(role, body);
+    const foot = el("div", "msg-foot");
+    const time = el("time", "msg-time");
+    const actions = el("div", "msg-actions");
+    if (entry.role === "assistant") {
+      actions.append(
+        actionButton("copy-reply", "copy", "Copy reply"),
+        actionButton("regenerate", "refresh", "Regenerate reply"),
+      );
+    } else {
+      actions.append(actionButton("edit", "pencil", "Edit message"));
+    }
+    foot.append(time, actions);
+    item.append(role, body, foot);
     return item;
   }
 
@@ -229,34 +307,57 @@ export class Transcript {
     const active = ACTIVE.has(entry.status);
     item.classList.toggle("is-streaming", active);
     item.classList.toggle("is-sending", entry.status === "sending");
-    if (entry.created_at) item.title = new Date(entry.created_at).toLocaleString();
+    item.setAttribute("aria-busy", active ? "true" : "false");
+    const time = item.querySelector(".msg-time");
+    time.classList.toggle("is-live", active);
+    if (active) {
+      time.removeAttribute("datetime");
+      time.textContent = "Writing…";
+    } else if (entry.created_at) {
+      time.dateTime = entry.created_at;
+      time.textContent = shortTime(entry.created_at);
+      time.title = new Date(entry.created_at).toLocaleString();
+    } else {
+      time.textContent = entry.status === "sending" ? "Sending…" : "";
+    }
     const body = item.querySelector(".msg-body");
 
     if (entry.role === "user") {
-      body.textContent = entry.content; // user text is never parsed as HTML or markdown
+      if (this.editingId === null || entry.id !== this.editingId) {
+        body.textContent = entry.content; // user text is never parsed as HTML or markdown
+      }
       return;
     }
 
     item.querySelector(".tool-steps")?.remove();
     if (entry.tool_steps.length) body.before(this.renderToolSteps(entry));
+    item.querySelector(".citations")?.remove();
+    if (entry.citations?.length) body.after(this.renderCitations(entry));
 
     if (active && !entry.content) {
       body.replaceChildren(this.typingIndicator());
     } else {
       body.innerHTML = renderMarkdown(entry.content);
       if (active) this.appendCaret(body);
-      for (const pre of body.querySelectorAll("pre")) {
-        const copy = el("button", "copy-code", "Copy");
-        copy.type = "button";
-        copy.setAttribute("aria-label", "Copy code");
-        pre.append(copy);
-      }
+      for (const pre of body.querySelectorAll("pre")) this.decorateCode(pre);
     }
     body.hidden = !active && !entry.content;
 
     item.querySelector(".msg-status")?.remove();
     const status = this.renderStatus(entry);
-    if (status) item.append(status);
+    if (status) item.querySelector(".msg-foot").before(status);
+  }
+
+  /** A header over each code block: its language and a copy button. */
+  decorateCode(pre) {
+    const code = pre.querySelector("code");
+    const language = [...(code?.classList || [])].find((c) => c.startsWith("language-"));
+    const block = el("div", "code-block");
+    const head = el("div", "code-head");
+    head.append(el("span", "code-lang", language ? language.slice(9) : "text"));
+    head.append(actionButton("copy-code", "copy", "Copy code", { text: true }));
+    pre.replaceWith(block);
+    block.append(head, pre);
   }
 
   /** Puts the streaming caret right after the last character, inside the innermost block. */
@@ -295,6 +396,29 @@ export class Transcript {
     return wrap;
   }
 
+  renderCitations(entry) {
+    const details = el("details", "citations");
+    const summary = el("summary", "", `Sources (${entry.citations.length})`);
+    const list = el("ol");
+    for (const citation of entry.citations) {
+      const item = el("li");
+      const label = citation.title || citation.url || citation.file_id || "Source";
+      if (citation.url && /^https?:/i.test(citation.url)) {
+        const link = el("a", "", label);
+        link.href = citation.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        item.append(link);
+      } else {
+        item.textContent = label;
+      }
+      if (citation.quote) item.append(el("blockquote", "", citation.quote));
+      list.append(item);
+    }
+    details.append(summary, list);
+    return details;
+  }
+
   renderStatus(entry) {
     const texts = {
       cancelled: "Stopped.",
@@ -305,6 +429,10 @@ export class Transcript {
     const box = el("div", `msg-status is-${entry.status}`);
     if (entry.status !== "cancelled") box.append(icon("alert"));
     box.append(el("p", "", entry.error ? `${texts[entry.status]} ${entry.error}` : texts[entry.status]));
+    if (entry.status !== "cancelled") {
+      // Retry is a regenerate: shown on the last reply only (see updateActions).
+      box.append(actionButton("retry", "refresh", "Retry", { text: true }));
+    }
     return box;
   }
 
@@ -325,17 +453,39 @@ export class Transcript {
   afterStructureChange() {
     this.followStream();
     this.updateActivity();
+    this.updateActions();
     this.jump.hidden = this.stick || this.messages.length === 0;
   }
 
   updateActivity() {
     const active = this.activeReply !== null;
-    // aria-busy keeps screen readers from reading every token; they announce the finished
-    // reply once it clears.
+    // The list is no live region (the page's announcer reads each finished reply once);
+    // aria-busy tells assistive technology the content is still changing.
     this.list.setAttribute("aria-busy", active ? "true" : "false");
     if (active !== this.wasActive) {
       this.wasActive = active;
       this.handlers.onActivityChange(active);
+      this.updateActions();
+    }
+  }
+
+  /** Regenerate, retry and edit apply to the last exchange only, and never mid-reply. */
+  updateActions() {
+    const saved = this.messages.filter((m) => m.id !== null && m.status !== "sending");
+    const last = this.messages[this.messages.length - 1];
+    const lastReply = last && last.role === "assistant" && !ACTIVE.has(last.status) ? last : null;
+    const lastUser = [...saved].reverse().find((m) => m.role === "user") || null;
+    const idle = this.activeReply === null && this.messages.every((m) => m.status !== "sending");
+    for (const entry of this.messages) {
+      const item = entry._el;
+      const regenerate = item.querySelector('[data-action="regenerate"]');
+      if (regenerate) regenerate.hidden = !(idle && entry === lastReply);
+      const retry = item.querySelector('[data-action="retry"]');
+      if (retry) retry.hidden = !(idle && entry === lastReply);
+      const edit = item.querySelector('[data-action="edit"]');
+      if (edit) edit.hidden = !(idle && entry === lastUser) || this.editingId !== null;
+      const copy = item.querySelector('[data-action="copy-reply"]');
+      if (copy) copy.hidden = ACTIVE.has(entry.status) || !entry.content;
     }
   }
 
@@ -354,18 +504,112 @@ export class Transcript {
     this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior });
   }
 
-  // --- Copy buttons on code blocks ---------------------------------------------------------
+  // --- Actions -----------------------------------------------------------------------------
 
-  async onCopyClick(event) {
-    const button = event.target.closest(".copy-code");
-    if (!button) return;
-    const text = button.parentElement.querySelector("code")?.textContent ?? "";
-    try {
-      await navigator.clipboard.writeText(text);
-      button.textContent = "Copied";
-    } catch {
-      button.textContent = "Copy failed";
+  entryOf(node) {
+    const item = node.closest(".msg");
+    return this.messages.find((m) => m._el === item) || null;
+  }
+
+  onActionClick(event) {
+    const button = event.target.closest("button[data-action]");
+    if (!button || !this.list.contains(button)) return;
+    const entry = this.entryOf(button);
+    switch (button.dataset.action) {
+      case "copy-code": {
+        const code = button.closest(".code-block")?.querySelector("code");
+        copyText(button, (code?.textContent ?? "").replace(/\n$/, ""));
+        break;
+      }
+      case "copy-reply":
+        if (entry) copyText(button, entry.content);
+        break;
+      case "regenerate":
+      case "retry":
+        this.handlers.onRegenerate();
+        break;
+      case "edit":
+        if (entry) this.startEdit(entry);
+        break;
+      default:
     }
-    setTimeout(() => { button.textContent = "Copy"; }, 1500);
+  }
+
+  /** Edits the last user message in place; Enter (or Send) resends it, Escape cancels. */
+  startEdit(entry) {
+    if (this.editingId !== null || entry.id === null) return;
+    this.editingId = entry.id;
+    const item = entry._el;
+    const body = item.querySelector(".msg-body");
+    item.classList.add("is-editing");
+    const form = el("form", "msg-edit");
+    const label = el("label", "visually-hidden", "Edit your message");
+    const input = el("textarea");
+    input.id = `edit-${entry.id}`;
+    label.htmlFor = input.id;
+    input.value = entry.content;
+    input.rows = Math.min(10, Math.max(2, entry.content.split("\n").length));
+    const buttons = el("div", "msg-edit-actions");
+    const cancel = el("button", "btn btn-small btn-ghost", "Cancel");
+    cancel.type = "button";
+    const save = el("button", "btn btn-small btn-primary", "Send");
+    save.type = "submit";
+    buttons.append(cancel, save);
+    form.append(label, input, buttons);
+    body.replaceChildren(form);
+    this.updateActions();
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+
+    const close = (refocus) => {
+      if (this.editingId !== entry.id) return;
+      this.editingId = null;
+      item.classList.remove("is-editing");
+      this.renderEntry(entry);
+      this.updateActions();
+      if (refocus) item.querySelector('[data-action="edit"]')?.focus();
+    };
+    const submit = () => {
+      const text = input.value;
+      if (!text.trim()) return;
+      if (text === entry.content) {
+        close(true);
+        return;
+      }
+      if (!this.handlers.onEdit(entry.id, text)) return;
+      // Shown at once; message.deleted then message.created replace it with the saved one.
+      entry._previous = entry.content;
+      entry.content = text;
+      entry.status = "sending";
+      close(false);
+      this.stick = true;
+      this.afterStructureChange();
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+    });
+    cancel.addEventListener("click", () => close(true));
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        close(true);
+      }
+    });
+  }
+
+  /** The server refused an edit: the message shows its saved text again. */
+  revertEdit(messageId) {
+    const entry = this.byKey.get(String(messageId));
+    if (!entry || entry._previous === undefined) return;
+    entry.content = entry._previous;
+    delete entry._previous;
+    entry.status = "complete";
+    this.renderEntry(entry);
+    this.afterStructureChange();
   }
 }

@@ -1,0 +1,170 @@
+"""A real Chromium (Debian's, driven by Playwright) against the whole site in a Daphne
+subprocess with its own SQLite files and the local provider.
+
+Never `playwright install`: the tests use the system browser through `executable_path`, and
+skip with a reason when it is missing (`.ci/run` installs it with apt).
+"""
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.provider_server import ROOT, SiteServer
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "browser-pass-123"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+_usernames = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("the playwright package is not installed (pip install -e '.[test]')")
+    return CHROMIUM
+
+
+class LiveSite:
+    """The site under test, plus helpers that write to its database like an admin would."""
+
+    def __init__(self, server: SiteServer):
+        self.server = server
+        self.url = server.base_url
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.server.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+    def create_user(self, prefix: str = "user") -> str:
+        username = f"{prefix}{next(_usernames)}"
+        self.shell(
+            "from django.contrib.auth import get_user_model; "
+            f"get_user_model().objects.create_user({username!r}, password={PASSWORD!r})"
+        )
+        return username
+
+
+@pytest.fixture(scope="session")
+def live_site(chromium_path, tmp_path_factory):
+    server = SiteServer(
+        tmp_path_factory.mktemp("browser-site"),
+        extra_env={
+            # Fast by default; tests that need to watch a reply stream slow it with
+            # [[delay:...]] in the message.
+            "LOCAL_PROVIDER_TOKEN_DELAY": "0.01",
+            "CHAT_RATE_LIMIT_FRAMES": "1000",
+            "REDIS_URL": "",
+        },
+    ).start()
+    site = LiveSite(server)
+    site.shell(
+        "from chat.models import Assistant; "
+        "Assistant.objects.create(name='Demo assistant', model='local-echo-1', "
+        "description='The built-in offline model: deterministic, instant, no API key needed.'); "
+        "Assistant.objects.create(name='Writing coach', model='local-echo-1', "
+        "description='Helps you tighten drafts. Also the local model, under another name.')"
+    )
+    yield site
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+class Visitor:
+    """One signed-in user in one browser context (tabs share its cookies)."""
+
+    def __init__(self, browser, site: LiveSite, **context_options):
+        self.site = site
+        self.context = browser.new_context(
+            base_url=site.url,
+            permissions=["clipboard-read", "clipboard-write"],
+            **context_options,
+        )
+        self.context.set_default_timeout(15_000)
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.username = site.create_user()
+
+    def new_page(self):
+        page = self.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: self.errors.append(message.text) if message.type == "error" else None,
+        )
+        return page
+
+    def sign_in(self, page=None):
+        page = page or self.new_page()
+        page.goto("/")
+        page.get_by_label("Username").fill(self.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{self.site.url}/")
+        wait_until_connected(page)
+        return page
+
+    def close(self):
+        self.context.close()
+
+
+def wait_until_connected(page):
+    page.wait_for_selector("#app[data-connection=open]", state="attached")
+
+
+@pytest.fixture
+def visitor(browser, live_site):
+    visitor = Visitor(browser, live_site, viewport={"width": 1280, "height": 800})
+    yield visitor
+    visitor.close()
+
+
+@pytest.fixture
+def make_visitor(browser, live_site):
+    made = []
+
+    def make(**context_options):
+        visitor = Visitor(browser, live_site, **context_options)
+        made.append(visitor)
+        return visitor
+
+    yield make
+    for visitor in made:
+        visitor.close()

@@ -1,0 +1,557 @@
+"""The chat page in a real Chromium, against the live site and its local provider: what a user
+sees and does.
+
+The local model echoes the user's message inside a fixed markdown reply (docs/local-provider.md),
+so a test controls the reply through its message: `[[delay:0.05]]` slows the stream enough to
+watch it, `[[tokens:N]]` pads it with the numbered words " w1", " w2"..., whose sequence shows
+at a glance whether any text was lost or duplicated.
+"""
+
+import os
+import re
+
+import pytest
+
+from localai.model import reply_tokens
+from tests.browser.conftest import SCREENSHOTS, wait_until_connected
+
+pytestmark = pytest.mark.browser
+
+LAST_REPLY = ".msg-assistant >> nth=-1"
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def composer(page):
+    return page.get_by_role("textbox", name="Message", exact=True)
+
+
+def send(page, text: str) -> None:
+    box = composer(page)
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_for_reply_to_finish(page, timeout: float = 20_000) -> None:
+    page.wait_for_function(
+        """() => {
+            const replies = document.querySelectorAll('.msg-assistant');
+            const last = replies[replies.length - 1];
+            return last && !last.classList.contains('is-streaming')
+                && document.getElementById('messages').getAttribute('aria-busy') === 'false';
+        }""",
+        timeout=timeout,
+    )
+
+
+def mark_last_reply(page) -> None:
+    """Tags the reply shown now, so that a test can wait for the one that replaces it."""
+    page.locator(LAST_REPLY).evaluate("el => { el.__replaced = true; }")
+
+
+def wait_for_new_reply_to_finish(page) -> None:
+    page.wait_for_function(
+        """() => {
+            const replies = document.querySelectorAll('.msg-assistant');
+            const last = replies[replies.length - 1];
+            return last && !last.__replaced && !last.classList.contains('is-streaming');
+        }"""
+    )
+
+
+def padding_words(text: str) -> list[int]:
+    """The numbers of the " wN" padding words, in the order shown."""
+    return [int(n) for n in re.findall(r"\bw(\d+)\b", text)]
+
+
+def expected_padding(message: str) -> list[int]:
+    return padding_words("".join(reply_tokens(message)))
+
+
+def message_texts(page) -> list[tuple[str, str]]:
+    return page.eval_on_selector_all(
+        "#messages > .msg",
+        """items => items.map(item => [
+            item.classList.contains('msg-user') ? 'user' : 'assistant',
+            item.querySelector('.msg-body').innerText.trim(),
+        ])""",
+    )
+
+
+def sidebar_titles(page, group: str | None = None) -> list[str]:
+    scope = f'.conv-group[data-group="{group}"] ' if group else ""
+    return [t.strip() for t in page.locator(f"{scope}.conv-title").all_inner_texts()]
+
+
+def start_conversation(page, text: str) -> None:
+    """Sends `text` as the first message of a new conversation; waits for the reply."""
+    if re.search(r"/c/\d+/$", page.url):
+        page.get_by_role("button", name="New chat").click()
+        page.wait_for_url(re.compile(r"/$"))
+    send(page, text)
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+
+
+# --- Sending, streaming, stopping, reloading ---------------------------------------------
+
+
+def test_sign_in_send_and_watch_the_reply_stream_and_finish(visitor):
+    page = visitor.sign_in()
+    assert page.get_by_role("heading", name="How can I help?").is_visible()
+    page.get_by_label("Assistant for new chats").select_option(label="Writing coach")
+    assert "tighten drafts" in page.locator("#assistant-description").inner_text()
+
+    box = composer(page)
+    box.fill("[[delay:0.04]] [[tokens:60]] First line")
+    box.press("Shift+Enter")  # a new line, not a send
+    box.type("second line")
+    assert box.input_value() == "[[delay:0.04]] [[tokens:60]] First line\nsecond line"
+    assert page.locator("#messages > .msg").count() == 0
+    box.press("Enter")
+
+    # Streaming: a visible state, Stop offered, the reply growing in place.
+    streaming = page.locator(".msg-assistant.is-streaming")
+    streaming.wait_for()
+    assert page.get_by_role("button", name="Stop").is_visible()
+    assert streaming.locator(".msg-time").inner_text() == "Writing…"
+    page.wait_for_function(
+        "() => /w5\\b/.test(document.querySelector('.msg-assistant .msg-body').innerText)"
+    )
+    wait_for_reply_to_finish(page)
+
+    reply = page.locator(LAST_REPLY)
+    text = reply.locator(".msg-body").inner_text()
+    assert "You said:" in text and "First line" in text and "second line" in text
+    assert padding_words(text) == expected_padding(
+        "[[delay:0.04]] [[tokens:60]] First line\nsecond line"
+    )
+    assert not page.get_by_role("button", name="Stop").is_visible()
+    assert re.fullmatch(r"\d{1,2}:\d{2}.*", reply.locator(".msg-time").inner_text())
+    assert page.locator("#conversation-assistant").inner_text() == "Writing coach"
+    # The new conversation is in the sidebar at once, titled, with its assistant.
+    assert page.url.endswith("/") and re.search(r"/c/\d+/$", page.url)
+    item = page.locator(".conv.is-current")
+    assert "First line" in item.locator(".conv-title").inner_text()
+    assert "Writing coach" in item.locator(".conv-meta").inner_text()
+    # Screen readers hear the finished reply once, from the announcer.
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent.includes('replied:')"
+    )
+    announced = page.locator("#announcer").text_content()
+    assert announced.startswith("Writing coach replied: You said:")
+    assert visitor.errors == []
+
+
+def test_stop_keeps_the_partial_reply_and_reload_shows_the_transcript(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Hello there")
+    send(page, "[[delay:0.05]] [[tokens:300]] Long story")
+    page.wait_for_function(
+        "() => /w3\\b/.test([...document.querySelectorAll('.msg-assistant')]"
+        ".pop()?.innerText ?? '')"
+    )
+
+    page.get_by_role("button", name="Stop").click()
+    wait_for_reply_to_finish(page)
+
+    reply = page.locator(LAST_REPLY)
+    assert reply.locator(".msg-status").inner_text() == "Stopped."
+    shown = padding_words(reply.locator(".msg-body").inner_text())
+    assert shown == list(range(1, len(shown) + 1)) and 3 <= len(shown) < 250
+    assert page.get_by_role("button", name="Send message").is_visible()
+    before = message_texts(page)
+
+    # A draft typed now survives the reload too.
+    composer(page).fill("a draft I have not sent")
+    page.reload()
+    wait_until_connected(page)
+
+    assert message_texts(page) == before
+    assert page.locator(LAST_REPLY).locator(".msg-status").inner_text() == "Stopped."
+    assert composer(page).input_value() == "a draft I have not sent"
+    assert visitor.errors == []
+
+
+def test_regenerate_retry_and_edit_the_last_message(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Tell me about [[tokens:30]] owls")
+    mark_last_reply(page)
+
+    page.locator(LAST_REPLY).get_by_role("button", name="Regenerate reply").click()
+    wait_for_new_reply_to_finish(page)
+    texts = message_texts(page)
+    assert [role for role, _ in texts] == ["user", "assistant"]
+    assert padding_words(texts[1][1]) == expected_padding("Tell me about [[tokens:30]] owls")
+
+    # Edit: Escape cancels, then Enter sends the new text and replaces the exchange.
+    user_message = page.locator(".msg-user").last
+    user_message.hover()
+    user_message.get_by_role("button", name="Edit message").click()
+    editor = page.get_by_role("textbox", name="Edit your message")
+    editor.press("Escape")
+    assert user_message.locator(".msg-body").inner_text() == "Tell me about [[tokens:30]] owls"
+    user_message.hover()
+    user_message.get_by_role("button", name="Edit message").click()
+    editor.fill("Tell me about badgers")
+    mark_last_reply(page)
+    editor.press("Enter")
+    wait_for_new_reply_to_finish(page)
+    texts = message_texts(page)
+    assert [role for role, _ in texts] == ["user", "assistant"]
+    assert texts[0][1] == "Tell me about badgers"
+    assert "owls" not in texts[1][1]
+
+    # A failed reply says why, inline, and offers Retry (a regenerate).
+    send(page, "[[run_fail]] try this")
+    wait_for_reply_to_finish(page)
+    failed = page.locator(LAST_REPLY)
+    assert "The reply failed" in failed.locator(".msg-status").inner_text()
+    mark_last_reply(page)
+    failed.get_by_role("button", name="Retry").click()
+    wait_for_new_reply_to_finish(page)
+    # The same text fails the same way with this model: the failed reply was replaced.
+    assert "The reply failed" in page.locator(LAST_REPLY).locator(".msg-status").inner_text()
+    assert [role for role, _ in message_texts(page)] == ["user", "assistant"] * 2
+    page.reload()
+    wait_until_connected(page)
+    assert [role for role, _ in message_texts(page)] == ["user", "assistant"] * 2
+    assert page.locator("#conversation-title").inner_text() == "Tell me about badgers"
+
+
+def test_markdown_is_highlighted_and_copied(visitor):
+    page = visitor.sign_in()
+    start_conversation(
+        page, "Example:\n\n```python\ndef greet(name):\n    return name.upper()\n```\n\nDone"
+    )
+    block = page.locator(LAST_REPLY).locator(".code-block")
+
+    assert block.locator(".code-lang").inner_text() == "python"
+    assert block.locator("code .hljs-keyword").first.inner_text() == "def"
+    block.get_by_role("button", name="Copy code").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == "def greet(name):\n    return name.upper()"
+    page.locator(LAST_REPLY).get_by_role("button", name="Copy reply").click()
+    assert page.evaluate("navigator.clipboard.readText()").startswith("**You said:**")
+
+
+# --- The sidebar --------------------------------------------------------------------------
+
+
+def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Budget for the offsite")
+    start_conversation(page, "Packing list: tent and stove")
+    start_conversation(page, "Notes on the quarterly report")
+    assert sidebar_titles(page, "today") == [
+        "Notes on the quarterly report",
+        "Packing list: tent and stove",
+        "Budget for the offsite",
+    ]
+
+    # Rename in place: Enter saves, the header follows.
+    item = page.locator(".conv", has_text="Packing list")
+    item.hover()
+    item.get_by_role("button", name=re.compile("^Rename")).click()
+    title_box = page.get_by_role("textbox", name="Conversation title")
+    title_box.fill("Camping trip")
+    title_box.press("Enter")
+    page.locator(".conv-title", has_text="Camping trip").wait_for()
+
+    # Search finds titles and message text.
+    search = page.get_by_role("searchbox", name="Search conversations")
+    search.fill("camping")
+    page.wait_for_function("() => document.querySelectorAll('.conv').length === 1")
+    assert sidebar_titles(page) == ["Camping trip"]
+    search.fill("stove")  # only in the messages now
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.conv-title')].map(t => t.textContent)"
+        ".join() === 'Camping trip'"
+    )
+    search.fill("nothing like this")
+    page.get_by_text("No conversations match").wait_for()
+    search.press("Escape")
+    page.wait_for_function("() => document.querySelectorAll('.conv').length === 3")
+
+    # Pin: moves to the "Pinned" group, and stays there after a reload.
+    budget = page.locator(".conv", has_text="Budget for the offsite")
+    budget.hover()
+    budget.get_by_role("button", name=re.compile("^Pin")).click()
+    page.locator('.conv-group[data-group="pinned"] .conv-title').wait_for()
+    assert sidebar_titles(page, "pinned") == ["Budget for the offsite"]
+    assert page.get_by_role("heading", name="Pinned").is_visible()
+    page.reload()
+    wait_until_connected(page)
+    assert sidebar_titles(page, "pinned") == ["Budget for the offsite"]
+    assert sidebar_titles(page, "today") == [
+        "Notes on the quarterly report",
+        "Camping trip",
+    ]
+    assert page.locator("#conversation-title").inner_text() == "Notes on the quarterly report"
+
+    # Delete the open conversation: confirmed, gone everywhere, back to a new chat.
+    page.once("dialog", lambda dialog: dialog.accept())
+    current = page.locator(".conv.is-current")
+    current.hover()
+    current.get_by_role("button", name=re.compile("^Delete")).click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.wait_for_function("() => document.querySelectorAll('.conv').length === 2")
+    assert "Notes on the quarterly report" not in sidebar_titles(page)
+    assert page.get_by_role("heading", name="How can I help?").is_visible()
+    page.reload()
+    wait_until_connected(page)
+    assert sorted(sidebar_titles(page)) == ["Budget for the offsite", "Camping trip"]
+    assert visitor.errors == []
+
+
+# --- Several tabs, a dropped connection ---------------------------------------------------
+
+
+def test_two_tabs_see_the_same_streaming_reply(visitor):
+    first = visitor.sign_in()
+    second = visitor.new_page()
+    second.goto("/")
+    wait_until_connected(second)
+    message = "[[delay:0.05]] [[tokens:120]] Shared"
+
+    first.get_by_role("button", name="New chat").click()
+    send(first, message)
+    # The other tab hears of the new conversation at once and opens it mid-stream.
+    second.locator(".conv-title", has_text="Shared").click()
+    second.locator(".msg-assistant.is-streaming").wait_for()
+    assert "Shared" in second.locator("#conversation-title").inner_text()
+    wait_for_reply_to_finish(first)
+    wait_for_reply_to_finish(second)
+
+    assert message_texts(first) == message_texts(second)
+    assert padding_words(message_texts(second)[1][1]) == expected_padding(message)
+    assert visitor.errors == []
+
+
+def test_a_dropped_connection_recovers_without_duplicates(visitor):
+    page = visitor.new_page()
+    sockets = []
+
+    def proxy(route):
+        # Passes the page's socket through to the real server, keeping a handle to cut it.
+        route.connect_to_server()
+        sockets.append(route)
+
+    page.route_web_socket(re.compile(r"/ws/chat/$"), proxy)
+    visitor.sign_in(page)
+    message = "[[delay:0.05]] [[tokens:150]] Through the storm"
+    page.get_by_role("button", name="New chat").click()
+    send(page, message)
+    page.wait_for_function(
+        "() => /w5\\b/.test([...document.querySelectorAll('.msg-assistant')]"
+        ".pop()?.innerText ?? '')"
+    )
+
+    sockets[-1].close(code=4000, reason="network went away")
+    page.locator("#connection", has_text="reconnecting").wait_for()
+    page.wait_for_selector("#app[data-connection=open]", state="attached")
+    wait_for_reply_to_finish(page)
+
+    assert len(sockets) >= 2
+    texts = message_texts(page)
+    assert [role for role, _ in texts] == ["user", "assistant"]
+    assert padding_words(texts[1][1]) == expected_padding(message)
+    assert page.locator("#connection").is_hidden()
+    page.reload()
+    wait_until_connected(page)
+    assert message_texts(page) == texts
+
+
+# --- Model output is text, never code -----------------------------------------------------
+
+HOSTILE = (
+    "[click me](javascript:window.__pwned='link') and <b>raw bold</b>\n\n"
+    "<script>window.__pwned = 'script'</script>\n\n"
+    '<img src="x" onerror="window.__pwned = \'img\'">\n\n'
+    "<a href=\"javascript:window.__pwned='a'\">raw link</a> "
+    "<iframe src=\"javascript:window.__pwned='iframe'\"></iframe>"
+)
+
+
+def test_a_hostile_reply_executes_nothing_and_shows_as_text(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, HOSTILE)
+    reply = page.locator(LAST_REPLY).locator(".msg-body")
+
+    for selector in ("script", "img", "iframe", "b", "[onerror]"):
+        assert page.locator(f"#messages {selector}").count() == 0, selector
+    text = reply.inner_text()
+    assert "<script>window.__pwned = 'script'</script>" in text
+    assert '<img src="x" onerror=' in text and "<b>raw bold</b>" in text
+    hrefs = reply.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert all(href is None or not href.lower().startswith("javascript") for href in hrefs)
+    # The markdown link became a link with no target; clicking it does nothing.
+    link = reply.locator("a", has_text="click me")
+    assert link.count() == 1 and link.get_attribute("href") is None
+    link.click()
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.__pwned") is None
+    # The user's own message is plain text, character for character.
+    assert page.locator(".msg-user .msg-body").inner_text() == HOSTILE
+    page.reload()
+    wait_until_connected(page)
+    assert page.locator("#messages script, #messages img, #messages iframe").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert len(page.context.pages) == 1
+
+
+# --- Phone, keyboard ----------------------------------------------------------------------
+
+
+def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
+    visitor = make_visitor(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = visitor.sign_in()
+    sidebar = page.get_by_role("complementary", name="Conversations")
+    assert not sidebar.is_visible()
+
+    page.get_by_role("button", name="Show conversations").tap()
+    sidebar.wait_for(state="visible")
+    page.get_by_label("Assistant for new chats").select_option(label="Demo assistant")
+    page.get_by_role("button", name="New chat").tap()
+    sidebar.wait_for(state="hidden")
+    composer(page).fill("Hello from my phone")
+    page.get_by_role("button", name="Send message").tap()
+    wait_for_reply_to_finish(page)
+
+    assert "Hello from my phone" in page.locator(LAST_REPLY).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("button", name="Show conversations").tap()
+    sidebar.wait_for(state="visible")
+    assert sidebar_titles(page) == ["Hello from my phone"]
+    assert visitor.errors == []
+
+
+def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Keyboard check")
+    page.locator("#new-chat").focus()
+
+    reached = []
+    while not reached or reached[-1][0] != "composer-input":
+        assert len(reached) < 20, reached
+        page.keyboard.press("Tab")
+        reached.append(
+            page.evaluate(
+                """() => {
+                    const el = document.activeElement;
+                    // The message box shows its focus on the whole composer around it.
+                    const shown = el.id === 'composer-input' ? el.closest('.composer') : el;
+                    const style = getComputedStyle(shown);
+                    const ring = (style.outlineStyle !== 'none' && style.outlineWidth !== '0px')
+                        || style.boxShadow.includes('0px 0px 0px');
+                    const name = el.classList.contains('conv-link')
+                        ? `link: ${el.querySelector('.conv-title').textContent}`
+                        : el.id || el.getAttribute('aria-label') || el.textContent.trim();
+                    return [name, ring];
+                }"""
+            )
+        )
+
+    # Sidebar first, then the conversation's actions, then the message box.
+    assert [name for name, _ in reached] == [
+        "assistant-select",
+        "search",
+        "link: Keyboard check",
+        "Pin “Keyboard check”",
+        "Rename “Keyboard check”",
+        "Delete “Keyboard check”",
+        "Sign out",
+        "Edit message",
+        "Copy reply",
+        "Regenerate reply",
+        "composer-input",
+    ]
+    assert [name for name, visible in reached if not visible] == []
+
+
+# --- Screenshots for the README -----------------------------------------------------------
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """docs/screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder (the pages are
+    still drawn, so a broken theme fails here)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
+
+
+DEMO_MESSAGE = (
+    "How do I read a CSV file in Python and sum one column?\n\n"
+    "```python\nimport csv\n\nwith open('sales.csv') as f:\n"
+    "    total = sum(float(row['amount']) for row in csv.DictReader(f))\nprint(total)\n```"
+)
+
+
+def _demo_conversations(visitor, page):
+    """A sidebar with some history: a pin, and conversations from earlier days."""
+    for text in (
+        "Plan a three-day trip to Lisbon",
+        "Draft a friendly reminder about Friday's deadline",
+        "Compare two laptops for the design team",
+        "Summarise the quarterly report in five bullets",
+    ):
+        start_conversation(page, text)
+    visitor.site.shell(
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from chat.models import Conversation as C; now = timezone.now(); "
+        f"mine = C.objects.filter(owner__username={visitor.username!r}); "
+        "mine.filter(title__startswith='Draft').update(updated_at=now - timedelta(days=1)); "
+        "mine.filter(title__startswith='Compare').update(updated_at=now - timedelta(days=3)); "
+        "mine.filter(title__startswith='Plan').update("
+        "updated_at=now - timedelta(days=20), pinned_at=now)"
+    )
+    start_conversation(page, DEMO_MESSAGE)
+    page.reload()
+    wait_until_connected(page)
+
+
+def _settle(page):
+    """No hover, no focus ring, the transcript at its end: what a reader sees."""
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.evaluate("const t = document.getElementById('transcript'); t.scrollTop = t.scrollHeight")
+    page.wait_for_timeout(200)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_desktop_screenshots(make_visitor, screenshot_dir, scheme):
+    visitor = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
+    page = visitor.sign_in()
+    _demo_conversations(visitor, page)
+    composer(page).fill("Can you also show the average?")
+    _settle(page)
+
+    assert [g for g in ("pinned", "today", "yesterday", "week") if sidebar_titles(page, g)] == [
+        "pinned",
+        "today",
+        "yesterday",
+        "week",
+    ]
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert (background != "rgb(255, 255, 255)") == (scheme == "dark"), background
+    page.screenshot(path=str(screenshot_dir / f"desktop-{scheme}.png"))
+
+
+def test_phone_screenshot(make_visitor, screenshot_dir):
+    visitor = make_visitor(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    page = visitor.sign_in()
+    start_conversation(page, DEMO_MESSAGE)
+    _settle(page)
+    page.screenshot(path=str(screenshot_dir / "phone.png"))
+    page.get_by_role("button", name="Show conversations").tap()
+    page.get_by_role("complementary", name="Conversations").wait_for(state="visible")
+    page.wait_for_timeout(300)  # the drawer's slide
+    page.screenshot(path=str(screenshot_dir / "phone-sidebar.png"))
