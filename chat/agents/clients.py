@@ -101,7 +101,12 @@ def azure_credential(factory: str = ""):
     """The async Entra ID credential: `DefaultAzureCredential`, unless settings name another
     factory (AZURE_CREDENTIAL_FACTORY, a dotted path; tests use a fake identity)."""
     if factory:
-        return import_string(factory)()
+        try:
+            return import_string(factory)()
+        except ImportError as exc:
+            raise ProviderError(
+                f"AZURE_CREDENTIAL_FACTORY ({factory}) cannot be imported: {exc}", code="config"
+            ) from exc
     # Imported lazily: only Entra ID deployments pay for azure-identity's import time.
     from azure.identity.aio import DefaultAzureCredential
 
@@ -109,12 +114,29 @@ def azure_credential(factory: str = ""):
 
 
 def _azure_token_provider(factory: str = ""):
+    from azure.core.exceptions import AzureError
     from azure.identity.aio import get_bearer_token_provider
 
     # Called before every request: the policy behind it caches the token and asks the
     # credential for a new one shortly before it expires, so a long-running site never sends
     # an expired token.
-    return get_bearer_token_provider(azure_credential(factory), AZURE_TOKEN_SCOPE)
+    bearer_token = get_bearer_token_provider(azure_credential(factory), AZURE_TOKEN_SCOPE)
+
+    async def token() -> str:
+        try:
+            return await bearer_token()
+        except AzureError as exc:
+            # Raised before any request, so the SDK does not wrap it: make it readable here.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ProviderError(
+                f"Could not get a Microsoft Entra ID token for Azure OpenAI: {reason.rstrip('.')}. "
+                "Sign the "
+                "server's identity in (managed identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+                "AZURE_CLIENT_SECRET, az login) or set AZURE_OPENAI_API_KEY.",
+                code="auth",
+            ) from exc
+
+    return token
 
 
 def build_client(config: ProviderConfig, *, azure_token_provider=None) -> openai.AsyncOpenAI:

@@ -13,6 +13,7 @@ default site answers 410 there, as Azure does (test_provider_errors.py).
 
 from dataclasses import dataclass
 
+from azure.core.exceptions import ClientAuthenticationError
 from django.conf import settings
 
 from tests.azure_credential import LocalTokenCredential
@@ -30,6 +31,21 @@ def short_lived_credential() -> LocalTokenCredential:
     credential = LocalTokenCredential(lifetime=TOKEN_LIFETIME)
     issued_credentials.append(credential)
     return credential
+
+
+class UnavailableCredential:
+    """What DefaultAzureCredential does on a server with no identity to sign in with."""
+
+    async def get_token(self, *scopes, **kwargs):
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token from the included credentials."
+            "\nAttempted credentials:\n\tEnvironmentCredential: unavailable."
+        )
+
+    get_token_info = get_token
+
+    async def close(self):
+        pass
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,21 @@ def test_the_check_action_reports_an_unreachable_provider(admin_client, monkeypa
     assert "http://127.0.0.1:9/v1" in shown
 
 
+def test_the_check_action_reports_an_entra_id_identity_that_cannot_sign_in(
+    admin_client, site_server, monkeypatch, settings
+):
+    configure(
+        "azure-entra", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings
+    )
+    settings.AZURE_CREDENTIAL_FACTORY = "tests.chat.provider_configs.UnavailableCredential"
+    assistant = Assistant.objects.create(name="A", provider="azure", protocol="responses")
+
+    [shown] = changelist_messages(check(admin_client, assistant))
+
+    assert "Could not get a Microsoft Entra ID token for Azure OpenAI" in shown
+    assert "AZURE_OPENAI_API_KEY" in shown
+
+
 @pytest.mark.parametrize(
     ("fault", "readable"),
     [

@@ -124,3 +124,20 @@ async def test_azure_answering_410_for_the_assistants_api_says_to_switch_to_resp
         "This provider has retired the Assistants API (410). Switch the assistant's protocol "
         "to 'responses' in the admin."
     )
+
+
+async def test_an_entra_id_identity_that_cannot_sign_in_is_a_readable_error(
+    site_server, monkeypatch, settings
+):
+    configure(
+        "azure-entra", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings
+    )
+    settings.AZURE_CREDENTIAL_FACTORY = "tests.chat.provider_configs.UnavailableCredential"
+    assistant = await make_assistant("responses", provider="azure")
+
+    _, error, _ = await failed_turn(assistant, "hello")
+
+    assert error["message"].startswith(
+        "Could not get a Microsoft Entra ID token for Azure OpenAI: DefaultAzureCredential "
+        "failed to retrieve a token from the included credentials. Sign the server's identity"
+    )
