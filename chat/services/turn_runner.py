@@ -57,6 +57,7 @@ class TurnRunner:
         self.flush_timer: asyncio.TimerHandle | None = None
         self.stream_task: asyncio.Task | None = None
         self.flush_task: asyncio.Task | None = None
+        self.save_task: asyncio.Task | None = None
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
@@ -136,11 +137,21 @@ class TurnRunner:
         elif self.flush_timer is None:
             # Deltas closer together than the interval wait for this one flush.
             self.flush_timer = self.loop.call_at(self.last_broadcast + interval, self._flush_later)
-        if now - self.last_save >= settings.CHAT_REPLY_SAVE_INTERVAL:
+        saving = self.save_task is not None and not self.save_task.done()
+        if now - self.last_save >= settings.CHAT_REPLY_SAVE_INTERVAL and not saving:
             self.last_save = now
+            # In a task of its own: the relay must not wait in the database thread's queue,
+            # where every reply's saves line up (one at a time; `_finish` waits for it).
+            self.save_task = asyncio.create_task(self._save_progress(self.content))
+
+    async def _save_progress(self, content: str) -> None:
+        try:
             await Message.objects.filter(pk=self.reply.pk).aupdate(
-                content=self.content, updated_at=timezone.now()
+                content=content, updated_at=timezone.now()
             )
+        except Exception:
+            # The final save still writes everything; the reply goes on.
+            logger.exception("Could not save the progress of reply %s", self.reply.pk)
 
     def _flush_later(self) -> None:
         self.flush_timer = None
@@ -223,6 +234,9 @@ class TurnRunner:
             await self._record_thread()
         except Exception:
             logger.exception("Could not relay the end of reply %s", self.reply.pk)
+        if self.save_task is not None:
+            # A progress save landing after the final one would undo it.
+            await asyncio.wait([self.save_task])
         now = timezone.now()
         reply = self.reply
         reply.content, reply.status, reply.error = self.content, status, error
