@@ -15,19 +15,39 @@ from .assistants import assistant_agent
 from .events import publish_on_commit, user_group
 
 TITLE_MAX_CHARS = 200
-
-
 TITLE_DERIVED_CHARS = 60
 
-# Markdown that says nothing in a one-line title: images, link targets, emphasis, code
-# fences, heading/quote/list markers.
-_MARKDOWN_NOISE = [
+# Markdown that says nothing in a one-line title: images and link targets, heading, quote and
+# list markers, and the marks of emphasis (in pairs only: "6 * 7" keeps its star) outside
+# code spans, whose backticks go too.
+_LINKS_AND_MARKERS = [
     (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
     (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
     (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+"), ""),
-    (re.compile(r"(\*\*|__|~~|\*|`+)"), ""),
-    (re.compile(r"(?<!\w)_(?=\S)|(?<=\S)_(?!\w)"), ""),
 ]
+_EMPHASIS = [
+    (re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"\*(?=\S)(.+?)(?<=\S)\*"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+]
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def _without_emphasis(text: str) -> str:
+    for pattern, replacement in _EMPHASIS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _plain_line(line: str) -> str:
+    for pattern, replacement in _LINKS_AND_MARKERS:
+        line = pattern.sub(replacement, line)
+    parts, position = [], 0
+    for code in _CODE_SPAN.finditer(line):
+        parts += [_without_emphasis(line[position : code.start()]), code.group(2)]
+        position = code.end()
+    parts.append(_without_emphasis(line[position:]))
+    return " ".join("".join(parts).split())
 
 
 def conversation_title_from(text: str) -> str:
@@ -36,10 +56,7 @@ def conversation_title_from(text: str) -> str:
     for raw_line in (text or "").splitlines():
         if raw_line.strip().startswith("```"):
             continue
-        line = raw_line
-        for pattern, replacement in _MARKDOWN_NOISE:
-            line = pattern.sub(replacement, line)
-        line = " ".join(line.split())
+        line = _plain_line(raw_line)
         if line:
             break
     else:

@@ -18,6 +18,7 @@ const $ = (id) => document.getElementById(id);
 const els = {
   app: $("app"),
   sidebar: $("sidebar"),
+  main: $("main"),
   sidebarToggle: $("sidebar-toggle"),
   sidebarClose: $("sidebar-close"),
   backdrop: $("backdrop"),
@@ -724,6 +725,8 @@ function openSidebar() {
   els.app.classList.add("sidebar-open");
   els.backdrop.hidden = false;
   els.sidebarToggle.setAttribute("aria-expanded", "true");
+  // The drawer is modal: Tab and screen readers stay in it until it closes.
+  els.main.inert = true;
   els.newChat.focus();
 }
 
@@ -732,9 +735,14 @@ function closeSidebar() {
   els.app.classList.remove("sidebar-open");
   els.backdrop.hidden = true;
   els.sidebarToggle.setAttribute("aria-expanded", "false");
+  els.main.inert = false;
 }
 
 els.sidebarToggle.addEventListener("click", openSidebar);
+// Grown past the drawer's breakpoint (a rotated tablet): the sidebar is no longer modal.
+window.matchMedia("(max-width: 800px)").addEventListener("change", (event) => {
+  if (!event.matches) closeSidebar();
+});
 els.sidebarClose.addEventListener("click", () => {
   closeSidebar();
   els.sidebarToggle.focus();

@@ -41,12 +41,16 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+USER_POOL = 40
+
+
 class LiveSite:
     """The site under test, plus helpers that write to its database like an admin would."""
 
     def __init__(self, server: SiteServer):
         self.server = server
         self.url = server.base_url
+        self.spare_users: list[str] = []
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -62,13 +66,24 @@ class LiveSite:
     def shell(self, code: str) -> str:
         return self.manage("shell", "-c", code)
 
-    def create_user(self, prefix: str = "user") -> str:
-        username = f"{prefix}{next(_usernames)}"
+    def create_users(self, count: int) -> list[str]:
+        """Users with the test password, made in one go: a management command costs a
+        second or two to start, and each password hash a fraction of one."""
+        usernames = [f"user{next(_usernames)}" for _ in range(count)]
         self.shell(
             "from django.contrib.auth import get_user_model; "
-            f"get_user_model().objects.create_user({username!r}, password={PASSWORD!r})"
+            "from django.contrib.auth.hashers import make_password; "
+            f"User = get_user_model(); hashed = make_password({PASSWORD!r}); "
+            "User.objects.bulk_create(User(username=name, password=hashed) "
+            f"for name in {usernames!r})"
         )
-        return username
+        return usernames
+
+    def create_user(self) -> str:
+        """A user of one's own for each test: sidebars never mix."""
+        if not self.spare_users:
+            self.spare_users = self.create_users(USER_POOL)
+        return self.spare_users.pop(0)
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +104,9 @@ def live_site(chromium_path, tmp_path_factory):
         "Assistant.objects.create(name='Demo assistant', model='local-echo-1', "
         "description='The built-in offline model: deterministic, instant, no API key needed.'); "
         "Assistant.objects.create(name='Writing coach', model='local-echo-1', "
-        "description='Helps you tighten drafts. Also the local model, under another name.')"
+        "description='Helps you tighten drafts. Also the local model, under another name.'); "
+        "Assistant.objects.create(name='Calculator', model='local-echo-1', "
+        "function_tools=['calculator'], description='Does sums with a calculator tool.')"
     )
     yield site
     server.stop()

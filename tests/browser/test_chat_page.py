@@ -236,6 +236,46 @@ def test_markdown_is_highlighted_and_copied(visitor):
     assert page.evaluate("navigator.clipboard.readText()").startswith("**You said:**")
 
 
+def test_tool_steps_show_collapsed_with_arguments_and_result(visitor):
+    page = visitor.sign_in()
+    page.get_by_label("Assistant for new chats").select_option(label="Calculator")
+    start_conversation(page, 'call calculator {"expression": "6 * 7"}')
+    reply = page.locator(LAST_REPLY)
+
+    step = reply.locator("details.tool-step")
+    assert step.count() == 1
+    assert " ".join(step.locator("summary").inner_text().split()) == "Used calculator"
+    assert not step.locator(".tool-body").is_visible()
+    step.locator("summary").click()
+    assert '"6 * 7"' in step.locator(".tool-body").inner_text()
+    assert "42" in step.locator(".tool-body").inner_text()
+    assert "The tool calculator returned:" in reply.locator(".msg-body").inner_text()
+
+
+def test_the_view_follows_the_stream_unless_the_reader_scrolls_up(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "[[tokens:400]] A long first answer")
+    send(page, "[[delay:0.03]] [[tokens:400]] And a long second one")
+    page.locator(".msg-assistant.is-streaming").wait_for()
+    page.wait_for_timeout(700)
+    distance = (
+        "() => { const t = document.getElementById('transcript');"
+        " return t.scrollHeight - t.scrollTop - t.clientHeight; }"
+    )
+    assert page.evaluate(distance) < 50  # following
+
+    page.locator("#transcript").evaluate("t => t.scrollTo({top: 0})")
+    page.wait_for_timeout(700)
+    assert page.locator("#transcript").evaluate("t => t.scrollTop") == 0  # left alone
+    jump = page.get_by_role("button", name="Jump to latest")
+    assert jump.is_visible()
+    jump.click()
+    wait_for_reply_to_finish(page)
+    page.wait_for_timeout(500)
+    assert page.evaluate(distance) < 50
+    assert jump.is_hidden()
+
+
 # --- The sidebar --------------------------------------------------------------------------
 
 
@@ -303,6 +343,28 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
     wait_until_connected(page)
     assert sorted(sidebar_titles(page)) == ["Budget for the offsite", "Camping trip"]
     assert visitor.errors == []
+
+
+def test_a_long_history_loads_page_by_page(visitor, live_site):
+    live_site.shell(
+        "from datetime import timedelta; from django.utils import timezone; "
+        "from django.contrib.auth import get_user_model; "
+        "from chat.models import Assistant, Conversation; now = timezone.now(); "
+        f"owner = get_user_model().objects.get(username={visitor.username!r}); "
+        "assistant = Assistant.objects.get(name='Demo assistant'); "
+        "made = Conversation.objects.bulk_create(Conversation(owner=owner, assistant=assistant,"
+        " title=f'Old conversation {i:03}') for i in range(120)); "
+        "[Conversation.objects.filter(pk=c.pk).update(updated_at=now - timedelta(days=30, "
+        "minutes=i)) for i, c in enumerate(made)]"
+    )
+    page = visitor.sign_in()
+    assert page.locator(".conv").count() == 50  # the first page only
+
+    for expected in (100, 120):
+        page.locator(".conv").last.scroll_into_view_if_needed()
+        page.wait_for_function(f"() => document.querySelectorAll('.conv').length === {expected}")
+    titles = sidebar_titles(page, "older")
+    assert titles == [f"Old conversation {i:03}" for i in range(120)]
 
 
 # --- Several tabs, a dropped connection ---------------------------------------------------
@@ -412,9 +474,13 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
 
     page.get_by_role("button", name="Show conversations").tap()
     sidebar.wait_for(state="visible")
+    # A modal drawer: the page behind it is out of reach until it closes.
+    assert page.locator("#main").evaluate("main => main.inert")
+    assert page.evaluate("document.activeElement.id") == "new-chat"
     page.get_by_label("Assistant for new chats").select_option(label="Demo assistant")
     page.get_by_role("button", name="New chat").tap()
     sidebar.wait_for(state="hidden")
+    assert not page.locator("#main").evaluate("main => main.inert")
     composer(page).fill("Hello from my phone")
     page.get_by_role("button", name="Send message").tap()
     wait_for_reply_to_finish(page)

@@ -16,6 +16,8 @@ from chat.services.conversations import conversation_title_from
         ("See [the docs](https://example.org) ![chart](c.png)", "See the docs chart"),
         ("```python\nprint('hi')\n```", "print('hi')"),
         ("snake_case stays, _emphasis_ goes", "snake_case stays, emphasis goes"),
+        ('call calculator {"expression": "6 * 7"}', 'call calculator {"expression": "6 * 7"}'),
+        ("~~old~~ **new** and `x*y*z`", "old new and x*y*z"),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         ("   \n\t ", ""),
     ],
