@@ -310,8 +310,8 @@ async function deleteConversation(id) {
     return false;
   }
   sidebar.remove(id);
-  forgetDraft(id);
   if (state.current?.id === id) newChat({ push: true });
+  forgetDraft(id);
   return true;
 }
 
@@ -590,6 +590,7 @@ const frameHandlers = {
       newChat({ push: true });
       if (!mine) showAlert("This conversation was deleted in another window.", { kind: "info" });
     }
+    forgetDraft(id);
   },
 
   "message.deleted"(frame) {
