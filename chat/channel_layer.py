@@ -8,6 +8,10 @@ a few hundred sockets it cost more than everything else on the streaming path (s
 docs/performance.md). Messages expire after 60 s and group memberships after a day, so
 sweeping once a second changes nothing a client can see. `group_send` also made one task per
 member for sends that never wait (the queues are written with `put_nowait`).
+
+`receive_nowait` lets the chat consumer take a socket's backlog in one go: Channels hands a
+consumer one message per several trips around the event loop, which a busy loop makes
+slower than a fast stream's frames arrive.
 """
 
 import time
@@ -39,3 +43,14 @@ class InMemoryChannelLayer(StockInMemoryChannelLayer):
                 await self.send(channel, message)
             except ChannelFull:
                 pass  # as the stock layer: a full socket queue drops the message
+
+    def receive_nowait(self, channel: str) -> dict | None:
+        """The next message already waiting on `channel`, or None (never waits)."""
+        self._clean_expired()
+        queue = self.channels.get(channel)
+        if queue is None or queue.empty():
+            return None
+        _, message = queue.get_nowait()
+        if queue.empty():
+            self.channels.pop(channel, None)
+        return message

@@ -32,6 +32,15 @@ logger = logging.getLogger(__name__)
 FRAME_OVERHEAD = 4096
 
 
+def _continues(delta: dict, frame: dict) -> bool:
+    """Whether `frame` is the text right after the `delta` frame, in the same reply."""
+    return (
+        frame["type"] == "message.delta"
+        and frame["message_id"] == delta["message_id"]
+        and frame["offset"] == delta["offset"] + len(delta["text"])
+    )
+
+
 def _optional_id(frame: dict, key: str) -> int | None:
     value = frame.get(key)
     if value is None:
@@ -204,14 +213,39 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- Channel-layer events -------------------------------------------------------------
 
     async def dispatch(self, message):
-        # Channels closes stale database connections before every handler, a hop to the one
-        # thread that all sync database work shares. Relaying a frame touches no database,
-        # and a streaming reply brings a frame per delta to every socket showing it: each
-        # waited in that thread's queue behind the database work (docs/performance.md).
-        if message["type"] == "chat.frame":
-            await self.send_json(message["frame"])
-        else:
+        if message["type"] != "chat.frame":
             await super().dispatch(message)
+            return
+        # Channels closes stale database connections before every handler, a hop to the one
+        # thread that all sync database work shares; relaying a frame touches no database.
+        # And it hands this consumer one message per several trips around the event loop:
+        # under load that is slower than a stream's frames arrive, so whatever is already
+        # queued (in-memory layer) goes out now, consecutive deltas as one frame.
+        batch = [message]
+        take = getattr(self.channel_layer, "receive_nowait", None)
+        while take is not None and (queued := take(self.channel_name)) is not None:
+            batch.append(queued)
+        delta = None  # a delta frame that the next ones may extend
+        for item in batch:
+            if item["type"] != "chat.frame":
+                if delta is not None:
+                    await self.send_json(delta)
+                    delta = None
+                await super().dispatch(item)
+                continue
+            frame = item["frame"]
+            if delta is not None and _continues(delta, frame):
+                delta = {**delta, "text": delta["text"] + frame["text"]}
+                continue
+            if delta is not None:
+                await self.send_json(delta)
+                delta = None
+            if frame["type"] == "message.delta":
+                delta = frame
+            else:
+                await self.send_json(frame)
+        if delta is not None:
+            await self.send_json(delta)
 
     async def chat_frame(self, event):
         await self.send_json(event["frame"])
