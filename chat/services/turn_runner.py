@@ -2,7 +2,8 @@
 
 The runner listens on a channel of its own (recorded on the reply) so that Stop and late
 joiners reach it from any process. Deltas are coalesced: sockets get at most one frame per
-CHAT_BROADCAST_INTERVAL, the database one write per CHAT_REPLY_SAVE_INTERVAL.
+CHAT_BROADCAST_INTERVAL; the database gets the text so far once per CHAT_REPLY_SAVE_INTERVAL,
+in one write for all the replies streaming in the process (reply_progress.py).
 """
 
 import asyncio
@@ -28,6 +29,7 @@ from chat.presenters import conversation_payload, message_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .events import conversation_group, publish, user_group
+from .reply_progress import reply_progress
 from .titles import conversation_title_generate
 
 logger = logging.getLogger(__name__)
@@ -53,11 +55,10 @@ class TurnRunner:
         self.send_lock = asyncio.Lock()
         self.loop = asyncio.get_running_loop()
         self.last_broadcast = 0.0
-        self.last_save = self.loop.time()
         self.flush_timer: asyncio.TimerHandle | None = None
         self.stream_task: asyncio.Task | None = None
         self.flush_task: asyncio.Task | None = None
-        self.save_task: asyncio.Task | None = None
+        self.progress = reply_progress()
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
@@ -137,21 +138,9 @@ class TurnRunner:
         elif self.flush_timer is None:
             # Deltas closer together than the interval wait for this one flush.
             self.flush_timer = self.loop.call_at(self.last_broadcast + interval, self._flush_later)
-        saving = self.save_task is not None and not self.save_task.done()
-        if now - self.last_save >= settings.CHAT_REPLY_SAVE_INTERVAL and not saving:
-            self.last_save = now
-            # In a task of its own: the relay must not wait in the database thread's queue,
-            # where every reply's saves line up (one at a time; `_finish` waits for it).
-            self.save_task = asyncio.create_task(self._save_progress(self.content))
-
-    async def _save_progress(self, content: str) -> None:
-        try:
-            await Message.objects.filter(pk=self.reply.pk).aupdate(
-                content=content, updated_at=timezone.now()
-            )
-        except Exception:
-            # The final save still writes everything; the reply goes on.
-            logger.exception("Could not save the progress of reply %s", self.reply.pk)
+        # Written with every other streaming reply, once per CHAT_REPLY_SAVE_INTERVAL, and
+        # never awaited here: the relay does not wait for the database.
+        self.progress.note(self.reply.pk, self.content)
 
     def _flush_later(self) -> None:
         self.flush_timer = None
@@ -234,9 +223,7 @@ class TurnRunner:
             await self._record_thread()
         except Exception:
             logger.exception("Could not relay the end of reply %s", self.reply.pk)
-        if self.save_task is not None:
-            # A progress save landing after the final one would undo it.
-            await asyncio.wait([self.save_task])
+        await self.progress.forget(self.reply.pk)
         now = timezone.now()
         reply = self.reply
         reply.content, reply.status, reply.error = self.content, status, error
