@@ -95,15 +95,13 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # channels_redis blocks 5 s per pop on the server; redis-py 8 also gives up
-                # reading after 5 s by default, and the timeout then kills the consumer that
-                # was popping (its socket goes deaf). Reads must outlast the pop.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-                "capacity": 1000,
-                "expiry": 60,
-            },
+            # Pub/sub: each process subscribes to its own sockets' channels and groups and
+            # hands what arrives to in-process queues. The list-based RedisChannelLayer pops
+            # every socket's messages through one shared blocking read, and a read cancelled
+            # mid-pop (a socket closing, a reply ending) dropped a message meant for another
+            # socket (channels_redis issue 366): streams lost deltas under load.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
 else:

@@ -401,8 +401,8 @@ async def test_deltas_reach_the_socket_while_the_reply_is_still_streaming():
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="only channels_redis pops with a timeout")
 async def test_a_socket_idle_longer_than_the_channel_layers_pop_still_works():
-    # channels_redis blocks 5 s per pop; a client read timeout of the same length (redis-py 8's
-    # default) killed the consumer that was popping, and its socket heard nothing again.
+    # The list-based channels_redis layer blocked 5 s per pop; a client read timeout of the
+    # same length (redis-py 8's default) killed the consumer popping, whose socket went deaf.
     _, cookie = await signed_in()
     socket = await connected(cookie)
     other_tab = await connected(cookie)

@@ -187,3 +187,31 @@ async def test_stop_from_the_other_process_cancels_the_reply(two_processes):
     await asyncio.sleep(0)  # the cancel reached the provider through process A's task
     await on_a.close()
     await on_b.close()
+
+
+async def test_replies_ending_beside_a_stream_do_not_cost_it_a_single_delta(two_processes):
+    # Every reply that ends stops its task's channel-layer receive. With the list-based
+    # channels_redis layer, a receive stopped mid-pop dropped a message meant for another
+    # socket of the process: this stream lost deltas and its text stopped short.
+    a, _ = two_processes
+    _, alice_cookie = await signed_in("alice")
+    _, bob_cookie = await signed_in("bob")
+    assistant = await local_assistant()
+    streaming = await live_socket(a, alice_cookie)
+    busy = await live_socket(a, bob_cookie)
+    long_text = "[[delay:0.01]] [[tokens:300]] a long one"
+    frame = {"type": "message.send", "conversation_id": None, "assistant_id": assistant.pk}
+    await streaming.send({**frame, "text": long_text})
+
+    conversation_id = await first_exchange(busy, assistant, "short 0")
+    for number in range(1, 12):
+        await busy.send(
+            {"type": "message.send", "conversation_id": conversation_id, "text": f"short {number}"}
+        )
+        await busy.until_type("message.done")
+    done = await streaming.until_type("message.done")
+
+    assert done["message"]["content"] == reply_text(long_text)
+    assert streaming.texts[done["message"]["id"]] == reply_text(long_text)
+    await streaming.close()
+    await busy.close()
