@@ -13,7 +13,7 @@ import weakref
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from chat.models import Message
@@ -23,13 +23,19 @@ logger = logging.getLogger(__name__)
 
 @database_sync_to_async
 def _write(contents: dict[int, str]) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        Message.objects.bulk_update(
-            [Message(pk=pk, content=content, updated_at=now) for pk, content in contents.items()],
-            ["content", "updated_at"],
-            batch_size=500,
-        )
+    # One prepared UPDATE run for every reply: the ORM's bulk_update builds a CASE expression
+    # per row and compiled a few hundred rows slower than the single updates it replaced.
+    using = router.db_for_write(Message)
+    connection = connections[using]
+    quote, meta = connection.ops.quote_name, Message._meta
+    columns = [quote(meta.get_field(name).column) for name in ("content", "updated_at")]
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {columns[0]} = %s, {columns[1]} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.executemany(sql, [(content, now, pk) for pk, content in contents.items()])
 
 
 class ReplyProgress:
