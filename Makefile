@@ -35,6 +35,15 @@ test: install
 test-scale: install
 	eval "$$(scripts/scale-services start)" && $(BIN)/python -m pytest
 
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,redis,postgres,bench]'
+	touch $@
+
+# The streaming path against a bare relay, side by side, on loopback (about 6-10 minutes);
+# prints the tables and writes them into docs/performance.md. `make bench BENCH_ARGS=--help`.
+bench: install $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
