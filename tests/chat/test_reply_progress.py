@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from chat.models import Assistant, Conversation, Message
+from chat.services import reply_progress
 from chat.services.reply_progress import ReplyProgress
 from tests.chat.wsclient import make_user
 
@@ -45,14 +46,26 @@ async def test_every_streaming_reply_is_saved_each_interval_with_its_latest_text
 
 
 @override_settings(CHAT_REPLY_SAVE_INTERVAL=0.01)
-async def test_forget_waits_for_a_write_under_way_so_the_final_save_wins():
+async def test_forget_waits_for_a_write_under_way_so_the_final_save_wins(monkeypatch):
     [reply] = await streaming_replies(1)
+    started, release = asyncio.Event(), asyncio.Event()
+    write = reply_progress._write
+
+    async def slow_write(contents):
+        started.set()
+        await release.wait()
+        await write(contents)
+
+    monkeypatch.setattr(reply_progress, "_write", slow_write)
     progress = ReplyProgress()
     progress.note(reply.pk, "partial")
     async with asyncio.timeout(5):
-        while progress.writing is None:  # noqa: ASYNC110 (polls a plain attribute)
-            await asyncio.sleep(0.001)
-    await progress.forget(reply.pk)
+        await started.wait()
+    forgetting = asyncio.create_task(progress.forget(reply.pk))
+    await asyncio.sleep(0.05)
+    assert not forgetting.done()  # the older text is still on its way to the database
+    release.set()
+    await forgetting
     await Message.objects.filter(pk=reply.pk).aupdate(content="final", status="complete")
     await asyncio.sleep(0.05)
     assert await contents([reply]) == ["final"]
