@@ -4,11 +4,15 @@ Frames are documented in docs/websocket-protocol.md. A turn never runs inside `r
 (Channels handles one message at a time per socket); `turn_launch` gives it its own task.
 """
 
+import asyncio
+import functools
 import json
 import logging
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .models import Conversation, Message
@@ -81,6 +85,38 @@ def _conversation_snapshot(
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        # Channels' loop (await_many_dispatch) takes three trips around the event loop for each
+        # channel-layer message: a busy loop makes every streamed frame wait for all three.
+        # Here each source has a task that dispatches what it receives at once; a lock keeps
+        # Channels' rule of one message at a time per consumer, in arrival order per source.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        one_at_a_time = asyncio.Lock()
+
+        async def pump(source):
+            while True:
+                message = await source()
+                async with one_at_a_time:
+                    await self.dispatch(message)
+
+        pumps = [asyncio.create_task(pump(source)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            error = next(iter(done)).exception()
+            if error is not None and not isinstance(error, StopConsumer):
+                raise error
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
     async def connect(self):
         self.user = self.scope.get("user")
         self.open_conversation_id: int | None = None

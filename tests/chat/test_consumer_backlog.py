@@ -1,5 +1,7 @@
 """A socket that fell behind a fast stream catches up in one go (ChatConsumer.dispatch)."""
 
+import asyncio
+
 import pytest
 
 from chat.channel_layer import InMemoryChannelLayer
@@ -66,3 +68,42 @@ async def test_a_control_message_in_the_backlog_is_handled_in_order():
 
     assert [f["text"] for f in sent] == ["ab", "c"]
     assert seen == [1]  # after the frame that came before it, before the one after
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_channel_message_waits_for_the_handler_in_progress_then_goes_at_once():
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    class Probe(ChatConsumer):
+        async def websocket_connect(self, message):
+            order.append("connected")
+
+        async def websocket_receive(self, message):
+            order.append("handler starts")
+            await gate.wait()
+            order.append("handler ends")
+
+        async def disconnect(self, code):
+            pass
+
+        async def send_json(self, content, close=False):
+            order.append(f"frame {content['text']}")
+
+    inbox: asyncio.Queue = asyncio.Queue()
+    consumer = Probe()
+    running = asyncio.create_task(consumer({"type": "websocket"}, inbox.get, None))
+    await inbox.put({"type": "websocket.connect"})
+    await inbox.put({"type": "websocket.receive", "text": "{}"})
+    async with asyncio.timeout(5):
+        while order != ["connected", "handler starts"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    await consumer.channel_layer.send(consumer.channel_name, delta(0, "x"))
+    await asyncio.sleep(0.05)
+    assert order == ["connected", "handler starts"]  # one message at a time, as in Channels
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert order == ["connected", "handler starts", "handler ends", "frame x"]
+    await inbox.put({"type": "websocket.disconnect", "code": 1000})
+    async with asyncio.timeout(5):
+        await running  # StopConsumer ends the consumer cleanly
