@@ -77,6 +77,15 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+        # A connection pool per process (psycopg_pool). Without one, every
+        # database_sync_to_async call closes its connection (CONN_MAX_AGE 0, as Django asks
+        # under ASGI) and the next opens another, password exchange included: under load that
+        # cost the single database thread of a Daphne process more than the queries did.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 20), "timeout": 30}
+        }
     return config
 
 
