@@ -94,12 +94,12 @@ def main(argv=None) -> int:
     from django.core.management import call_command
 
     from . import data
-    from .machine import cpu_snapshot, describe, load_average, others_busy
+    from .machine import CpuWatch, describe, load_average, others_busy
     from .report import Report, render, write
     from .servers import Server
 
     started = time.monotonic()
-    snapshot_before = cpu_snapshot()
+    watch = CpuWatch()
     load_before = load_average()
     print(f"bench: working in {work}", flush=True)
     call_command("migrate", database="default", verbosity=0)
@@ -156,6 +156,7 @@ def main(argv=None) -> int:
             sizes=sizes, transcript_messages=args.transcript, assistant=assistant
         )
     elapsed = time.monotonic() - started
+    watch.stop()
     report.context = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "duration_s": elapsed,
@@ -169,9 +170,7 @@ def main(argv=None) -> int:
         "save_interval": app_env.get("CHAT_REPLY_SAVE_INTERVAL", settings.CHAT_REPLY_SAVE_INTERVAL),
         "load_before": load_before,
         "load_after": load_average(),
-        "others": "; ".join(
-            others_busy(snapshot_before, cpu_snapshot(), ours=ours, elapsed=elapsed)
-        ),
+        "others": "; ".join(others_busy(watch, ours=ours, elapsed=elapsed)),
     }
     print()
     print(render(report))

@@ -1,6 +1,7 @@
 """What the machine was doing besides the benchmark: CPU used by every other process."""
 
 import os
+import threading
 from pathlib import Path
 
 from .servers import CLOCK_TICKS
@@ -23,20 +24,43 @@ def cpu_snapshot() -> dict[int, tuple[float, str]]:
     return found
 
 
+class CpuWatch:
+    """Samples every process's CPU time every `period` seconds in a thread, so that processes
+    that start and end during the run are seen too (those shorter than a period are not)."""
+
+    def __init__(self, period: float = 2.0):
+        self.period = period
+        self.first = cpu_snapshot()
+        self.last = dict(self.first)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(self.period):
+            self._sample()
+
+    def _sample(self) -> None:
+        for pid, sample in cpu_snapshot().items():
+            # A process first seen now started during the run: all its CPU time counts.
+            self.first.setdefault(pid, (0.0, sample[1]))
+            self.last[pid] = sample
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+        self._sample()
+
+
 def others_busy(
-    before: dict[int, tuple[float, str]],
-    after: dict[int, tuple[float, str]],
-    *,
-    ours: set[int],
-    elapsed: float,
-    min_share: float = 0.03,
+    watch: CpuWatch, *, ours: set[int], elapsed: float, min_share: float = 0.03
 ) -> list[str]:
-    """Other processes that used at least `min_share` of one core between two snapshots."""
+    """Other processes that used at least `min_share` of one core during the run."""
     busy = []
-    for pid, (seconds, command) in after.items():
+    for pid, (seconds, command) in watch.last.items():
         if pid in ours:
             continue
-        used = seconds - before.get(pid, (0.0, ""))[0]
+        used = seconds - watch.first.get(pid, (0.0, ""))[0]
         if used / elapsed >= min_share:
             busy.append((used, command))
     busy.sort(reverse=True)
