@@ -112,7 +112,10 @@ def live_site(chromium_path, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync_playwright runs an event loop in the main thread until it
+# exits, and while it runs every async test after the browser suite fails with "Runner.run()
+# cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
