@@ -415,3 +415,30 @@ async def test_a_socket_idle_longer_than_the_channel_layers_pop_still_works():
     assert (await other_tab.until_type("pong", timeout=5))["type"] == "pong"
     await socket.close()
     await other_tab.close()
+
+
+async def test_a_tab_showing_a_dead_reply_hears_it_end_when_it_is_closed():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(owner=user, assistant=assistant, title="t")
+    await Message.objects.acreate(conversation=conversation, role="user", content="before crash")
+    orphan = await Message.objects.acreate(
+        conversation=conversation, role="assistant", status="streaming", content="Half"
+    )
+    watching = await connected(cookie)
+    await watching.send({"type": "conversation.open", "conversation_id": conversation.pk})
+    await watching.until_type("conversation.snapshot")
+    # Its process died: no more heartbeats.
+    long_ago = timezone.now() - timedelta(seconds=settings.CHAT_RUNNER_HEARTBEAT * 4)
+    await Message.objects.filter(pk=orphan.pk).aupdate(updated_at=long_ago)
+    sending = await connected(cookie)
+
+    await sending.send({"type": "message.send", "conversation_id": conversation.pk, "text": "hi"})
+    ended = await watching.until_type("message.done")
+
+    assert ended["message"]["id"] == orphan.pk
+    assert (ended["message"]["status"], ended["message"]["content"]) == ("incomplete", "Half")
+    assert "server stopped" in ended["message"]["error"]
+    assert (await watching.until_type("message.done"))["message"]["status"] == "complete"
+    await watching.close()
+    await sending.close()

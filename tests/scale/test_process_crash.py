@@ -109,16 +109,23 @@ async def test_without_a_restart_another_process_closes_the_dead_reply_when_aske
         frame = {"type": "message.send", "conversation_id": None, "assistant_id": assistant.pk}
         await socket.send({**frame, "text": "[[delay:0.05]] [[tokens:300]] interrupted"})
         conversation_id = (await socket.until_type("conversation.created"))["conversation"]["id"]
-        await socket.until_type("message.delta")
+        dead_reply_id = (await socket.until_type("message.delta"))["message_id"]
+        # A tab on the other process is showing the reply when its process dies.
+        elsewhere = await live_socket(survivor, cookie)
+        await elsewhere.send({"type": "conversation.open", "conversation_id": conversation_id})
+        await elsewhere.until_type("conversation.snapshot")
 
         doomed_process.kill()
-        elsewhere = await live_socket(survivor, cookie)
         await asyncio.sleep(HEARTBEAT * 3 + 0.2)
         await elsewhere.send(
             {"type": "message.send", "conversation_id": conversation_id, "text": "still there?"}
         )
+        dead_done = await elsewhere.until_type("message.done")
         done = await elsewhere.until_type("message.done")
 
+        # That tab saw the dead reply end before the next one began, and the next one finish.
+        assert dead_done["message"]["id"] == dead_reply_id
+        assert dead_done["message"]["status"] in {"incomplete", "failed"}
         assert done["message"]["status"] == "complete"
         statuses = [m.status for m in await messages_of(conversation_id)]
         assert statuses[1] in {"incomplete", "failed"}  # failed when nothing had been saved
