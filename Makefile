@@ -33,7 +33,7 @@ test: install
 # The same suite on PostgreSQL + Redis, plus the scale-out and load tests that need them.
 # scripts/scale-services installs (Debian packages) and starts both on loopback if needed.
 test-scale: install
-	eval "$$(scripts/scale-services start)" && $(BIN)/python -m pytest
+	services="$$(scripts/scale-services start)" && eval "$$services" && $(BIN)/python -m pytest
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,postgres,bench]'
