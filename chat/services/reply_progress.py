@@ -46,6 +46,7 @@ class ReplyProgress:
         self.writing: asyncio.Task | None = None
         self.written: set[int] = set()  # the replies in the write under way
         self.loop_task: asyncio.Task | None = None
+        self.saved_at: dict[int, float] = {}  # event-loop time of each reply's last save
 
     def note(self, reply_id: int, content: str) -> None:
         """Records the reply's text so far; cheap enough to call on every delta."""
@@ -57,8 +58,14 @@ class ReplyProgress:
         """Stops saving the reply, and waits for a write of it under way: the final save that
         follows must not be overwritten by an older text."""
         self.pending.pop(reply_id, None)
+        self.saved_at.pop(reply_id, None)
         if self.writing is not None and reply_id in self.written:
             await asyncio.wait([self.writing])
+
+    def saved_within(self, reply_id: int, seconds: float) -> bool:
+        """Whether the reply's text was written in the last `seconds` (it is alive)."""
+        saved = self.saved_at.get(reply_id)
+        return saved is not None and asyncio.get_running_loop().time() - saved < seconds
 
     async def _flush_periodically(self) -> None:
         while self.pending:
@@ -70,6 +77,8 @@ class ReplyProgress:
             self.writing = asyncio.create_task(_write(contents))
             try:
                 await self.writing
+                now = asyncio.get_running_loop().time()
+                self.saved_at.update(dict.fromkeys(self.written, now))
             except Exception:
                 # The final save of each reply still writes everything; streaming goes on.
                 logger.exception("Could not save the progress of %d replies", len(contents))

@@ -187,9 +187,13 @@ class TurnRunner:
 
     async def _heartbeat(self) -> None:
         """Shows this reply's task is alive, even while the provider is silent."""
+        beat = settings.CHAT_RUNNER_HEARTBEAT
         while True:
-            await asyncio.sleep(settings.CHAT_RUNNER_HEARTBEAT)
-            await Message.objects.filter(pk=self.reply.pk).aupdate(updated_at=timezone.now())
+            await asyncio.sleep(beat)
+            # While text streams, the batched progress saves already show it (and every
+            # reply's beat falling due together stalled the process for a moment).
+            if not self.progress.saved_within(self.reply.pk, beat):
+                await Message.objects.filter(pk=self.reply.pk).aupdate(updated_at=timezone.now())
 
     async def _listen(self) -> None:
         """Control messages from other sockets and processes: Stop, and late joiners."""

@@ -43,6 +43,11 @@ async def test_every_streaming_reply_is_saved_each_interval_with_its_latest_text
     await asyncio.sleep(0.3)
     assert await contents(replies) == ["Hello 0", "Hello 1", "Hello 2"]
     assert progress.loop_task.done()  # idle once nothing is pending
+    # A save shows the reply alive: its task skips the heartbeat's own write meanwhile.
+    assert progress.saved_within(replies[0].pk, 10.0)
+    assert not progress.saved_within(replies[0].pk, 0.0)
+    await progress.forget(replies[0].pk)
+    assert not progress.saved_within(replies[0].pk, 10.0)
 
 
 @override_settings(CHAT_REPLY_SAVE_INTERVAL=0.01)
