@@ -115,8 +115,8 @@ async def test_a_429_is_retried_after_the_delay_the_provider_asks_for(settings, 
     assistant = await local_assistant(protocol)
     socket = await connected(cookie)
 
-    _, reply_id = await start_chat(socket, assistant, "[[fail:429]] busy?")
     started = time.monotonic()
+    _, reply_id = await start_chat(socket, assistant, "[[fail:429]] busy?")
     done = await socket.until_type("message.done", timeout=30)
     waited = time.monotonic() - started
 
