@@ -1,17 +1,9 @@
 // The conversation list: pinned first, then grouped by date of last activity (today,
 // yesterday, previous 7 days, older); live updates, search, pin, rename, delete.
 
-const UNTITLED = "New conversation";
+import { icon } from "./icons.js";
 
-function icon(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `#i-${name}`);
-  svg.append(use);
-  return svg;
-}
+const UNTITLED = "New conversation";
 
 export function conversationTitle(conversation) {
   return (conversation && conversation.title) || UNTITLED;

@@ -1,6 +1,7 @@
 // The message list of the open conversation: snapshot, live deltas, final states, and the
 // actions on messages (copy, regenerate or retry the last reply, edit the last message).
 
+import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
@@ -15,16 +16,6 @@ export function codePointLength(text) {
   let n = 0;
   for (const _ of text) n += 1;
   return n;
-}
-
-function icon(name) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", "icon");
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `#i-${name}`);
-  svg.append(use);
-  return svg;
 }
 
 function el(tag, className, text) {
