@@ -1,6 +1,9 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Assistant(models.Model):
@@ -28,8 +31,18 @@ class Assistant(models.Model):
     instructions = models.TextField(blank=True)
     # Names of registered function tools (chat.tools) the assistant offers and runs.
     function_tools = models.JSONField(default=list, blank=True)
-    # Further provider tool definitions, sent as they are (e.g. file_search).
+    # Further provider tool definitions, sent as they are.
     tools = models.JSONField(default=list, blank=True)
+    file_search = models.BooleanField(
+        default=False,
+        help_text="Answers from the assistant's knowledge files and the user's attachments, "
+        "with citations.",
+    )
+    code_interpreter = models.BooleanField(
+        default=False, help_text="Runs Python on the provider and shows the code, output and files."
+    )
+    # The provider's vector store holding the knowledge files (blank until there are some).
+    remote_vector_store_id = models.CharField(max_length=256, blank=True)
     remote_id = models.CharField(
         max_length=256, blank=True, help_text="The definition's id on the provider."
     )
@@ -60,6 +73,8 @@ class Conversation(models.Model):
         Assistant, on_delete=models.SET_NULL, null=True, related_name="conversations"
     )
     remote_thread_id = models.CharField(max_length=256, blank=True)
+    # The provider's vector store of the files attached in this conversation (file search).
+    remote_vector_store_id = models.CharField(max_length=256, blank=True)
     title = models.CharField(max_length=200, blank=True)
     # Set when the user renames: a generated title never overwrites a chosen one.
     title_is_custom = models.BooleanField(default=False)
@@ -100,6 +115,9 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     # Tool calls and their results, as shown in the transcript (list of dicts).
     tool_steps = models.JSONField(default=list, blank=True)
+    # Numbered sources of the reply: [{"number", "file_id", "filename", "quote"}]; the text
+    # refers to them as [n].
+    citations = models.JSONField(default=list, blank=True)
     remote_message_id = models.CharField(max_length=256, blank=True)
     remote_run_id = models.CharField(max_length=256, blank=True)
     # Channel-layer name of the task streaming this reply: how Stop and late joiners reach it
@@ -126,3 +144,121 @@ class Message(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+def _stored_name(instance, filename: str) -> str:
+    # Never the user's file name on disk: it is kept in `name` and given back on download.
+    return f"{instance.storage_folder}/{instance.created_at:%Y/%m}/{uuid.uuid4().hex}"
+
+
+class StoredFile(models.Model):
+    """A file kept by the site, and (once uploaded) on the provider as `remote_file_id`."""
+
+    file = models.FileField(upload_to=_stored_name, max_length=300)
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=127)
+    size = models.PositiveBigIntegerField()
+    remote_file_id = models.CharField(max_length=256, blank=True)
+    # The provider that holds `remote_file_id` (an assistant can move to another).
+    remote_provider = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type in IMAGE_TYPES
+
+
+# Shown inline in the page; anything else (SVG included: it can carry script) downloads.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+
+class Upload(StoredFile):
+    """A file a user attached: unsent (no message yet), then part of their message."""
+
+    storage_folder = "uploads"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, null=True, blank=True, related_name="uploads"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="uploads"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+
+class KnowledgeFile(StoredFile):
+    """A file staff gave an assistant as knowledge: in its vector store for file search."""
+
+    storage_folder = "knowledge"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        READY = "ready"
+        FAILED = "failed"
+
+    assistant = models.ForeignKey(
+        Assistant, on_delete=models.CASCADE, related_name="knowledge_files"
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class OutputFile(StoredFile):
+    """A file the code interpreter produced, copied here so it outlives the provider's copy."""
+
+    storage_folder = "outputs"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="output_files"
+    )
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="output_files")
+    # Set for files in a Responses API container (they are addressed within it).
+    remote_container_id = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class RemoteCleanup(models.Model):
+    """A provider object whose deletion failed; `manage.py retry_remote_cleanup` retries it."""
+
+    class Kind(models.TextChoices):
+        FILE = "file"
+        VECTOR_STORE = "vector_store"
+        CONTAINER = "container"
+        THREAD = "thread"
+
+    provider = models.CharField(max_length=16)
+    # The protocol decides how a thread is deleted (Assistants thread or Conversation).
+    protocol = models.CharField(max_length=16, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind)
+    remote_id = models.CharField(max_length=256)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "kind", "remote_id"], name="one_cleanup_per_remote_object"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.remote_id} on {self.provider}"

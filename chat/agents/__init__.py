@@ -3,7 +3,7 @@
 from .assistants import OpenAIAssistantAgent
 from .base import Agent
 from .clients import client_for
-from .definition import AssistantDefinition
+from .definition import AssistantDefinition, ToolResources
 from .errors import ProviderError
 from .responses import OpenAIResponsesAgent
 
@@ -31,6 +31,7 @@ __all__ = [
     "Agent",
     "AssistantDefinition",
     "ProviderError",
+    "ToolResources",
     "agent_class",
     "agent_for",
     "client_for",

@@ -4,6 +4,15 @@ from chat.tools import registry
 
 
 @dataclass(frozen=True)
+class ToolResources:
+    """What one turn's provider tools work on, beyond the assistant's own knowledge: the
+    vector stores file search reads and the files the code interpreter gets."""
+
+    vector_store_ids: tuple[str, ...] = ()
+    code_file_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AssistantDefinition:
     """What an assistant is, independent of where it is stored (the provider or Django).
 
@@ -18,6 +27,11 @@ class AssistantDefinition:
     tools: list = field(default_factory=list)
     remote_id: str = ""
     function_tools: tuple[str, ...] = ()
+    # Tools the provider runs itself.
+    file_search: bool = False
+    code_interpreter: bool = False
+    # The vector store of the assistant's knowledge files ("" when it has none).
+    knowledge_vector_store_id: str = ""
 
     def _offered(self):
         return [tool for name in self.function_tools if (tool := registry.get(name))]
