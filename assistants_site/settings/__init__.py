@@ -150,6 +150,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
 
+# Uploaded, knowledge and code-output files. Never served as static media: every download
+# goes through an authorising view (chat.file_views), so MEDIA_URL is deliberately unused.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -165,6 +169,16 @@ CHAT_REPLY_SAVE_INTERVAL = env_float("CHAT_REPLY_SAVE_INTERVAL", 0.5)
 # Deltas that arrive closer together than this are sent to the sockets as one frame.
 CHAT_BROADCAST_INTERVAL = env_float("CHAT_BROADCAST_INTERVAL", 0.02)
 CHAT_SIDEBAR_PAGE_SIZE = env_int("CHAT_SIDEBAR_PAGE_SIZE", 50)
+# Files users attach to messages: the largest accepted, the extensions accepted (lower case,
+# without the dot) and how many one message may carry.
+CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+CHAT_UPLOAD_EXTENSIONS = env_list(
+    "CHAT_UPLOAD_EXTENSIONS",
+    "txt,md,markdown,pdf,csv,tsv,json,py,js,ts,html,css,xml,yaml,yml,log,png,jpg,jpeg,gif,webp",
+)
+CHAT_MAX_ATTACHMENTS = env_int("CHAT_MAX_ATTACHMENTS", 10)
+# Attached but never sent: deleted by `manage.py retry_remote_cleanup` after this many hours.
+CHAT_UNSENT_UPLOAD_HOURS = env_int("CHAT_UNSENT_UPLOAD_HOURS", 24)
 # A streaming reply's task touches it this often (seconds); one silent for three beats belongs
 # to a process that died, and is closed as incomplete so the conversation goes on.
 CHAT_RUNNER_HEARTBEAT = env_float("CHAT_RUNNER_HEARTBEAT", 10.0)
