@@ -9,7 +9,7 @@ import openai
 from chat.tools import registry
 
 from .base import Agent
-from .definition import AssistantDefinition
+from .definition import PROVIDER_TOOLS, AssistantDefinition, ToolResources
 from .errors import provider_error_from
 from .events import (
     AgentResponseItem,
@@ -17,10 +17,11 @@ from .events import (
     Completed,
     Failed,
     Incomplete,
+    OutputFile,
     RunStarted,
-    TextDelta,
     ToolStep,
 )
+from .provider_tools import ReplySources, assistants_message_delta, assistants_step
 from .threads import AgentThread, AssistantAgentThread
 from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
 
@@ -30,10 +31,26 @@ warnings.filterwarnings("ignore", "The Assistants API is deprecated", Deprecatio
 warnings.filterwarnings("ignore", "deprecated$", DeprecationWarning, module=r"chat\.agents")
 
 CUT_STREAM_REASON = "The provider closed the stream before the reply finished."
+# Without it a run step's file_search results carry no text, and citations no quote.
+FILE_SEARCH_INCLUDE = ["step_details.tool_calls[*].file_search.results[*].content"]
+STEP_EVENTS = (
+    "thread.run.step.created",
+    "thread.run.step.completed",
+    "thread.run.step.failed",
+    "thread.run.step.cancelled",
+    "thread.run.step.expired",
+)
+
+
+def _knowledge_store(remote) -> str:
+    search = remote.tool_resources.file_search if remote.tool_resources else None
+    stores = (search.vector_store_ids if search else None) or []
+    return stores[0] if stores else ""
 
 
 def _definition_from(remote) -> AssistantDefinition:
     tools = [tool.model_dump(exclude_none=True) for tool in remote.tools]
+    offered = {tool.get("type") for tool in tools}
     # Functions this site has registered become chosen tools again; the rest stay as they are.
     function_tools = tuple(
         tool["function"]["name"]
@@ -49,20 +66,39 @@ def _definition_from(remote) -> AssistantDefinition:
             tool
             for tool in tools
             if not (tool.get("type") == "function" and tool["function"]["name"] in function_tools)
+            and tool.get("type") not in PROVIDER_TOOLS
         ],
         remote_id=remote.id,
         function_tools=function_tools,
+        file_search="file_search" in offered,
+        code_interpreter="code_interpreter" in offered,
+        knowledge_vector_store_id=_knowledge_store(remote),
     )
 
 
 def _remote_fields(definition: AssistantDefinition) -> dict:
-    return {
+    fields = {
         "model": definition.model,
         "name": definition.name,
         "instructions": definition.instructions,
         "description": definition.description or None,
         "tools": definition.assistants_tools(),
     }
+    if (resources := definition.assistants_tool_resources()) is not None:
+        fields["tool_resources"] = resources
+    return fields
+
+
+def _thread_resources(definition: AssistantDefinition, resources: ToolResources | None) -> dict:
+    """The conversation's own files, set on its thread (the assistant holds its knowledge)."""
+    if resources is None:
+        return {}
+    fields = {}
+    if definition.file_search and resources.vector_store_ids:
+        fields["file_search"] = {"vector_store_ids": list(resources.vector_store_ids)}
+    if definition.code_interpreter and resources.code_file_ids:
+        fields["code_interpreter"] = {"file_ids": list(resources.code_file_ids)}
+    return fields
 
 
 class _RequiresAction(Exception):
@@ -110,23 +146,31 @@ class OpenAIAssistantAgent(Agent):
             raise provider_error_from(exc) from exc
 
     async def invoke_stream(
-        self, messages: str | list[str], thread: AgentThread | None = None
+        self,
+        messages: str | list[str],
+        thread: AgentThread | None = None,
+        *,
+        resources: ToolResources | None = None,
     ) -> AsyncIterator[AgentResponseItem]:
         thread = thread or self.thread()
         if thread.id is None:
             await thread.create()
+        run_options = {"include": FILE_SEARCH_INCLUDE} if self.definition.file_search else {}
         try:
+            if tool_resources := _thread_resources(self.definition, resources):
+                await self.client.beta.threads.update(thread.id, tool_resources=tool_resources)
             for text in [messages] if isinstance(messages, str) else messages:
                 await self.client.beta.threads.messages.create(thread.id, role="user", content=text)
             stream = await self.client.beta.threads.runs.create(
-                thread_id=thread.id, assistant_id=self.id, stream=True
+                thread_id=thread.id, assistant_id=self.id, stream=True, **run_options
             )
         except openai.OpenAIError as exc:
             raise provider_error_from(exc) from exc
         shown: dict[str, str | None] = {}  # tool step id -> output already reported
+        sources = ReplySources()
         for rounds in range(MAX_TOOL_ROUNDS + 1):
             try:
-                async for event in self._events(stream):
+                async for event in self._events(stream, sources):
                     if isinstance(event, ToolStep):
                         if event.id in shown and shown[event.id] == event.output:
                             continue  # a step we ran ourselves, reported again by the run
@@ -161,7 +205,7 @@ class OpenAIAssistantAgent(Agent):
             except openai.OpenAIError as exc:
                 raise provider_error_from(exc) from exc
 
-    async def _events(self, stream) -> AsyncIterator:
+    async def _events(self, stream, sources: ReplySources) -> AsyncIterator:
         """The run's normalised events up to a terminal one, or `_RequiresAction`."""
         try:
             async for event in stream:
@@ -174,7 +218,9 @@ class OpenAIAssistantAgent(Agent):
                             for call in run.required_action.submit_tool_outputs.tool_calls
                         ],
                     )
-                for item in self._normalise(event):
+                for item in self._normalise(event, sources):
+                    if isinstance(item, OutputFile) and not item.filename:
+                        item = OutputFile(item.file_id, await self._filename(item.file_id))
                     yield item
                     if isinstance(item, Completed | Cancelled | Incomplete | Failed):
                         return
@@ -184,24 +230,32 @@ class OpenAIAssistantAgent(Agent):
             return
         yield Incomplete(CUT_STREAM_REASON)
 
+    async def _filename(self, file_id: str) -> str:
+        """The name of a file the code interpreter made (an image block gives only its id)."""
+        try:
+            return (await self.client.files.retrieve(file_id)).filename or f"{file_id}.png"
+        except openai.OpenAIError:
+            return f"{file_id}.png"  # the blocks that give no name are images
+
     @staticmethod
-    def _normalise(event) -> list:
+    def _normalise(event, sources: ReplySources) -> list:
         kind = event.event
         data = event.data
         if kind == "thread.run.created":
             return [RunStarted(data.id)]
         if kind == "thread.message.delta":
-            return [
-                TextDelta(part.text.value)
-                for part in data.delta.content or []
-                if part.type == "text" and part.text and part.text.value
-            ]
-        if kind == "thread.run.step.completed" and data.step_details.type == "tool_calls":
-            return [
-                ToolStep(call.id, call.function.name, call.function.arguments, call.function.output)
-                for call in data.step_details.tool_calls
-                if call.type == "function"
-            ]
+            return assistants_message_delta(data.delta, sources)
+        if kind in STEP_EVENTS:
+            events = assistants_step(data, sources)
+            if kind == "thread.run.step.completed" and data.step_details.type == "tool_calls":
+                events += [
+                    ToolStep(
+                        call.id, call.function.name, call.function.arguments, call.function.output
+                    )
+                    for call in data.step_details.tool_calls
+                    if call.type == "function"
+                ]
+            return events
         if kind == "thread.run.completed":
             usage = data.usage.model_dump() if data.usage else {}
             return [Completed(usage=usage)]

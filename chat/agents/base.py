@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import openai
 
-from .definition import AssistantDefinition
+from .definition import AssistantDefinition, ToolResources
 from .events import AgentResponseItem
 from .threads import AgentThread
 
@@ -50,9 +50,16 @@ class Agent(ABC):
 
     @abstractmethod
     def invoke_stream(
-        self, messages: str | list[str], thread: AgentThread | None = None
+        self,
+        messages: str | list[str],
+        thread: AgentThread | None = None,
+        *,
+        resources: ToolResources | None = None,
     ) -> AsyncIterator[AgentResponseItem]:
         """Adds the user messages to the thread and streams the reply as normalised events.
+
+        `resources` are the turn's files for the provider tools (the conversation's vector
+        stores, the code interpreter's input files), beyond the assistant's knowledge.
 
         Ends with exactly one terminal event (Completed, Cancelled, Incomplete or Failed);
         a failure before the reply starts raises ProviderError instead.

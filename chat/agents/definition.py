@@ -36,18 +36,65 @@ class AssistantDefinition:
     def _offered(self):
         return [tool for name in self.function_tools if (tool := registry.get(name))]
 
+    def _extras(self, chosen_names: set[str]) -> list[dict]:
+        # The booleans own the provider tools: a copy in `tools` would offer one twice.
+        return [
+            t
+            for t in self.tools
+            if _function_name(t) not in chosen_names and t.get("type") not in PROVIDER_TOOLS
+        ]
+
     def assistants_tools(self) -> list[dict]:
-        """The tool list in the Assistants API's shape: chosen functions first, then extras."""
+        """The tool list in the Assistants API's shape: chosen functions first, then extras,
+        then the provider's own tools (their files go in `assistants_tool_resources`)."""
         chosen = [tool.assistants_schema() for tool in self._offered()]
         names = {tool["function"]["name"] for tool in chosen}
-        return chosen + [t for t in self.tools if _function_name(t) not in names]
+        provider = [{"type": name} for name in PROVIDER_TOOLS if getattr(self, name)]
+        return chosen + self._extras(names) + provider
 
-    def responses_tools(self) -> list[dict]:
-        """The tool list in the Responses API's shape (function tools are flat there)."""
+    def assistants_tool_resources(self) -> dict | None:
+        """The assistant's own tool resources: its knowledge store for file search.
+
+        An empty list (file search on, no knowledge) clears a store set before; None leaves
+        the field out, for an assistant without file search.
+        """
+        if not self.file_search:
+            return None
+        stores = [self.knowledge_vector_store_id] if self.knowledge_vector_store_id else []
+        return {"file_search": {"vector_store_ids": stores}}
+
+    def vector_store_ids(self, resources: ToolResources | None = None) -> list[str]:
+        """Every store file search reads in one turn: the knowledge, then the conversation's."""
+        stores = [self.knowledge_vector_store_id] if self.knowledge_vector_store_id else []
+        for store in resources.vector_store_ids if resources else ():
+            if store and store not in stores:
+                stores.append(store)
+        return stores
+
+    def responses_tools(self, resources: ToolResources | None = None) -> list[dict]:
+        """The tool list in the Responses API's shape (function tools are flat there).
+
+        The definition travels with each response, so the provider tools carry the turn's
+        files: file search its vector stores (left out while there are none: the API
+        refuses an empty list), the code interpreter a fresh container with the files.
+        """
         chosen = [tool.responses_schema() for tool in self._offered()]
         names = {tool["name"] for tool in chosen}
-        extras = [_flat(t) for t in self.tools if _function_name(t) not in names]
-        return chosen + extras
+        extras = [_flat(t) for t in self._extras(names)]
+        provider = []
+        stores = self.vector_store_ids(resources)
+        if self.file_search and stores:
+            provider.append({"type": "file_search", "vector_store_ids": stores})
+        if self.code_interpreter:
+            file_ids = list(resources.code_file_ids) if resources else []
+            provider.append(
+                {"type": "code_interpreter", "container": {"type": "auto", "file_ids": file_ids}}
+            )
+        return chosen + extras + provider
+
+
+# Tools the provider runs itself, named as both APIs name them; each is a boolean field.
+PROVIDER_TOOLS = ("file_search", "code_interpreter")
 
 
 def _function_name(tool: dict) -> str | None:

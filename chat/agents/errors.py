@@ -36,6 +36,42 @@ def _is_assistants_api(exc: openai.APIStatusError) -> bool:
     return any(part in path for part in ("/assistants", "/threads"))
 
 
+# The provider tools, and the endpoints they need: a 404 on one of these collections means
+# the provider lacks the API (a 404 on one object of them is just a missing object).
+PROVIDER_TOOL_NAMES = ("file_search", "code_interpreter")
+TOOL_APIS = {
+    "files": "file uploads (the Files API), which file search and the code interpreter need",
+    "vector_stores": "vector stores, which the file_search tool needs",
+    "containers": "containers, which the code_interpreter tool needs",
+}
+
+
+def _error_field(exc: openai.APIStatusError, name: str) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body) if isinstance(body, dict) else {}
+    value = error.get(name) if isinstance(error, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _missing_tool_api(exc: openai.APIStatusError) -> str | None:
+    try:
+        path = exc.response.request.url.path
+    except (AttributeError, RuntimeError):
+        return None
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return TOOL_APIS.get(last)
+
+
+def _refused_tool(exc: openai.APIStatusError, detail: str) -> str | None:
+    """The provider tool a 400 refuses, when it says so (by code, or naming it in `tools`)."""
+    named = [name for name in PROVIDER_TOOL_NAMES if name in detail]
+    if exc.code == "unsupported_tool" or _error_field(exc, "code") == "unsupported_tool":
+        return named[0] if named else "requested"
+    if _error_field(exc, "param").startswith("tools") and named:
+        return named[0]
+    return None
+
+
 def provider_error_from(exc: Exception) -> ProviderError:
     """Translates an `openai` SDK exception into a ProviderError with a readable message."""
     if isinstance(exc, ProviderError):
@@ -57,6 +93,18 @@ def provider_error_from(exc: Exception) -> ProviderError:
             return ProviderError(
                 f"The provider refused the credentials ({status}): {detail}",
                 code="auth",
+                status=status,
+            )
+        if status == 404 and (api := _missing_tool_api(exc)):
+            return ProviderError(
+                f"This provider does not support {api} (404): {detail}",
+                code="unsupported_tool",
+                status=status,
+            )
+        if status == 400 and (tool := _refused_tool(exc, detail)):
+            return ProviderError(
+                f"This provider does not support the {tool} tool: {detail}",
+                code="unsupported_tool",
                 status=status,
             )
         if status == 404:

@@ -13,6 +13,7 @@ import openai
 
 from .assistants import CUT_STREAM_REASON
 from .base import Agent
+from .definition import ToolResources
 from .errors import ProviderError, provider_error_from
 from .events import (
     AgentResponseItem,
@@ -21,8 +22,8 @@ from .events import (
     Failed,
     Incomplete,
     RunStarted,
-    TextDelta,
 )
+from .provider_tools import ReplySources, responses_annotation, responses_item
 from .threads import AgentThread, ConversationThread
 from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
 
@@ -33,6 +34,14 @@ INCOMPLETE_REASONS = {
     "content_filter": "The provider's content filter stopped the reply.",
 }
 
+
+# Output items of the provider's own tools, shown as tool steps.
+PROVIDER_TOOL_ITEMS = ("file_search_call", "code_interpreter_call")
+# Without these, file_search_call results and code_interpreter_call outputs come back null.
+INCLUDES = {
+    "file_search": "file_search_call.results",
+    "code_interpreter": "code_interpreter_call.outputs",
+}
 
 CANCEL_CHECK_TIMEOUT = 10.0
 TOOL_LIMIT_OUTPUT = (
@@ -77,7 +86,14 @@ class OpenAIResponsesAgent(Agent):
     async def delete(self):
         pass  # Nothing is stored remotely; the local record is all there is.
 
-    def _request(self, thread: AgentThread, input_items: list[dict], *, tools_allowed) -> dict:
+    def _request(
+        self,
+        thread: AgentThread,
+        input_items: list[dict],
+        *,
+        tools_allowed: bool,
+        resources: ToolResources | None,
+    ) -> dict:
         definition = self.definition
         request = {
             "model": definition.model,
@@ -87,15 +103,22 @@ class OpenAIResponsesAgent(Agent):
         }
         if definition.instructions:
             request["instructions"] = definition.instructions
-        tools = definition.responses_tools()
+        tools = definition.responses_tools(resources)
         if tools:
             request["tools"] = tools
             if not tools_allowed:
                 request["tool_choice"] = "none"
+        include = [INCLUDES[t["type"]] for t in tools if t["type"] in INCLUDES]
+        if include:
+            request["include"] = include
         return request
 
     async def invoke_stream(
-        self, messages: str | list[str], thread: AgentThread | None = None
+        self,
+        messages: str | list[str],
+        thread: AgentThread | None = None,
+        *,
+        resources: ToolResources | None = None,
     ) -> AsyncIterator[AgentResponseItem]:
         thread = thread or self.thread()
         if thread.id is None:
@@ -103,15 +126,18 @@ class OpenAIResponsesAgent(Agent):
         texts = [messages] if isinstance(messages, str) else messages
         input_items = [{"type": "message", "role": "user", "content": text} for text in texts]
         rounds = 0
+        sources = ReplySources()
         while True:
-            request = self._request(thread, input_items, tools_allowed=rounds < MAX_TOOL_ROUNDS)
+            request = self._request(
+                thread, input_items, tools_allowed=rounds < MAX_TOOL_ROUNDS, resources=resources
+            )
             try:
                 stream = await self.client.responses.create(**request)
             except openai.OpenAIError as exc:
                 raise provider_error_from(exc) from exc
             self._pending_calls = []
             try:
-                async for event in self._events(stream):
+                async for event in self._events(stream, sources):
                     yield AgentResponseItem(event, thread)
                 return
             except _ToolCallsRequested as requested:
@@ -138,7 +164,7 @@ class OpenAIResponsesAgent(Agent):
                 for call, output in zip(calls, outputs, strict=True)
             ]
 
-    async def _events(self, stream) -> AsyncIterator:
+    async def _events(self, stream, sources: ReplySources) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
         response_id = None
         try:
@@ -148,10 +174,19 @@ class OpenAIResponsesAgent(Agent):
                     response_id = event.response.id
                     yield RunStarted(response_id)
                 elif kind == "response.output_text.delta":
-                    if event.delta:
-                        yield TextDelta(event.delta)
+                    for item in sources.add_text(event.delta):
+                        yield item
+                elif kind == "response.output_text.annotation.added":
+                    for item in responses_annotation(event.annotation, sources):
+                        yield item
                 elif kind == "response.output_item.done" and event.item.type == "function_call":
                     yield _call_of(event.item).step()
+                elif (
+                    kind in ("response.output_item.added", "response.output_item.done")
+                    and event.item.type in PROVIDER_TOOL_ITEMS
+                ):
+                    for item in responses_item(event.item, sources):
+                        yield item
                 elif kind == "response.completed":
                     output = event.response.output
                     calls = [_call_of(item) for item in output if item.type == "function_call"]
