@@ -49,3 +49,16 @@ ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output"
 
 def item_id(item_type: str) -> str:
     return new_id(ITEM_PREFIXES.get(item_type, "item"))
+
+
+def file_id() -> str:
+    # The real API's file ids use a hyphen, not an underscore.
+    return "file-" + new_id("x")[2:]
+
+
+def vector_store_id() -> str:
+    return new_id("vs")
+
+
+def file_batch_id() -> str:
+    return new_id("vsfb")
