@@ -62,3 +62,15 @@ def vector_store_id() -> str:
 
 def file_batch_id() -> str:
     return new_id("vsfb")
+
+
+def container_id() -> str:
+    return new_id("cntr")
+
+
+def container_file_id() -> str:
+    return new_id("cfile")
+
+
+def code_interpreter_call_id() -> str:
+    return new_id("ci")

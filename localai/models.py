@@ -303,3 +303,43 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vector_store_file}#{self.position}"
+
+
+# --- Containers (the code interpreter's in the Responses API) --------------------------------
+
+# Containers expire after this many idle minutes in the real API; echoed, not enforced here.
+CONTAINER_IDLE_MINUTES = 20
+
+
+class Container(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.container_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    name = models.CharField(max_length=256, default="")
+    status = models.CharField(max_length=16, default="running")
+    last_active_at = models.BigIntegerField(default=unix_now)
+    memory_limit = models.CharField(max_length=8, default="1g")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ContainerFile(models.Model):
+    """A file in a container: uploaded, copied from a File, or left there by the code."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=ids.container_file_id)
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="files")
+    created_at = models.BigIntegerField(default=unix_now)
+    # "/mnt/data/<name>", as in the real API.
+    path = models.CharField(max_length=1024)
+    # "user" (uploaded or copied) or "assistant" (produced by the code).
+    source = models.CharField(max_length=16, default="user")
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+    size = models.BigIntegerField(default=0)
+    content = models.BinaryField(default=b"")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
