@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from localai import ids
+from localai.code_model import code_block, offers_code_interpreter
+from localai.code_runs import code_run_events
 from localai.execution import Execution
 from localai.model import parse_directives, reply_tokens, tool_call_requests, tool_reply_tokens
 from localai.models import Message, Run, RunStep, unix_now
@@ -121,10 +123,23 @@ class RunExecution(Execution):
                     async for event in events:
                         yield event
                 return
+            code = self._code_request()
+            if code is not None:
+                async with aclosing(code_run_events(self, code)) as events:
+                    async for event in events:
+                        yield event
+                return
             tokens = reply_tokens(run.input_text)
         async with aclosing(self._stream_message(tokens)) as events:
             async for event in events:
                 yield event
+
+    def _code_request(self) -> str | None:
+        """The code to run, when the run offers the code interpreter (code_runs.py)."""
+        run = self.run
+        if run.tool_choice == "none" or not offers_code_interpreter(run.tools):
+            return None
+        return code_block(run.input_text)
 
     async def _request_tool_outputs(self, calls) -> AsyncIterator[Event]:
         run = self.run
