@@ -105,8 +105,13 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         additional_messages=additional_messages,
         input_text=input_text,
     )
-    execution = RunExecution(run, thread.public_id)
+    execution = RunExecution(run, thread.public_id, include=_include(request))
     return _start(execution, stream=bool(body.get("stream")))
+
+
+def _include(request: HttpRequest) -> tuple[str, ...]:
+    # The SDK sends `include[]=...`; a plain `include=...` is taken too.
+    return (*request.GET.getlist("include[]"), *request.GET.getlist("include"))
 
 
 async def run_list(request: HttpRequest, thread_id: str) -> JsonResponse:

@@ -23,7 +23,11 @@ async def test_upload_retrieve_content_list_delete(api_url):
     data = VOLCANO_NOTES.encode()
     uploaded = await client.files.create(file=("volcanoes.md", data), purpose="assistants")
     assert uploaded.id.startswith("file-")
-    assert (uploaded.object, uploaded.filename, uploaded.bytes) == ("file", "volcanoes.md", len(data))
+    assert (uploaded.object, uploaded.filename, uploaded.bytes) == (
+        "file",
+        "volcanoes.md",
+        len(data),
+    )
     assert (uploaded.purpose, uploaded.status, uploaded.expires_at) == (
         "assistants",
         "processed",
