@@ -49,3 +49,28 @@ ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output"
 
 def item_id(item_type: str) -> str:
     return new_id(ITEM_PREFIXES.get(item_type, "item"))
+
+
+def file_id() -> str:
+    # The real API's file ids use a hyphen, not an underscore.
+    return "file-" + new_id("x")[2:]
+
+
+def vector_store_id() -> str:
+    return new_id("vs")
+
+
+def file_batch_id() -> str:
+    return new_id("vsfb")
+
+
+def container_id() -> str:
+    return new_id("cntr")
+
+
+def container_file_id() -> str:
+    return new_id("cfile")
+
+
+def code_interpreter_call_id() -> str:
+    return new_id("ci")

@@ -188,3 +188,57 @@ def tool_call_requests(text: str, tools: Iterable[dict]) -> list[ToolCallRequest
         if isinstance(parsed, dict):
             requests.append(ToolCallRequest(name=match["name"], arguments=json.dumps(parsed)))
     return requests
+
+
+# --- file search ---------------------------------------------------------------------------
+
+FILE_SEARCH_INTRO = "**From your files:**"
+FILE_SEARCH_NO_MATCH = "I found nothing relevant to your message in the files I can search."
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A passage a file search reply quotes: from which file, and the search result it is
+    (its index in the tool call's results, which the Assistants API's marker names)."""
+
+    file_id: str
+    filename: str
+    quote: str
+    result_index: int
+
+
+@dataclass(frozen=True)
+class CitedReply:
+    """The tokens of a file search reply, and the passage each citing token belongs to:
+    with markers (Assistants API), the marker token `【0:i†filename】`; without (Responses
+    API), the last token of the quoted passage, after which the citation's index points."""
+
+    tokens: list[str]
+    citations: dict[int, Passage]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+
+def citation_marker(passage: Passage) -> str:
+    # As the real API writes them: 【{tool call}:{search result}†{source}】; a run makes one
+    # file search call, the 0th.
+    return f"【0:{passage.result_index}†{passage.filename}】"
+
+
+def file_search_reply(passages: Sequence[Passage], *, markers: bool) -> CitedReply:
+    """The reply to a message that file search answered: each passage quoted as a block
+    quote (followed by its marker when `markers`), then the closing sentence; or, without
+    passages, a sentence saying that nothing relevant was found."""
+    if not passages:
+        return CitedReply(tokenize(f"{FILE_SEARCH_NO_MATCH}\n\n{CLOSING_SENTENCE}"), {})
+    tokens = tokenize(FILE_SEARCH_INTRO)
+    citations = {}
+    for passage in passages:
+        tokens += tokenize(f"\n\n{_quote(passage.quote)}")
+        if markers:
+            tokens.append(citation_marker(passage))
+        citations[len(tokens) - 1] = passage
+    tokens += tokenize(f"\n\n{CLOSING_SENTENCE}")
+    return CitedReply(tokens, citations)

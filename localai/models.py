@@ -220,3 +220,126 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+# --- Files API and vector stores ---------------------------------------------------------------
+
+
+class File(models.Model):
+    """An uploaded file; its bytes live in this database, as a remote service keeps them."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=ids.file_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    filename = models.CharField(max_length=512)
+    purpose = models.CharField(max_length=32)
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+    size = models.BigIntegerField(default=0)  # the API's `bytes`
+    content = models.BinaryField(default=b"")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class VectorStore(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.vector_store_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    name = models.CharField(max_length=256, default="")
+    metadata = models.JSONField(default=dict)
+    expires_after = models.JSONField(null=True)
+    last_active_at = models.BigIntegerField(default=unix_now)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class VectorStoreFileBatch(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.file_batch_id)
+    vector_store = models.ForeignKey(
+        VectorStore, on_delete=models.CASCADE, related_name="file_batches"
+    )
+    created_at = models.BigIntegerField(default=unix_now)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class VectorStoreFile(models.Model):
+    """A file in a vector store. Its API id is the file's id, as in the real API."""
+
+    vector_store = models.ForeignKey(VectorStore, on_delete=models.CASCADE, related_name="files")
+    # Deleting a file removes it from every vector store, as in the real API.
+    file = models.ForeignKey(File, on_delete=models.CASCADE, related_name="vector_store_files")
+    batch = models.ForeignKey(
+        VectorStoreFileBatch, null=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    created_at = models.BigIntegerField(default=unix_now)
+    # "completed" or "failed": indexing happens when the file is added.
+    status = models.CharField(max_length=16, default="in_progress")
+    last_error = models.JSONField(null=True)
+    usage_bytes = models.BigIntegerField(default=0)
+    attributes = models.JSONField(default=dict)
+    chunking_strategy = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vector_store", "file"], name="localai_vs_file_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vector_store_id}/{self.file_id}"
+
+
+class Chunk(models.Model):
+    """A passage of a vector store file's text, the unit that file search ranks."""
+
+    vector_store_file = models.ForeignKey(
+        VectorStoreFile, on_delete=models.CASCADE, related_name="chunks"
+    )
+    position = models.IntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["vector_store_file", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.vector_store_file}#{self.position}"
+
+
+# --- Containers (the code interpreter's in the Responses API) --------------------------------
+
+# Containers expire after this many idle minutes in the real API; echoed, not enforced here.
+CONTAINER_IDLE_MINUTES = 20
+
+
+class Container(models.Model):
+    public_id = models.CharField(max_length=40, unique=True, default=ids.container_id)
+    created_at = models.BigIntegerField(default=unix_now)
+    name = models.CharField(max_length=256, default="")
+    status = models.CharField(max_length=16, default="running")
+    last_active_at = models.BigIntegerField(default=unix_now)
+    memory_limit = models.CharField(max_length=8, default="1g")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ContainerFile(models.Model):
+    """A file in a container: uploaded, copied from a File, or left there by the code."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=ids.container_file_id)
+    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="files")
+    created_at = models.BigIntegerField(default=unix_now)
+    # "/mnt/data/<name>", as in the real API.
+    path = models.CharField(max_length=1024)
+    # "user" (uploaded or copied) or "assistant" (produced by the code).
+    source = models.CharField(max_length=16, default="user")
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+    size = models.BigIntegerField(default=0)
+    content = models.BinaryField(default=b"")
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]

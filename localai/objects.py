@@ -54,17 +54,19 @@ def message_object(message: Message, thread_id: str) -> dict:
     }
 
 
-def text_block(value: str) -> dict:
-    return {"type": "text", "text": {"value": value, "annotations": []}}
+def text_block(value: str, annotations: list[dict] | None = None) -> dict:
+    return {"type": "text", "text": {"value": value, "annotations": annotations or []}}
 
 
-def message_delta_object(message_id: str, token: str) -> dict:
+def message_delta_object(
+    message_id: str, token: str, annotations: list[dict] | None = None, index: int = 0
+) -> dict:
+    """A streamed piece of the text block at `index`, with the annotations it completes."""
+    text = {"value": token, "annotations": annotations or []}
     return {
         "id": message_id,
         "object": "thread.message.delta",
-        "delta": {
-            "content": [{"index": 0, "type": "text", "text": {"value": token, "annotations": []}}]
-        },
+        "delta": {"content": [{"index": index, "type": "text", "text": text}]},
     }
 
 

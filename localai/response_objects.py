@@ -32,8 +32,8 @@ def item_object(item: Item) -> dict:
     return {"id": item.public_id, **item.body}
 
 
-def output_text_part(text: str) -> dict:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def output_text_part(text: str, annotations: list[dict] | None = None) -> dict:
+    return {"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}
 
 
 def message_item_body(role: str, content: list[dict], status: str = "completed") -> dict:

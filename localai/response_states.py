@@ -56,18 +56,26 @@ async def _output_items_join_conversation(response: Response) -> None:
     ).aupdate(conversation_id=Subquery(conversation))
 
 
-async def _finish_items(items: list[Item], outcome: str, text: str | None) -> None:
-    """The output items' final state: a message gets its text; anything unfinished is
-    `incomplete` unless the response completed."""
+async def _finish_items(
+    items: list[Item], outcome: str, text: str | None, annotations: Sequence[dict] = ()
+) -> None:
+    """The output items' final state: a message gets its text, with the annotations that
+    point into it; anything unfinished is `incomplete` unless the response completed."""
     for item in items:
         body = item.body
         if item.type == "message":
             if text is not None:
-                body["content"] = [output_text_part(text)]
+                kept = [note for note in annotations if _annotation_end(note) <= len(text)]
+                body["content"] = [output_text_part(text, kept)]
             body["status"] = "completed" if outcome == "completed" else "incomplete"
         elif body.get("status") == "in_progress":
             body["status"] = "completed" if outcome == "completed" else "incomplete"
         await Item.objects.filter(pk=item.pk).aupdate(body=body)
+
+
+def _annotation_end(annotation: dict) -> int:
+    # A file citation points at one offset, other annotations span a range.
+    return annotation.get("end_index", annotation.get("index", 0))
 
 
 def _usage(response: Response, items: list[Item], streamed_tokens: int) -> dict:
@@ -86,11 +94,13 @@ async def response_end(
     streamed_tokens: int = 0,
     error: str = "",
     incomplete_reason: str = "max_output_tokens",
+    annotations: Sequence[dict] = (),
 ) -> str:
     """Ends a response as completed, cancelled, failed or incomplete; returns how it ended.
 
     "completed" becomes "cancelled" when a cancel arrived first. `items` are the output
-    items streamed so far (updated in place), `text` the text of its message item.
+    items streamed so far (updated in place), `text` the text of its message item and
+    `annotations` that text's annotations (those past the text streamed are dropped).
     """
     items = list(items)
     usage = _usage(response, items, streamed_tokens)
@@ -118,7 +128,7 @@ async def response_end(
         response.status = outcome
         response.usage = usage
         await Response.objects.filter(pk=response.pk).aupdate(usage=usage)
-    await _finish_items(items, outcome, text)
+    await _finish_items(items, outcome, text, annotations)
     await _output_items_join_conversation(response)
     await conversation_release(response)
     return outcome

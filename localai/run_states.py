@@ -48,9 +48,14 @@ async def thread_release(run: Run) -> None:
 
 async def _tool_call_tokens(run: Run) -> int:
     steps = RunStep.objects.filter(run=run, type="tool_calls")
+    # Function arguments and code interpreter input are what the model wrote.
     return sum(
         [
-            count_tokens(call["function"]["arguments"])
+            count_tokens(
+                call.get("function", {}).get("arguments")
+                or call.get("code_interpreter", {}).get("input")
+                or ""
+            )
             async for step in steps
             for call in step.step_details.get("tool_calls", [])
         ]
@@ -74,8 +79,13 @@ async def run_end(
     text: str = "",
     streamed_tokens: int = 0,
     error: str = "",
+    blocks_before: tuple[dict, ...] = (),
+    annotations: tuple[dict, ...] = (),
 ) -> str:
     """Ends a run as completed, cancelled, failed or expired; returns how it really ended.
+
+    The message's content is `blocks_before` (image files, say) then the text block, which
+    keeps the `annotations` that lie within the text streamed.
 
     "completed" becomes "cancelled" when a cancel arrived first. The run's unfinished message
     keeps `text`, and its unfinished steps end with it. `message` and `steps` are the
@@ -110,7 +120,11 @@ async def run_end(
             incomplete_details={"reason": _INCOMPLETE_REASON[outcome]},
         )
     if message is not None:
-        message_fields["content"] = [text_block(text)]
+        block = text_block(text)
+        block["text"]["annotations"] = [
+            annotation for annotation in annotations if annotation["end_index"] <= len(text)
+        ]
+        message_fields["content"] = [*blocks_before, block]
         for name, value in message_fields.items():
             setattr(message, name, value)
         await Message.objects.filter(pk=message.pk).aupdate(**message_fields)

@@ -11,8 +11,27 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from localai import ids
+from localai.code_model import code_block, offers_code_interpreter
+from localai.code_runs import code_run_events
 from localai.execution import Execution
-from localai.model import parse_directives, reply_tokens, tool_call_requests, tool_reply_tokens
+from localai.file_search import (
+    ASSISTANTS_INCLUDE,
+    FileSearch,
+    assistants_citation,
+    assistants_tool_call,
+    assistants_tool_options,
+    file_search_make,
+    file_search_tool,
+    run_vector_store_ids,
+)
+from localai.model import (
+    Passage,
+    file_search_reply,
+    parse_directives,
+    reply_tokens,
+    tool_call_requests,
+    tool_reply_tokens,
+)
 from localai.models import Message, Run, RunStep, unix_now
 from localai.objects import (
     message_delta_object,
@@ -46,10 +65,19 @@ class RunExecution(Execution):
     `after_tool_outputs` resumes a run whose tool outputs were just submitted.
     """
 
-    def __init__(self, run: Run, thread_id: str, *, after_tool_outputs: bool = False):
+    def __init__(
+        self,
+        run: Run,
+        thread_id: str,
+        *,
+        after_tool_outputs: bool = False,
+        include: tuple[str, ...] = (),
+    ):
         self.run = run
         self.thread_id = thread_id
         self.after_tool_outputs = after_tool_outputs
+        # The run's `include` query parameter: what its steps show (file search contents).
+        self.include = include
         # Set when the stream must end without a terminal event (the `[[cut:N]]` fault).
         self.cut = False
         # The reply being streamed, kept for ending the run if the client goes away.
@@ -121,8 +149,77 @@ class RunExecution(Execution):
                     async for event in events:
                         yield event
                 return
+            code = self._code_request()
+            if code is not None:
+                async with aclosing(code_run_events(self, code)) as events:
+                    async for event in events:
+                        yield event
+                return
+            search = await self._file_search()
+            if search is not None:
+                async with aclosing(self._file_search_reply(search)) as events:
+                    async for event in events:
+                        yield event
+                return
             tokens = reply_tokens(run.input_text)
         async with aclosing(self._stream_message(tokens)) as events:
+            async for event in events:
+                yield event
+
+    def _code_request(self) -> str | None:
+        """The code to run, when the run offers the code interpreter (code_runs.py)."""
+        run = self.run
+        if run.tool_choice == "none" or not offers_code_interpreter(run.tools):
+            return None
+        return code_block(run.input_text)
+
+    async def _file_search(self) -> FileSearch | None:
+        """The file search this run makes (file_search.py), or None: not offered, or no
+        indexed file in the assistant's and the thread's vector stores."""
+        run = self.run
+        tool = file_search_tool(run.tools)
+        if run.tool_choice == "none" or tool is None:
+            return None
+        max_num_results, score_threshold = assistants_tool_options(tool)
+        return await file_search_make(
+            vector_store_ids=await run_vector_store_ids(
+                assistant_id=run.assistant_id, thread_id=run.thread_id
+            ),
+            input_text=run.input_text,
+            max_num_results=max_num_results,
+            score_threshold=score_threshold,
+        )
+
+    async def _file_search_reply(self, search: FileSearch) -> AsyncIterator[Event]:
+        """A tool_calls step with the search, then the message quoting its passages."""
+        run = self.run
+        call_id = ids.call_id()
+        with_content = ASSISTANTS_INCLUDE in self.include
+        step = await RunStep.objects.acreate(
+            run=run,
+            type="tool_calls",
+            step_details={
+                "type": "tool_calls",
+                "tool_calls": [assistants_tool_call(call_id, None, with_content=with_content)],
+            },
+        )
+        self.steps = (step,)
+        yield self._step_event("thread.run.step.created", step)
+        yield self._step_event("thread.run.step.in_progress", step)
+        yield "thread.run.step.delta", run_step_tool_calls_delta_object(step)
+        step.step_details["tool_calls"] = [
+            assistants_tool_call(call_id, search, with_content=with_content)
+        ]
+        step.status, step.completed_at = "completed", unix_now()
+        step.usage = {
+            "prompt_tokens": run.prompt_tokens,
+            "completion_tokens": 0,
+            "total_tokens": run.prompt_tokens,
+        }
+        await step.asave()
+        yield self._step_event("thread.run.step.completed", step)
+        reply = file_search_reply(search.passages, markers=True)
+        async with aclosing(self._stream_message(reply.tokens, reply.citations)) as events:
             async for event in events:
                 yield event
 
@@ -176,7 +273,11 @@ class RunExecution(Execution):
         # A deleted run (its thread was deleted) counts as cancelled too.
         return status != "in_progress"
 
-    async def _stream_message(self, tokens: list[str]) -> AsyncIterator[Event]:
+    async def _stream_message(
+        self, tokens: list[str], citations: dict[int, Passage] | None = None
+    ) -> AsyncIterator[Event]:
+        """Streams the reply; `citations` maps the index of a citation marker token to the
+        passage it cites (file search), which its delta annotates."""
         run = self.run
         message = await Message.objects.acreate(
             thread_id=run.thread_id,
@@ -203,8 +304,17 @@ class RunExecution(Execution):
         stream = TokenStream(tokens, self.directives, cancel_requested=self._cancel_requested)
         # Shared with _abandoned(): what was streamed so far.
         self.streamed = stream.streamed
+        annotations: list[dict] = []
+        offset = 0
         async for token in stream:
-            yield "thread.message.delta", message_delta_object(message.public_id, token)
+            passage = (citations or {}).get(len(stream.streamed) - 1)
+            added = []
+            if passage is not None:
+                number = len(annotations)
+                annotations.append(assistants_citation(passage, number, offset, delta=False))
+                added.append(assistants_citation(passage, number, offset, delta=True))
+            offset += len(token)
+            yield "thread.message.delta", message_delta_object(message.public_id, token, added)
         self.cut = stream.outcome == "cut"
         outcome = await run_end(
             run,
@@ -214,6 +324,7 @@ class RunExecution(Execution):
             text=stream.text,
             streamed_tokens=len(stream.streamed),
             error=stream.error,
+            annotations=tuple(annotations),
         )
         self.settled = True
 

@@ -11,7 +11,16 @@ from django.urls import include, path, re_path
 
 from localai.api import endpoint, unknown_url
 from localai.surfaces import AZURE, AZURE_V1, OPENAI, Surface
-from localai.views import assistants, conversations, messages, responses, runs, threads
+from localai.views import (
+    assistants,
+    conversations,
+    files,
+    messages,
+    responses,
+    runs,
+    threads,
+    vector_stores,
+)
 
 app_name = "localai"
 
@@ -19,12 +28,15 @@ THREAD = "threads/<str:thread_id>"
 RUN = f"{THREAD}/runs/<str:run_id>"
 RESPONSE = "responses/<str:response_id>"
 CONVERSATION = "conversations/<str:conversation_id>"
+VECTOR_STORE = "vector_stores/<str:vector_store_id>"
+FILE_BATCH = f"{VECTOR_STORE}/file_batches/<str:batch_id>"
 
 
 def api_patterns(surface: Surface) -> list:
     assistants_api = partial(endpoint, surface=surface, protocol="assistants")
     responses_api = partial(endpoint, surface=surface, protocol="responses")
     return [
+        *_file_patterns(surface),
         # Assistants API v2.
         path(
             "assistants",
@@ -119,6 +131,82 @@ def api_patterns(surface: Surface) -> list:
             f"{CONVERSATION}/items/<str:item_id>",
             responses_api(GET=conversations.item_retrieve, DELETE=conversations.item_delete),
             name="conversation-item",
+        ),
+    ]
+
+
+def _file_patterns(surface: Surface) -> list:
+    """The Files API and vector stores: shared by both protocols, so neither the Assistants
+    API's beta header nor its retirement applies to them."""
+    api = partial(endpoint, surface=surface, protocol="responses")
+    return [
+        path("files", api(GET=files.file_list, POST=files.file_create), name="files"),
+        path(
+            "files/<str:file_id>",
+            api(GET=files.file_retrieve, DELETE=files.file_delete),
+            name="file",
+        ),
+        path("files/<str:file_id>/content", api(GET=files.file_content), name="file-content"),
+        path(
+            "vector_stores",
+            api(GET=vector_stores.vector_store_list, POST=vector_stores.vector_store_create),
+            name="vector-stores",
+        ),
+        path(
+            VECTOR_STORE,
+            api(
+                GET=vector_stores.vector_store_retrieve,
+                POST=vector_stores.vector_store_update,
+                DELETE=vector_stores.vector_store_delete,
+            ),
+            name="vector-store",
+        ),
+        path(
+            f"{VECTOR_STORE}/search",
+            api(POST=vector_stores.vector_store_search),
+            name="vector-store-search",
+        ),
+        path(
+            f"{VECTOR_STORE}/files",
+            api(
+                GET=vector_stores.vector_store_file_list,
+                POST=vector_stores.vector_store_file_create,
+            ),
+            name="vector-store-files",
+        ),
+        path(
+            f"{VECTOR_STORE}/files/<str:file_id>",
+            api(
+                GET=vector_stores.vector_store_file_retrieve,
+                POST=vector_stores.vector_store_file_update,
+                DELETE=vector_stores.vector_store_file_delete,
+            ),
+            name="vector-store-file",
+        ),
+        path(
+            f"{VECTOR_STORE}/files/<str:file_id>/content",
+            api(GET=vector_stores.vector_store_file_content),
+            name="vector-store-file-content",
+        ),
+        path(
+            f"{VECTOR_STORE}/file_batches",
+            api(POST=vector_stores.file_batch_create),
+            name="vector-store-file-batches",
+        ),
+        path(
+            FILE_BATCH,
+            api(GET=vector_stores.file_batch_retrieve),
+            name="vector-store-file-batch",
+        ),
+        path(
+            f"{FILE_BATCH}/cancel",
+            api(POST=vector_stores.file_batch_cancel),
+            name="vector-store-file-batch-cancel",
+        ),
+        path(
+            f"{FILE_BATCH}/files",
+            api(GET=vector_stores.file_batch_file_list),
+            name="vector-store-file-batch-files",
         ),
     ]
 

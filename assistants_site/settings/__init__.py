@@ -204,6 +204,16 @@ LOCAL_PROVIDER_MODEL = env_str("LOCAL_PROVIDER_MODEL", "local-echo-1")
 # (there the Assistants API is the embedded default's protocol).
 LOCAL_PROVIDER_AZURE_ASSISTANTS_RETIRED = env_bool("LOCAL_PROVIDER_AZURE_ASSISTANTS_RETIRED", True)
 LOCAL_PROVIDER_ASSISTANTS_RETIRED = env_bool("LOCAL_PROVIDER_ASSISTANTS_RETIRED", False)
+# The code interpreter runs the Python of a user's fenced code block on this machine, in a
+# child process with these limits (localai/sandbox.py). A local stand-in, not a secure
+# multi-tenant sandbox: production settings switch it off unless enabled.
+LOCAL_PROVIDER_CODE_INTERPRETER = env_bool("LOCAL_PROVIDER_CODE_INTERPRETER", True)
+LOCAL_PROVIDER_SANDBOX_CPU_SECONDS = env_int("LOCAL_PROVIDER_SANDBOX_CPU_SECONDS", 10)
+LOCAL_PROVIDER_SANDBOX_WALL_SECONDS = env_float("LOCAL_PROVIDER_SANDBOX_WALL_SECONDS", 20.0)
+LOCAL_PROVIDER_SANDBOX_MEMORY_MB = env_int("LOCAL_PROVIDER_SANDBOX_MEMORY_MB", 1024)
+LOCAL_PROVIDER_SANDBOX_OUTPUT_BYTES = env_int("LOCAL_PROVIDER_SANDBOX_OUTPUT_BYTES", 65536)
+# The largest file the local provider's Files API accepts (bytes); the real API takes 512 MB.
+LOCAL_PROVIDER_MAX_FILE_BYTES = env_int("LOCAL_PROVIDER_MAX_FILE_BYTES", 50 * 1024 * 1024)
 
 # --- Benchmark ----------------------------------------------------------------------------
 # Mounts the bare relay that `make bench` compares the chat consumer with (chat/bench_relay.py)

@@ -17,6 +17,8 @@ SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
 
 # The offline provider is a development and test stand-in; opt in explicitly.
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", False)
+# Its code interpreter runs users' code on this host, with limits but no real isolation.
+LOCAL_PROVIDER_CODE_INTERPRETER = env_bool("LOCAL_PROVIDER_CODE_INTERPRETER", False)
 # The benchmark's unauthenticated relay is never mounted in production.
 BENCH_BASELINE_ENABLED = False
 

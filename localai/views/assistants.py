@@ -4,6 +4,7 @@ from django.http import HttpRequest, JsonResponse
 
 from localai import params, services
 from localai.api import read_json
+from localai.code_interpreter import code_interpreter_check
 from localai.models import Assistant
 from localai.objects import assistant_object, deleted_object
 from localai.pagination import paginate
@@ -39,7 +40,11 @@ async def assistant_list(request: HttpRequest) -> JsonResponse:
 async def assistant_create(request: HttpRequest) -> JsonResponse:
     body = read_json(request)
     params.required_string(body, "model")
-    assistant = await services.assistant_create(fields=_assistant_fields(body))
+    fields = _assistant_fields(body)
+    code_interpreter_check(
+        tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
+    )
+    assistant = await services.assistant_create(fields=fields)
     return JsonResponse(assistant_object(assistant))
 
 
@@ -50,6 +55,9 @@ async def assistant_retrieve(request: HttpRequest, assistant_id: str) -> JsonRes
 async def assistant_update(request: HttpRequest, assistant_id: str) -> JsonResponse:
     assistant = await assistant_get(assistant_id)
     fields = _assistant_fields(read_json(request))
+    code_interpreter_check(
+        tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
+    )
     assistant = await services.assistant_update(assistant=assistant, fields=fields)
     return JsonResponse(assistant_object(assistant))
 

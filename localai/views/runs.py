@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from localai import params, services
 from localai.api import read_json
+from localai.code_interpreter import code_interpreter_check
 from localai.execution import run_in_background
 from localai.faults import answer_request_faults
 from localai.model import parse_directives
@@ -86,6 +87,7 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
     )
     additional_messages = params.message_list(body, "additional_messages")
     options = _run_options(body, assistant)
+    code_interpreter_check(tools=options["tools"])
     user_messages = [fields for fields in additional_messages if fields["role"] == "user"]
     if user_messages:
         input_text = "\n".join(
@@ -103,8 +105,13 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         additional_messages=additional_messages,
         input_text=input_text,
     )
-    execution = RunExecution(run, thread.public_id)
+    execution = RunExecution(run, thread.public_id, include=_include(request))
     return _start(execution, stream=bool(body.get("stream")))
+
+
+def _include(request: HttpRequest) -> tuple[str, ...]:
+    # The SDK sends `include[]=...`; a plain `include=...` is taken too.
+    return (*request.GET.getlist("include[]"), *request.GET.getlist("include"))
 
 
 async def run_list(request: HttpRequest, thread_id: str) -> JsonResponse:

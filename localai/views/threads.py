@@ -4,12 +4,14 @@ from django.http import HttpRequest, JsonResponse
 
 from localai import params, services
 from localai.api import read_json
+from localai.code_interpreter import code_interpreter_check
 from localai.objects import deleted_object, thread_object
 from localai.selectors import thread_get
 
 
 async def thread_create(request: HttpRequest) -> JsonResponse:
     body = read_json(request)
+    code_interpreter_check(tool_resources=body.get("tool_resources"))
     thread = await services.thread_create(
         metadata=params.metadata(body) or {},
         tool_resources=body.get("tool_resources") or {},
@@ -30,6 +32,7 @@ async def thread_update(request: HttpRequest, thread_id: str) -> JsonResponse:
         fields["metadata"] = params.metadata(body) or {}
     if "tool_resources" in body:
         fields["tool_resources"] = body["tool_resources"] or {}
+        code_interpreter_check(tool_resources=fields["tool_resources"])
     thread = await services.thread_update(thread=thread, fields=fields)
     return JsonResponse(thread_object(thread))
 

@@ -1,0 +1,185 @@
+"""The code interpreter of both protocols: whether it is on, which files a run gets, running
+the sandbox while watching for a cancel, and keeping what the code produced.
+
+Assistants runs get the files of `tool_resources.code_interpreter.file_ids` (assistant and
+thread) and of messages attached for the code interpreter; produced files become Files with
+purpose "assistants_output". Responses run in a container, whose files the code gets and
+where produced files stay.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+from django.conf import settings
+
+from localai.api import APIError
+from localai.code_model import offers_code_interpreter
+from localai.files import content_type_for, file_content, file_create
+from localai.models import (
+    Assistant,
+    Container,
+    ContainerFile,
+    File,
+    Message,
+    Run,
+    Thread,
+    unix_now,
+)
+from localai.sandbox import SandboxFile, SandboxResult, sandbox_run
+
+CANCEL_CHECK_INTERVAL = 0.1
+DISABLED_MESSAGE = (
+    "The code_interpreter tool is not enabled on this server (the local provider runs code "
+    "only with LOCAL_PROVIDER_CODE_INTERPRETER=true). Remove it from 'tools' or ask the "
+    "administrator to enable it."
+)
+
+
+def code_interpreter_check(*, tools: Iterable[dict] = (), tool_resources: object = None) -> None:
+    """Refuses a definition that offers the code interpreter while it is switched off."""
+    if settings.LOCAL_PROVIDER_CODE_INTERPRETER:
+        return
+    offered = offers_code_interpreter(tools or ())
+    if isinstance(tool_resources, dict) and tool_resources.get("code_interpreter"):
+        offered = True
+    if offered:
+        raise APIError(400, DISABLED_MESSAGE, param="tools", code="unsupported_tool")
+
+
+def _resource_file_ids(tool_resources: object) -> list[str]:
+    if not isinstance(tool_resources, dict):
+        return []
+    resources = tool_resources.get("code_interpreter")
+    if not isinstance(resources, dict):
+        return []
+    return [file_id for file_id in resources.get("file_ids") or [] if isinstance(file_id, str)]
+
+
+async def run_input_file_ids(run: Run) -> list[str]:
+    """The assistant's and the thread's code interpreter files, then files attached to the
+    thread's messages for the code interpreter (as the real API adds them to the thread)."""
+
+    file_ids: list[str] = []
+    assistant = await Assistant.objects.filter(public_id=run.assistant_id).afirst()
+    if assistant is not None:
+        file_ids += _resource_file_ids(assistant.tool_resources)
+    thread = await Thread.objects.aget(pk=run.thread_id)
+    file_ids += _resource_file_ids(thread.tool_resources)
+    async for message in Message.objects.filter(thread_id=run.thread_id).order_by("pk"):
+        for attachment in message.attachments or []:
+            tools = attachment.get("tools") or [] if isinstance(attachment, dict) else []
+            if offers_code_interpreter(tools) and isinstance(attachment.get("file_id"), str):
+                file_ids.append(attachment["file_id"])
+    return list(dict.fromkeys(file_ids))
+
+
+async def files_for_sandbox(file_ids: Iterable[str]) -> list[tuple[str, bytes]]:
+    """(filename, bytes) of the Files that exist; unknown ids are skipped."""
+    inputs = []
+    for file_id in file_ids:
+        file = await File.objects.defer("content").filter(public_id=file_id).afirst()
+        if file is not None:
+            inputs.append((file.filename, await file_content(file)))
+    return inputs
+
+
+async def sandbox_run_watched(
+    *, code: str, files: list[tuple[str, bytes]], cancel_requested: Callable[[], Awaitable[bool]]
+) -> SandboxResult | None:
+    """Runs the sandbox; None when a cancel came first (the sandbox is stopped and removed)."""
+    task = asyncio.ensure_future(sandbox_run(code=code, files=files))
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=CANCEL_CHECK_INTERVAL)
+            if done:
+                return task.result()
+            if await cancel_requested():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                return None
+    finally:
+        if not task.done():
+            # This generator itself is being cancelled: the sandbox goes too.
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def output_files_create(files: list[SandboxFile]) -> list[tuple[SandboxFile, File]]:
+    """Produced files kept as Files with purpose "assistants_output" (Assistants API)."""
+    return [
+        (
+            produced,
+            await file_create(
+                filename=produced.name.rsplit("/", 1)[-1],
+                purpose="assistants_output",
+                content=produced.content,
+                content_type=produced.mime,
+            ),
+        )
+        for produced in files
+    ]
+
+
+# --- Containers ---------------------------------------------------------------------------------
+
+
+def container_path(name: str) -> str:
+    return f"/mnt/data/{name}"
+
+
+async def container_create(
+    *, name: str, file_ids: Iterable[str] = (), memory_limit: str = "1g"
+) -> Container:
+    container = await Container.objects.acreate(name=name, memory_limit=memory_limit)
+    for filename, content in await files_for_sandbox(file_ids):
+        await container_file_put(
+            container=container, name=filename, content=content, source="user", mime=None
+        )
+    return container
+
+
+async def container_file_put(
+    *, container: Container, name: str, content: bytes, source: str, mime: str | None
+) -> ContainerFile:
+    """Creates the file at /mnt/data/<name>, or replaces the bytes of the one there."""
+
+    path = container_path(name)
+    fields = {
+        "content": content,
+        "size": len(content),
+        "content_type": mime or content_type_for(name),
+        "source": source,
+    }
+    existing = await ContainerFile.objects.filter(container=container, path=path).afirst()
+    if existing is not None:
+        await ContainerFile.objects.filter(pk=existing.pk).aupdate(**fields)
+        await existing.arefresh_from_db()
+        return existing
+    return await ContainerFile.objects.acreate(container=container, path=path, **fields)
+
+
+async def container_files_for_sandbox(container: Container) -> list[tuple[str, bytes]]:
+    rows = ContainerFile.objects.filter(container=container).order_by("pk")
+    return [(row.filename, bytes(row.content)) async for row in rows]
+
+
+async def container_touch(container: Container) -> None:
+    await Container.objects.filter(pk=container.pk).aupdate(last_active_at=unix_now())
+
+
+async def container_outputs_put(
+    container: Container, files: list[SandboxFile]
+) -> list[tuple[SandboxFile, ContainerFile]]:
+    return [
+        (
+            produced,
+            await container_file_put(
+                container=container,
+                name=produced.name,
+                content=produced.content,
+                source="assistant",
+                mime=produced.mime,
+            ),
+        )
+        for produced in files
+    ]
