@@ -1,5 +1,8 @@
 """Provider failures as readable errors, for the chat user and for staff in the admin."""
 
+import json
+import re
+
 import httpx2
 import openai
 
@@ -62,13 +65,26 @@ def _missing_tool_api(exc: openai.APIStatusError) -> str | None:
     return TOOL_APIS.get(last)
 
 
+def _tool_at(exc: openai.APIStatusError, param: str) -> str | None:
+    """The type of the tool a `tools[i]...` param points at, read from the request sent."""
+    match = re.match(r"tools\[(\d+)\]", param)
+    try:
+        tools = json.loads(exc.response.request.content)["tools"]
+        kind = tools[int(match[1])]["type"] if match else None
+    except (AttributeError, RuntimeError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return kind if kind in PROVIDER_TOOL_NAMES else None
+
+
 def _refused_tool(exc: openai.APIStatusError, detail: str) -> str | None:
-    """The provider tool a 400 refuses, when it says so (by code, or naming it in `tools`)."""
+    """The provider tool a 400 refuses: said by its code, or a `tools` param that names or
+    points at a provider tool (a bad function tool is a different mistake)."""
+    param = exc.param or _error_field(exc, "param")
     named = [name for name in PROVIDER_TOOL_NAMES if name in detail]
-    if exc.code == "unsupported_tool" or _error_field(exc, "code") == "unsupported_tool":
-        return named[0] if named else "requested"
-    if _error_field(exc, "param").startswith("tools") and named:
-        return named[0]
+    if (exc.code or _error_field(exc, "code")) == "unsupported_tool":
+        return (named or [_tool_at(exc, param) or "requested"])[0]
+    if param.startswith("tools"):
+        return (named or [_tool_at(exc, param)])[0]
     return None
 
 

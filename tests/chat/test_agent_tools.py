@@ -494,8 +494,8 @@ async def test_responses_code_runs_keep_their_container_and_announce_its_files()
 # --- Providers without the tools ----------------------------------------------------------
 
 
-def status_error(status: int, method: str, path: str, error: dict):
-    request = httpx2.Request(method, f"http://provider.test/v1{path}")
+def status_error(status: int, method: str, path: str, error: dict, sent: dict | None = None):
+    request = httpx2.Request(method, f"http://provider.test/v1{path}", json=sent)
     response = httpx2.Response(status, request=request, json={"error": error})
     cls = openai.BadRequestError if status == 400 else openai.NotFoundError
     return cls(error["message"], response=response, body=error)
@@ -545,6 +545,22 @@ def test_a_provider_without_a_tool_is_named_readably(status, method, path, error
     refused = provider_error_from(status_error(status, method, path, error))
 
     assert (refused.code, str(refused)) == ("unsupported_tool", expected)
+
+
+def test_a_refused_tool_is_named_from_the_request_when_the_message_does_not():
+    sent = {"tools": [{"type": "function", "name": "f"}, {"type": "file_search"}]}
+    error = {"param": "tools[1].type", "message": "Invalid 'tools[1].type': only 'function'."}
+    bad_function = {"param": "tools[0].name", "message": "Invalid 'tools[0].name'."}
+
+    refused = provider_error_from(status_error(400, "POST", "/responses", error, sent))
+    mistake = provider_error_from(status_error(400, "POST", "/responses", bad_function, sent))
+
+    assert (refused.code, str(refused)) == (
+        "unsupported_tool",
+        "This provider does not support the file_search tool: Invalid 'tools[1].type': only "
+        "'function'.",
+    )
+    assert mistake.code == "bad_request"
 
 
 def test_a_missing_file_is_not_taken_for_a_missing_api():
