@@ -123,6 +123,13 @@ async def output_files_create(files: list[SandboxFile]) -> list[tuple[SandboxFil
 # --- Containers ---------------------------------------------------------------------------------
 
 
+async def container_get(public_id: str, param: str | None = None) -> Container:
+    try:
+        return await Container.objects.aget(public_id=public_id)
+    except Container.DoesNotExist:
+        raise APIError(404, f"Container with id '{public_id}' not found.", param=param) from None
+
+
 def container_path(name: str) -> str:
     return f"/mnt/data/{name}"
 
