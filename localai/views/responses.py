@@ -106,7 +106,7 @@ async def response_create(request: HttpRequest) -> HttpResponse:
             "prompt_tokens": wanted.prompt_tokens,
         },
     )
-    execution = ResponseExecution(response)
+    execution = ResponseExecution(response, include=response_params.include(body))
     if stream:
         return event_stream_response(_event_stream(execution))
     if background:
