@@ -130,6 +130,15 @@ async def container_get(public_id: str, param: str | None = None) -> Container:
         raise APIError(404, f"Container with id '{public_id}' not found.", param=param) from None
 
 
+async def code_interpreter_tools_check(tools: list[dict]) -> None:
+    """Responses: the tool is switched on, and a container named by id exists."""
+    code_interpreter_check(tools=tools)
+    for index, tool in enumerate(tools):
+        container = tool.get("container") if tool.get("type") == "code_interpreter" else None
+        if isinstance(container, str):
+            await container_get(container, param=f"tools[{index}].container")
+
+
 def container_path(name: str) -> str:
     return f"/mnt/data/{name}"
 

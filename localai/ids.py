@@ -49,6 +49,7 @@ ITEM_PREFIXES = {
     "function_call": "fc",
     "function_call_output": "fco",
     "file_search_call": "fs",
+    "code_interpreter_call": "ci",
 }
 
 

@@ -150,11 +150,14 @@ def tools(body: dict) -> list[dict]:
         if isinstance(tool, dict) and tool.get("type") == "file_search":
             result.append(file_search_tool(tool, where))
             continue
+        if isinstance(tool, dict) and tool.get("type") == "code_interpreter":
+            result.append(code_interpreter_tool(tool, where))
+            continue
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise invalid(
                 f"{where}.type",
-                f"Invalid '{where}.type': the local provider supports 'function' and "
-                "'file_search'.",
+                f"Invalid '{where}.type': the local provider supports 'function', "
+                "'file_search' and 'code_interpreter'.",
             )
         name = tool.get("name")
         if not isinstance(name, str) or not name:
@@ -206,6 +209,26 @@ def file_search_tool(tool: dict, where: str) -> dict:
             "score_threshold": float(threshold),
         },
     }
+
+
+def code_interpreter_tool(tool: dict, where: str) -> dict:
+    """A code_interpreter tool: its container is an id, or `{"type": "auto", "file_ids"}`."""
+    container = tool.get("container")
+    if isinstance(container, str) and container:
+        return {"type": "code_interpreter", "container": container}
+    if not isinstance(container, dict) or container.get("type") != "auto":
+        raise invalid(
+            f"{where}.container",
+            f"Invalid '{where}.container': expected a container id or "
+            "{'type': 'auto', 'file_ids': [...]}.",
+        )
+    file_ids = container.get("file_ids") or []
+    if not isinstance(file_ids, list) or not all(isinstance(item, str) for item in file_ids):
+        raise invalid(f"{where}.container.file_ids", f"Invalid '{where}.container.file_ids'.")
+    echoed = {"type": "auto", "file_ids": file_ids}
+    if container.get("memory_limit") in ("1g", "4g", "16g", "64g"):
+        echoed["memory_limit"] = container["memory_limit"]
+    return {"type": "code_interpreter", "container": echoed}
 
 
 def include(body: dict) -> tuple[str, ...]:

@@ -20,6 +20,8 @@ import itertools
 from collections.abc import AsyncIterator
 
 from localai import ids
+from localai.code_model import code_block, offers_code_interpreter
+from localai.code_responses import code_response_events
 from localai.execution import Execution
 from localai.file_search import (
     RESPONSES_INCLUDE,
@@ -121,6 +123,11 @@ class ResponseExecution(Execution):
                 async for event in self._call_functions(calls):
                     yield event
                 return
+            code = self._code_request()
+            if code is not None:
+                async for event in code_response_events(self, code):
+                    yield event
+                return
             search = await self._file_search()
             if search is not None:
                 async for event in self._file_search_reply(search):
@@ -129,6 +136,14 @@ class ResponseExecution(Execution):
             tokens = reply_tokens(response.input_text)
         async for event in self._reply(tokens):
             yield event
+
+    def _code_request(self) -> str | None:
+        """The code to run, when the response offers the code interpreter
+        (code_responses.py)."""
+        response = self.response
+        if response.tool_choice == "none" or not offers_code_interpreter(response.tools):
+            return None
+        return code_block(response.input_text)
 
     async def _file_search(self) -> FileSearch | None:
         """The file search this response makes (file_search.py), or None: not offered,
@@ -206,10 +221,16 @@ class ResponseExecution(Execution):
             yield self._response_event(_TERMINAL_EVENT[outcome])
 
     async def _reply(
-        self, tokens: list[str], citations: dict[int, Passage] | None = None
+        self,
+        tokens: list[str],
+        citations: dict[int, Passage] | None = None,
+        *,
+        annotations_at: dict[int, dict] | None = None,
     ) -> AsyncIterator[dict]:
         """Streams the reply; `citations` maps the index of the token that ends a quoted
-        passage to the passage (file search): a file_citation annotation follows it."""
+        passage to the passage (file search): a file_citation annotation follows it.
+        `annotations_at` maps a token's index to a ready annotation that follows it (the
+        code interpreter's container file citations)."""
         response = self.response
         limit = response.max_output_tokens
         truncated = limit is not None and len(tokens) > limit
@@ -232,8 +253,9 @@ class ResponseExecution(Execution):
             offset += len(token)
             yield self._event("response.output_text.delta", **part, delta=token, logprobs=[])
             passage = (citations or {}).get(len(stream.streamed) - 1)
-            if passage is not None:
-                annotations.append(responses_citation(passage, offset))
+            ready = (annotations_at or {}).get(len(stream.streamed) - 1)
+            if passage is not None or ready is not None:
+                annotations.append(ready or responses_citation(passage, offset))
                 yield self._event(
                     "response.output_text.annotation.added",
                     **part,
