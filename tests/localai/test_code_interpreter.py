@@ -2,6 +2,9 @@
 site's local provider in a Daphne subprocess; the raw events validate against the SDK's
 models; with LOCAL_PROVIDER_CODE_INTERPRETER off, offering the tool is a clear 400."""
 
+import asyncio
+import os
+
 import openai
 import pytest
 from openai.types.beta.threads import Message
@@ -9,7 +12,7 @@ from openai.types.beta.threads.runs import RunStep
 from openai.types.responses import Response
 
 from localai.code_model import CODE_CLOSING_SENTENCE, code_block, code_reply
-from tests.localai.sdk import make_client, new_assistant
+from tests.localai.sdk import make_client, new_assistant, wait_for_run
 from tests.localai.test_contract import (
     MODEL,
     RawAPI,
@@ -271,3 +274,44 @@ async def test_switched_off_code_interpreter_is_a_readable_400(no_code_server):
     with pytest.raises(openai.BadRequestError):
         await client.beta.assistants.update(assistant.id, tools=[CODE_TOOL])
     await client.close()
+
+
+def _sandbox_pids() -> set[int]:
+    """Processes running a sandbox's runner (its path is on their command line)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            with open(f"/proc/{entry}/stat") as handle:
+                zombie = handle.read().split(") ", 1)[1].startswith("Z")
+        except OSError:
+            continue
+        if b"localai-sandbox-" in cmdline and not zombie:
+            pids.add(int(entry))
+    return pids
+
+
+async def test_cancelling_a_run_stops_its_code(client):
+    assistant = await new_assistant(client, tools=[CODE_TOOL])
+    thread = await client.beta.threads.create(
+        messages=[{"role": "user", "content": "```\nimport time\ntime.sleep(60)\n```"}]
+    )
+    run = await client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    for _ in range(100):
+        if _sandbox_pids():
+            break
+        await asyncio.sleep(0.05)
+    running = _sandbox_pids()
+    assert running, "the code never started"
+    await client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    run = await wait_for_run(client, thread.id, run.id, {"cancelled"})
+    steps = await client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id)
+    assert [step.status for step in steps.data] == ["cancelled"]
+    for _ in range(60):
+        if not running & _sandbox_pids():
+            break
+        await asyncio.sleep(0.05)
+    assert not running & _sandbox_pids()
