@@ -123,6 +123,22 @@ async def output_files_create(files: list[SandboxFile]) -> list[tuple[SandboxFil
 # --- Containers ---------------------------------------------------------------------------------
 
 
+async def container_get(public_id: str, param: str | None = None) -> Container:
+    try:
+        return await Container.objects.aget(public_id=public_id)
+    except Container.DoesNotExist:
+        raise APIError(404, f"Container with id '{public_id}' not found.", param=param) from None
+
+
+async def code_interpreter_tools_check(tools: list[dict]) -> None:
+    """Responses: the tool is switched on, and a container named by id exists."""
+    code_interpreter_check(tools=tools)
+    for index, tool in enumerate(tools):
+        container = tool.get("container") if tool.get("type") == "code_interpreter" else None
+        if isinstance(container, str):
+            await container_get(container, param=f"tools[{index}].container")
+
+
 def container_path(name: str) -> str:
     return f"/mnt/data/{name}"
 

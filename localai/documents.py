@@ -135,18 +135,12 @@ def _split_long(text: str, limit: int) -> list[str]:
 
 
 def _units(text: str) -> list[tuple[str, bool]]:
-    """(text, starts a paragraph) pieces no longer than a chunk: paragraphs, or the
-    sentences of a long paragraph, or word-boundary pieces of a very long sentence."""
+    """(sentence, starts a paragraph) pieces, none longer than a chunk (a very long
+    sentence is cut between words)."""
     units = []
     for paragraph in _PARAGRAPH_BREAK.split(text):
-        paragraph = paragraph.strip()
-        if not paragraph:
-            continue
-        if len(paragraph) <= CHUNK_CHARS:
-            units.append((paragraph, True))
-            continue
         first = True
-        for sentence in _SENTENCE_END.split(paragraph):
+        for sentence in _SENTENCE_END.split(paragraph.strip()):
             for piece in _split_long(sentence.strip(), CHUNK_CHARS):
                 units.append((piece, first))
                 first = False
@@ -163,27 +157,31 @@ def _joined(units: list[tuple[str, bool]]) -> str:
 
 
 def chunk_text(text: str) -> list[str]:
-    """Overlapping chunks of about CHUNK_CHARS characters, cut at paragraph or sentence
-    boundaries where the text has them."""
+    """Overlapping chunks of at most CHUNK_CHARS characters, cut at sentence boundaries,
+    and at a paragraph boundary when one falls in the second half of the chunk. Each chunk
+    after the first repeats the last sentences (up to OVERLAP_CHARS) of the one before."""
     units = _units(text)
     chunks: list[str] = []
-    current: list[tuple[str, bool]] = []
-    fresh = 0  # how many units of `current` no earlier chunk holds
-    for unit in units:
-        if current and len(_joined([*current, unit])) > CHUNK_CHARS:
-            if fresh:
-                chunks.append(_joined(current))
-            # Carry the end of this chunk into the next one.
-            overlap: list[tuple[str, bool]] = []
-            for previous in reversed(current):
-                if len(_joined([previous, *overlap])) > OVERLAP_CHARS:
+    start = 0
+    while start < len(units):
+        end = start + 1
+        while end < len(units) and len(_joined(units[start : end + 1])) <= CHUNK_CHARS:
+            end += 1
+        if end < len(units) and not units[end][1]:
+            for boundary in range(end - 1, start, -1):
+                if units[boundary][1] and len(_joined(units[start:boundary])) >= CHUNK_CHARS // 2:
+                    end = boundary
                     break
-                overlap.insert(0, previous)
-            while overlap and len(_joined([*overlap, unit])) > CHUNK_CHARS:
-                overlap.pop(0)
-            current, fresh = overlap, 0
-        current.append(unit)
-        fresh += 1
-    if current and fresh:
-        chunks.append(_joined(current))
+        chunks.append(_joined(units[start:end]))
+        if end >= len(units):
+            break
+        # The next chunk starts with the end of this one, and must have room for new text.
+        previous_start, start = start, end
+        while start - 1 > previous_start:
+            overlap = units[start - 1 : end]
+            if len(_joined(overlap)) > OVERLAP_CHARS:
+                break
+            if len(_joined([*overlap, units[end]])) > CHUNK_CHARS:
+                break
+            start -= 1
     return chunks

@@ -44,7 +44,13 @@ def response_id() -> str:
 
 
 # Item ids: a message item is "msg_..." like a thread message.
-ITEM_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+ITEM_PREFIXES = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "file_search_call": "fs",
+    "code_interpreter_call": "ci",
+}
 
 
 def item_id(item_type: str) -> str:

@@ -147,9 +147,17 @@ def tools(body: dict) -> list[dict]:
     result = []
     for index, tool in enumerate(value):
         where = f"tools[{index}]"
+        if isinstance(tool, dict) and tool.get("type") == "file_search":
+            result.append(file_search_tool(tool, where))
+            continue
+        if isinstance(tool, dict) and tool.get("type") == "code_interpreter":
+            result.append(code_interpreter_tool(tool, where))
+            continue
         if not isinstance(tool, dict) or tool.get("type") != "function":
             raise invalid(
-                f"{where}.type", f"Invalid '{where}.type': the local provider supports 'function'."
+                f"{where}.type",
+                f"Invalid '{where}.type': the local provider supports 'function', "
+                "'file_search' and 'code_interpreter'.",
             )
         name = tool.get("name")
         if not isinstance(name, str) or not name:
@@ -170,6 +178,68 @@ def tools(body: dict) -> list[dict]:
     return result
 
 
+def file_search_tool(tool: dict, where: str) -> dict:
+    """A file_search tool, echoed with its defaults as the real API does."""
+    store_ids = tool.get("vector_store_ids")
+    if not isinstance(store_ids, list) or not all(isinstance(item, str) for item in store_ids):
+        raise invalid(
+            f"{where}.vector_store_ids", f"Missing required parameter: '{where}.vector_store_ids'."
+        )
+    max_num_results = tool.get("max_num_results")
+    if max_num_results is not None and (
+        isinstance(max_num_results, bool)
+        or not isinstance(max_num_results, int)
+        or not 1 <= max_num_results <= 50
+    ):
+        raise invalid(f"{where}.max_num_results", f"Invalid '{where}.max_num_results'.")
+    ranking = tool.get("ranking_options")
+    if ranking is not None and not isinstance(ranking, dict):
+        raise invalid(f"{where}.ranking_options", f"Invalid '{where}.ranking_options'.")
+    ranking = ranking or {}
+    threshold = ranking.get("score_threshold", 0.0)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        raise invalid(f"{where}.ranking_options", f"Invalid '{where}.ranking_options'.")
+    return {
+        "type": "file_search",
+        "vector_store_ids": store_ids,
+        "filters": tool.get("filters"),
+        "max_num_results": max_num_results or 20,
+        "ranking_options": {
+            "ranker": ranking.get("ranker") or "auto",
+            "score_threshold": float(threshold),
+        },
+    }
+
+
+def code_interpreter_tool(tool: dict, where: str) -> dict:
+    """A code_interpreter tool: its container is an id, or `{"type": "auto", "file_ids"}`."""
+    container = tool.get("container")
+    if isinstance(container, str) and container:
+        return {"type": "code_interpreter", "container": container}
+    if not isinstance(container, dict) or container.get("type") != "auto":
+        raise invalid(
+            f"{where}.container",
+            f"Invalid '{where}.container': expected a container id or "
+            "{'type': 'auto', 'file_ids': [...]}.",
+        )
+    file_ids = container.get("file_ids") or []
+    if not isinstance(file_ids, list) or not all(isinstance(item, str) for item in file_ids):
+        raise invalid(f"{where}.container.file_ids", f"Invalid '{where}.container.file_ids'.")
+    echoed = {"type": "auto", "file_ids": file_ids}
+    if container.get("memory_limit") in ("1g", "4g", "16g", "64g"):
+        echoed["memory_limit"] = container["memory_limit"]
+    return {"type": "code_interpreter", "container": echoed}
+
+
+def include(body: dict) -> tuple[str, ...]:
+    value = body.get("include")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid("include", "Invalid 'include': expected an array of strings.")
+    return tuple(value)
+
+
 def tool_choice(body: dict) -> object:
     value = body.get("tool_choice")
     if value is None:
@@ -179,6 +249,8 @@ def tool_choice(body: dict) -> object:
     if isinstance(value, dict) and value.get("type") == "function":
         if isinstance(value.get("name"), str):
             return {"type": "function", "name": value["name"]}
+    if isinstance(value, dict) and value.get("type") == "file_search":
+        return {"type": "file_search"}
     raise invalid("tool_choice", "Invalid 'tool_choice'.")
 
 

@@ -20,8 +20,21 @@ import itertools
 from collections.abc import AsyncIterator
 
 from localai import ids
+from localai.code_model import code_block, offers_code_interpreter
+from localai.code_responses import code_response_events
 from localai.execution import Execution
+from localai.file_search import (
+    RESPONSES_INCLUDE,
+    FileSearch,
+    file_search_make,
+    file_search_tool,
+    responses_call_body,
+    responses_citation,
+    responses_tool_options,
+)
 from localai.model import (
+    Passage,
+    file_search_reply,
     parse_directives,
     reply_tokens,
     tokenize,
@@ -47,8 +60,10 @@ _TERMINAL_EVENT = {
 
 
 class ResponseExecution(Execution):
-    def __init__(self, response: Response):
+    def __init__(self, response: Response, *, include: tuple[str, ...] = ()):
         self.response = response
+        # The request's `include`: what its tool call items show (file search results).
+        self.include = include
         self.output: list[Item] = []
         self.message: Item | None = None
         self.stream: TokenStream | None = None
@@ -108,8 +123,61 @@ class ResponseExecution(Execution):
                 async for event in self._call_functions(calls):
                     yield event
                 return
+            code = self._code_request()
+            if code is not None:
+                async for event in code_response_events(self, code):
+                    yield event
+                return
+            search = await self._file_search()
+            if search is not None:
+                async for event in self._file_search_reply(search):
+                    yield event
+                return
             tokens = reply_tokens(response.input_text)
         async for event in self._reply(tokens):
+            yield event
+
+    def _code_request(self) -> str | None:
+        """The code to run, when the response offers the code interpreter
+        (code_responses.py)."""
+        response = self.response
+        if response.tool_choice == "none" or not offers_code_interpreter(response.tools):
+            return None
+        return code_block(response.input_text)
+
+    async def _file_search(self) -> FileSearch | None:
+        """The file search this response makes (file_search.py), or None: not offered,
+        or no indexed file in the tool's vector stores."""
+        response = self.response
+        tool = file_search_tool(response.tools)
+        if response.tool_choice == "none" or tool is None:
+            return None
+        store_ids, max_num_results, score_threshold = responses_tool_options(tool)
+        return await file_search_make(
+            vector_store_ids=store_ids,
+            input_text=response.input_text,
+            max_num_results=max_num_results,
+            score_threshold=score_threshold,
+        )
+
+    async def _file_search_reply(self, search: FileSearch) -> AsyncIterator[dict]:
+        """A file_search_call item with its events, then the message citing the passages."""
+        index = len(self.output)
+        with_results = RESPONSES_INCLUDE in self.include
+        body = responses_call_body(None, search.query, status="in_progress", with_results=False)
+        item = await self._new_output_item(body)
+        call = {"item_id": item.public_id, "output_index": index}
+        yield self._event("response.output_item.added", output_index=index, item=item_object(item))
+        yield self._event("response.file_search_call.in_progress", **call)
+        yield self._event("response.file_search_call.searching", **call)
+        body.update(
+            responses_call_body(search, search.query, status="completed", with_results=with_results)
+        )
+        await Item.objects.filter(pk=item.pk).aupdate(body=body)
+        yield self._event("response.file_search_call.completed", **call)
+        yield self._event("response.output_item.done", output_index=index, item=item_object(item))
+        reply = file_search_reply(search.passages, markers=False)
+        async for event in self._reply(reply.tokens, reply.citations):
             yield event
 
     async def _new_output_item(self, body: dict) -> Item:
@@ -152,7 +220,17 @@ class ResponseExecution(Execution):
         if outcome in _TERMINAL_EVENT:
             yield self._response_event(_TERMINAL_EVENT[outcome])
 
-    async def _reply(self, tokens: list[str]) -> AsyncIterator[dict]:
+    async def _reply(
+        self,
+        tokens: list[str],
+        citations: dict[int, Passage] | None = None,
+        *,
+        annotations_at: dict[int, dict] | None = None,
+    ) -> AsyncIterator[dict]:
+        """Streams the reply; `citations` maps the index of the token that ends a quoted
+        passage to the passage (file search): a file_citation annotation follows it.
+        `annotations_at` maps a token's index to a ready annotation that follows it (the
+        code interpreter's container file citations)."""
         response = self.response
         limit = response.max_output_tokens
         truncated = limit is not None and len(tokens) > limit
@@ -169,8 +247,21 @@ class ResponseExecution(Execution):
         self.stream = stream = TokenStream(
             tokens, self.directives, cancel_requested=self._cancel_requested
         )
+        annotations: list[dict] = []
+        offset = 0
         async for token in stream:
+            offset += len(token)
             yield self._event("response.output_text.delta", **part, delta=token, logprobs=[])
+            passage = (citations or {}).get(len(stream.streamed) - 1)
+            ready = (annotations_at or {}).get(len(stream.streamed) - 1)
+            if passage is not None or ready is not None:
+                annotations.append(ready or responses_citation(passage, offset))
+                yield self._event(
+                    "response.output_text.annotation.added",
+                    **part,
+                    annotation_index=len(annotations) - 1,
+                    annotation=annotations[-1],
+                )
         self.cut = stream.outcome == "cut"
         outcome = {"cut": "failed", "expired": "incomplete"}.get(stream.outcome, stream.outcome)
         if outcome == "completed" and truncated:
@@ -182,6 +273,7 @@ class ResponseExecution(Execution):
             text=stream.text,
             streamed_tokens=len(stream.streamed),
             error=stream.error,
+            annotations=annotations,
         )
         self.settled = True
         if self.cut:
@@ -189,7 +281,9 @@ class ResponseExecution(Execution):
 
         text = stream.text
         yield self._event("response.output_text.done", **part, text=text, logprobs=[])
-        yield self._event("response.content_part.done", **part, part=output_text_part(text))
+        yield self._event(
+            "response.content_part.done", **part, part=output_text_part(text, annotations)
+        )
         yield self._event("response.output_item.done", output_index=index, item=item_object(item))
         if outcome in _TERMINAL_EVENT:
             yield self._response_event(_TERMINAL_EVENT[outcome])

@@ -282,11 +282,40 @@ def network_namespace_available() -> bool:
     return completed.returncode == 0
 
 
-def _command(runner: Path, config: dict) -> list[str]:
+def _command(runner: Path, config: dict, network_namespace: bool) -> list[str]:
     python = [sys.executable, "-I", "-u", str(runner), json.dumps(config)]
-    if network_namespace_available():
+    if network_namespace:
         return ["unshare", "--net", "--map-root-user", "--", *python]
     return python
+
+
+def _prepare(
+    scratch: Path, code: str, files: list[tuple[str, bytes]], limits: SandboxLimits
+) -> tuple[Path, dict[str, str], Path, dict]:
+    """The scratch directory's layout: data/ (the code's cwd, with the input files), home/,
+    tmp/, and meta/ (the runner, the code, the status file)."""
+    data = scratch / "data"
+    for directory in (data, scratch / "home", scratch / "tmp", scratch / "meta"):
+        directory.mkdir()
+    inputs: dict[str, str] = {}
+    for name, content in files:
+        target = data / _safe_name(name)
+        target.write_bytes(content)
+        inputs[target.name] = hashlib.sha256(content).hexdigest()
+    runner = scratch / "meta" / "runner.py"
+    runner.write_text(_RUNNER)
+    code_path = scratch / "meta" / "code.py"
+    code_path.write_text(code, encoding="utf-8")
+    config = {
+        "cpu_seconds": max(1, int(limits.cpu_seconds)),
+        "memory_bytes": limits.memory_mb * 1024 * 1024,
+        "file_bytes": limits.file_bytes,
+        "open_files": limits.open_files,
+        "code_path": str(code_path),
+        "status_path": str(scratch / "meta" / "status.json"),
+        "network_refused": NETWORK_REFUSED,
+    }
+    return data, inputs, runner, config
 
 
 def _environment(scratch: Path) -> dict[str, str]:
@@ -487,31 +516,15 @@ async def sandbox_run(
     scratch = Path(tempfile.mkdtemp(prefix="localai-sandbox-"))
     started = time.monotonic()
     try:
-        data = scratch / "data"
-        for directory in (data, scratch / "home", scratch / "tmp", scratch / "meta"):
-            directory.mkdir()
-        inputs: dict[str, str] = {}
-        for name, content in files:
-            target = data / _safe_name(name)
-            target.write_bytes(content)
-            inputs[target.name] = hashlib.sha256(content).hexdigest()
-        runner = scratch / "meta" / "runner.py"
-        runner.write_text(_RUNNER)
-        code_path = scratch / "meta" / "code.py"
-        code_path.write_text(code, encoding="utf-8")
-        status_path = scratch / "meta" / "status.json"
-        config = {
-            "cpu_seconds": max(1, int(limits.cpu_seconds)),
-            "memory_bytes": limits.memory_mb * 1024 * 1024,
-            "file_bytes": limits.file_bytes,
-            "open_files": limits.open_files,
-            "code_path": str(code_path),
-            "status_path": str(status_path),
-            "network_refused": NETWORK_REFUSED,
-        }
+        # Files are written, and the namespace probed (once), off the event loop.
+        data, inputs, runner, config = await asyncio.to_thread(
+            _prepare, scratch, code, list(files), limits
+        )
+        command = _command(runner, config, await asyncio.to_thread(network_namespace_available))
+        status_path = Path(config["status_path"])
         try:
             process = await asyncio.create_subprocess_exec(
-                *_command(runner, config),
+                *command,
                 cwd=data,
                 env=_environment(scratch),
                 stdin=asyncio.subprocess.DEVNULL,

@@ -13,6 +13,7 @@ from localai.api import endpoint, unknown_url
 from localai.surfaces import AZURE, AZURE_V1, OPENAI, Surface
 from localai.views import (
     assistants,
+    containers,
     conversations,
     files,
     messages,
@@ -37,6 +38,7 @@ def api_patterns(surface: Surface) -> list:
     responses_api = partial(endpoint, surface=surface, protocol="responses")
     return [
         *_file_patterns(surface),
+        *_container_patterns(surface),
         # Assistants API v2.
         path(
             "assistants",
@@ -207,6 +209,42 @@ def _file_patterns(surface: Surface) -> list:
             f"{FILE_BATCH}/files",
             api(GET=vector_stores.file_batch_file_list),
             name="vector-store-file-batch-files",
+        ),
+    ]
+
+
+CONTAINER = "containers/<str:container_id>"
+CONTAINER_FILE = f"{CONTAINER}/files/<str:file_id>"
+
+
+def _container_patterns(surface: Surface) -> list:
+    """The Containers API, where the Responses API's code interpreter keeps its files."""
+    api = partial(endpoint, surface=surface, protocol="responses")
+    return [
+        path(
+            "containers",
+            api(GET=containers.container_list, POST=containers.container_create),
+            name="containers",
+        ),
+        path(
+            CONTAINER,
+            api(GET=containers.container_retrieve, DELETE=containers.container_delete),
+            name="container",
+        ),
+        path(
+            f"{CONTAINER}/files",
+            api(GET=containers.container_file_list, POST=containers.container_file_create),
+            name="container-files",
+        ),
+        path(
+            CONTAINER_FILE,
+            api(GET=containers.container_file_retrieve, DELETE=containers.container_file_delete),
+            name="container-file",
+        ),
+        path(
+            f"{CONTAINER_FILE}/content",
+            api(GET=containers.container_file_content),
+            name="container-file-content",
         ),
     ]
 

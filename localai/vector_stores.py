@@ -5,6 +5,7 @@ before the request answers, so it is `completed` (or `failed`, with the reason) 
 the SDK's polling helpers return on their first look.
 """
 
+import asyncio
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
@@ -105,7 +106,8 @@ async def search(
         .order_by("vector_store_file__pk", "position")
     ]
     results = []
-    for index, raw_score in rank(query, [chunk.text for chunk in chunks]):
+    ranked = await asyncio.to_thread(rank, query, [chunk.text for chunk in chunks])
+    for index, raw_score in ranked:
         score = unit_score(raw_score)
         if score < score_threshold:
             continue
@@ -184,14 +186,15 @@ async def vector_store_file_add(
         },
     )
     await Chunk.objects.filter(vector_store_file=entry).adelete()
+    content = await file_content(file)
     try:
-        text = extract_text(filename=file.filename, content=await file_content(file))
+        # Reading a large PDF takes a while: not on the event loop.
+        chunks = await asyncio.to_thread(_chunks_of, file.filename, content)
     except UnreadableFile as exc:
         entry.status = "failed"
         entry.last_error = {"code": exc.code, "message": exc.message}
         entry.usage_bytes = 0
     else:
-        chunks = chunk_text(text)
         await Chunk.objects.abulk_create(
             Chunk(vector_store_file=entry, position=position, text=chunk)
             for position, chunk in enumerate(chunks)
@@ -202,6 +205,10 @@ async def vector_store_file_add(
     await entry.asave(update_fields=["status", "last_error", "usage_bytes"])
     await VectorStore.objects.filter(pk=vector_store.pk).aupdate(last_active_at=unix_now())
     return entry
+
+
+def _chunks_of(filename: str, content: bytes) -> list[str]:
+    return chunk_text(extract_text(filename=filename, content=content))
 
 
 async def vector_store_file_update(*, entry: VectorStoreFile, attributes: dict) -> VectorStoreFile:

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from localai import params, response_params, services
 from localai.api import APIError, read_json
+from localai.code_interpreter import code_interpreter_tools_check
 from localai.execution import run_in_background
 from localai.faults import answer_request_faults
 from localai.model import parse_directives
@@ -93,6 +94,7 @@ async def response_create(request: HttpRequest) -> HttpResponse:
         "max_output_tokens": response_params.max_output_tokens(body),
         "text": body["text"] if isinstance(body.get("text"), dict) else {},
     }
+    await code_interpreter_tools_check(fields["tools"])
     conversation, context = await _context(body)
     wanted = model_input(context, inputs, instructions)
     await answer_request_faults(parse_directives(wanted.text)[1])
@@ -106,7 +108,7 @@ async def response_create(request: HttpRequest) -> HttpResponse:
             "prompt_tokens": wanted.prompt_tokens,
         },
     )
-    execution = ResponseExecution(response)
+    execution = ResponseExecution(response, include=response_params.include(body))
     if stream:
         return event_stream_response(_event_stream(execution))
     if background:

@@ -95,8 +95,15 @@ async def vector_store_create(request: HttpRequest) -> JsonResponse:
 
 
 async def vector_store_list(request: HttpRequest) -> JsonResponse:
-    page = await paginate(VectorStore.objects.all(), request, lambda store: store)
-    page["data"] = [await _render(store) for store in page["data"]]
+    # Rendering a store counts its files (a query), so the page renders after paging.
+    stores = {}
+
+    def remember(store: VectorStore) -> dict:
+        stores[store.public_id] = store
+        return {"id": store.public_id}
+
+    page = await paginate(VectorStore.objects.all(), request, remember)
+    page["data"] = [await _render(stores[row["id"]]) for row in page["data"]]
     return JsonResponse(page)
 
 

@@ -7,7 +7,7 @@ from localai.documents import chunk_text
 from localai.model import CLOSING_SENTENCE, FILE_SEARCH_NO_MATCH, Passage, file_search_reply
 from localai.retrieval import passage_quote
 from tests.localai.documents import BAKERY_GUIDE, VOLCANO_NOTES
-from tests.localai.sdk import make_client, message_text, new_assistant
+from tests.localai.sdk import make_client, message_text, new_assistant, stream_events
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -136,3 +136,87 @@ async def test_assistants_no_match_says_so(api_url):
     reply = (await client.beta.threads.messages.list(thread.id, limit=1)).data[0]
     assert message_text(reply) == f"{FILE_SEARCH_NO_MATCH}\n\n{CLOSING_SENTENCE}"
     assert reply.content[0].text.annotations == []
+
+
+# --- Responses API -----------------------------------------------------------------------------
+
+
+async def test_response_quotes_the_right_file_with_a_citation(api_url):
+    client = make_client(api_url)
+    store, volcano, _bakery = await _knowledge(client)
+    tool = {"type": "file_search", "vector_store_ids": [store.id]}
+    events = await stream_events(
+        client,
+        model="local-echo-1",
+        input=QUESTION,
+        tools=[tool],
+        include=["file_search_call.results"],
+    )
+    types = [event.type for event in events]
+    assert types[:6] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.file_search_call.in_progress",
+        "response.file_search_call.searching",
+        "response.file_search_call.completed",
+    ]
+    assert events[2].item.type == "file_search_call" and events[2].item.status == "in_progress"
+    assert types[-1] == "response.completed"
+
+    response = events[-1].response
+    search_call, message = response.output
+    assert search_call.id.startswith("fs_")
+    assert (search_call.type, search_call.status) == ("file_search_call", "completed")
+    assert search_call.queries == [QUESTION]
+    (result,) = search_call.results
+    assert (result.file_id, result.filename) == (volcano.id, "volcanoes.md")
+    assert "Eyjafjallajökull erupted in April 2010" in result.text
+
+    expected = expected_volcano_reply(volcano.id, markers=False)
+    text = message.content[0]
+    assert text.text == expected.text == response.output_text
+    assert "【" not in text.text
+    (annotation,) = text.annotations
+    assert (annotation.type, annotation.file_id, annotation.filename) == (
+        "file_citation",
+        volcano.id,
+        "volcanoes.md",
+    )
+    # The citation points just after the quoted passage.
+    quote = expected.citations[max(expected.citations)].quote
+    assert text.text[: annotation.index].endswith(quote.splitlines()[-1])
+
+    # Announced right after the delta that ends the passage.
+    added = types.index("response.output_text.annotation.added")
+    assert types[added - 1] == "response.output_text.delta"
+    streamed = "".join(
+        event.delta for event in events[:added] if event.type == "response.output_text.delta"
+    )
+    assert len(streamed) == annotation.index
+    assert events[added].annotation.file_id == volcano.id
+    assert events[added].annotation_index == 0
+
+    # Stored, the response reads the same.
+    stored = await client.responses.retrieve(response.id)
+    assert stored.output[1].content[0].annotations[0].file_id == volcano.id
+
+
+async def test_response_without_include_and_no_match(api_url):
+    client = make_client(api_url)
+    store, _volcano, bakery = await _knowledge(client)
+    tool = {"type": "file_search", "vector_store_ids": [store.id]}
+    response = await client.responses.create(
+        model="local-echo-1", input="What is the starter called?", tools=[tool]
+    )
+    search_call, message = response.output
+    assert search_call.results is None
+    assert message.content[0].annotations[0].file_id == bakery.id
+    assert "called Bertha" in response.output_text
+
+    nothing = await client.responses.create(
+        model="local-echo-1", input="What is the boiling point of mercury?", tools=[tool]
+    )
+    assert nothing.output[0].type == "file_search_call"
+    assert nothing.output_text == f"{FILE_SEARCH_NO_MATCH}\n\n{CLOSING_SENTENCE}"
+    assert nothing.output[1].content[0].annotations == []

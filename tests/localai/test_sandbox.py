@@ -1,0 +1,198 @@
+"""The code interpreter's sandbox (localai/sandbox.py): each limit ends the run with a clear
+line in the logs, and nothing is left behind (no scratch directory, no process)."""
+
+import os
+import re
+import tempfile
+import time
+
+import pytest
+
+from localai import sandbox
+from localai.sandbox import NETWORK_REFUSED, SandboxLimits, sandbox_run
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Small limits keep these tests fast.
+LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=5, memory_mb=256, output_bytes=4096)
+
+
+@pytest.fixture(autouse=True)
+def scratch_root(tmp_path, monkeypatch):
+    """Sandboxes make their scratch directories here, so a test can see none is left."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    yield tmp_path
+    assert list(tmp_path.glob("localai-sandbox-*")) == []
+
+
+def _gone(pid: int, timeout: float = 3.0) -> bool:
+    """Whether the process has ended (a zombie waiting for init to reap it counts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().split(") ", 1)[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+async def test_output_in_order_and_exit_status():
+    result = await sandbox_run(
+        code="import sys\nprint('one')\nprint('two', file=sys.stderr)\nprint('three')",
+        limits=LIMITS,
+    )
+    assert result.ok
+    assert result.logs == "one\ntwo\nthree\n"
+    assert result.exit_status == 0
+    assert result.files == []
+
+
+async def test_an_infinite_loop_hits_the_cpu_limit():
+    started = time.monotonic()
+    result = await sandbox_run(code="while True:\n    pass", limits=LIMITS)
+    assert result.limit == "cpu_time"
+    assert "Error: the code ran past its 1-second CPU time limit and was stopped." in result.logs
+    assert time.monotonic() - started < 4
+
+
+async def test_a_sleeping_loop_hits_the_wall_clock_limit():
+    limits = SandboxLimits(cpu_seconds=5, wall_seconds=1, memory_mb=256, output_bytes=4096)
+    code = (
+        "import os, subprocess, time\n"
+        "child = subprocess.Popen(['sleep', '30'])\n"
+        "print(os.getpid(), child.pid, flush=True)\n"
+        "while True:\n    time.sleep(0.1)"
+    )
+    result = await sandbox_run(code=code, limits=limits)
+    assert result.limit == "wall_time"
+    assert result.logs.endswith("Error: the code ran past its 1-second time limit and was stopped.")
+    pids = [int(pid) for pid in re.findall(r"\d+", result.logs.splitlines()[0])]
+    # The code's process and the one it started are both gone.
+    assert all(_gone(pid) for pid in pids)
+
+
+async def test_a_memory_bomb_hits_the_memory_limit():
+    result = await sandbox_run(
+        code="blocks = []\nwhile True:\n    blocks.append(' ' * 10_000_000)", limits=LIMITS
+    )
+    assert result.limit == "memory"
+    assert "MemoryError" in result.logs
+    assert result.logs.endswith(
+        "Error: the code ran past its memory limit (256 MB) and was stopped."
+    )
+
+
+@pytest.mark.parametrize("namespace", [True, False], ids=["netns", "audit-hook-only"])
+async def test_network_calls_are_refused(namespace, monkeypatch):
+    if namespace and not sandbox.network_namespace_available():
+        pytest.skip("unshare --net --map-root-user does not work on this machine")
+    monkeypatch.setattr(sandbox, "network_namespace_available", lambda: namespace)
+    connect = "import socket\nsocket.create_connection(('93.184.216.34', 80), timeout=2)"
+    result = await sandbox_run(code=connect, limits=LIMITS)
+    assert result.limit == "network"
+    assert f"NetworkAccessDisabled: {NETWORK_REFUSED}" in result.logs
+    assert result.logs.endswith(f"Error: {NETWORK_REFUSED}")
+    lookup = "import urllib.request\nurllib.request.urlopen('http://example.com', timeout=2)"
+    result = await sandbox_run(code=lookup, limits=LIMITS)
+    assert result.limit == "network"
+    assert result.logs.endswith(f"Error: {NETWORK_REFUSED}")
+    # Local socket pairs (asyncio's event loop needs one) still work.
+    result = await sandbox_run(
+        code="import asyncio\nasync def f():\n    return 42\nprint(asyncio.run(f()))",
+        limits=LIMITS,
+    )
+    assert result.ok
+    assert result.logs == "42\n"
+
+
+async def test_huge_output_is_cut_with_a_note():
+    result = await sandbox_run(
+        code="for i in range(200_000):\n    print('line', i)\nprint('done')", limits=LIMITS
+    )
+    assert result.limit == "output"
+    assert result.exit_status == 0
+    assert len(result.logs.encode()) < LIMITS.output_bytes + 200
+    assert result.logs.startswith("line 0\nline 1\n")
+    assert result.logs.endswith("Note: the output was cut at 4096 bytes; the rest was discarded.")
+
+
+async def test_a_traceback_is_shown_as_python_prints_it():
+    result = await sandbox_run(code="def f():\n    return 1 / 0\n\nf()", limits=LIMITS)
+    assert result.exit_status == 1
+    assert result.limit is None
+    lines = result.logs.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert '  File "<code>", line 4, in <module>' in lines
+    assert "ZeroDivisionError: division by zero" in lines
+    assert lines[-1] == "Error: the code stopped with ZeroDivisionError: division by zero."
+    assert "runner.py" not in result.logs
+    exited = await sandbox_run(code="import sys\nsys.exit(3)", limits=LIMITS)
+    assert exited.exit_status == 3
+    assert exited.logs == "Error: the code exited with status 3."
+
+
+async def test_input_files_are_readable_and_produced_files_come_back():
+    code = (
+        "rows = open('data.csv').read().splitlines()\n"
+        "print(len(rows), 'rows')\n"
+        "open('summary.txt', 'w').write(rows[-1])\n"
+        "open('data.csv', 'a').write('4,5\\n')\n"
+        "same = open('untouched.txt').read()\n"
+        "open('untouched.txt', 'w').write(same)\n"
+        "import os\nos.symlink('/etc/passwd', 'passwd')\n"
+    )
+    result = await sandbox_run(
+        code=code,
+        files=[("data.csv", b"a,b\n1,2\n"), ("../untouched.txt", b"same")],
+        limits=LIMITS,
+    )
+    assert result.logs == "2 rows\n"
+    produced = {file.name: file for file in result.files}
+    # New and changed files; not the unchanged one, not the symlink.
+    assert set(produced) == {"data.csv", "summary.txt"}
+    assert produced["summary.txt"].content == b"1,2"
+    assert produced["data.csv"].content == b"a,b\n1,2\n4,5\n"
+    assert produced["summary.txt"].mime == "text/plain"
+
+
+async def test_a_matplotlib_plot_returns_a_png():
+    pytest.importorskip("matplotlib")
+    limits = SandboxLimits(cpu_seconds=10, wall_seconds=20, memory_mb=1024, output_bytes=4096)
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3], [2, 4, 1])\n"
+        "plt.show()\n"
+        "plt.figure()\n"
+        "plt.bar(['a', 'b'], [3, 5])\n"
+    )
+    result = await sandbox_run(code=code, limits=limits)
+    assert result.ok, result.logs
+    # plt.show() saves the open figure; one left open at the end is saved too.
+    assert [file.name for file in result.files] == ["figure_1.png", "figure_2.png"]
+    for file in result.files:
+        assert file.content.startswith(PNG_MAGIC)
+        assert file.mime == "image/png"
+        assert file.is_image
+
+
+async def test_the_environment_is_minimal_and_the_scratch_directory_private(scratch_root):
+    code = (
+        "import os, sys\n"
+        "print(sorted(os.environ))\n"
+        "print(os.getcwd())\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    os.environ["LOCALAI_SECRET_FOR_TEST"] = "s3cret"
+    try:
+        result = await sandbox_run(code=code, limits=LIMITS)
+    finally:
+        del os.environ["LOCALAI_SECRET_FOR_TEST"]
+    names, cwd, matplotlib_loaded = result.logs.splitlines()
+    assert "LOCALAI_SECRET_FOR_TEST" not in names
+    assert "'MPLBACKEND'" in names
+    assert cwd.startswith(str(scratch_root / "localai-sandbox-"))
+    assert cwd.endswith("/data")
+    # matplotlib is patched only when the code imports it.
+    assert matplotlib_loaded == "False"
