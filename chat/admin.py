@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from .agents import ProviderError, agent_class
-from .models import Assistant, Conversation, Message
+from .models import Assistant, Conversation, KnowledgeFile, Message, RemoteCleanup
 from .services.assistants import (
     assistant_definition,
     assistant_delete,
@@ -16,7 +17,11 @@ from .services.assistants import (
     assistant_moved,
     assistant_push_remote,
 )
+from .services.conversations import conversation_delete
+from .services.file_types import is_indexable
+from .services.knowledge import assistant_knowledge_sync
 from .services.providers import provider_check_assistant
+from .services.uploads import UploadRefused, file_checked
 from .tools import registry
 
 DEFINITION_FIELDS = [
@@ -27,6 +32,8 @@ DEFINITION_FIELDS = [
     "model",
     "instructions",
     "function_tools",
+    "file_search",
+    "code_interpreter",
     "tools",
     "is_active",
 ]
@@ -76,9 +83,13 @@ class AssistantAdminForm(forms.ModelForm):
             )
         # Moving to `responses` is allowed (the way off a retired Assistants API): the old
         # remote definition is left where it is.
+        # Files and vector stores belong to a provider: after a change of provider the old
+        # knowledge store is not the new definition's (assistant_moved deletes it).
+        new_provider = bool(instance.pk) and cleaned["provider"] != instance.provider
         draft = Assistant(
             **{name: cleaned[name] for name in DEFINITION_FIELDS},
             remote_id="" if self.moved else instance.remote_id,
+            remote_vector_store_id="" if new_provider else instance.remote_vector_store_id,
         )
         try:
             # Remote first: if the provider refuses, the form shows why and nothing is saved.
@@ -100,9 +111,54 @@ class ImportAssistantForm(forms.Form):
     remote_id = forms.CharField(label="Remote assistant id", max_length=256)
 
 
+class KnowledgeFileForm(forms.ModelForm):
+    """A knowledge file: checked like a user's attachment, and it must be searchable."""
+
+    class Meta:
+        model = KnowledgeFile
+        fields = ["file"]
+        # No "currently: <link>" to a media URL: files download through the site's view.
+        widgets = {"file": forms.FileInput}
+
+    def clean_file(self):
+        file = self.cleaned_data.get("file")
+        if self.instance.pk:
+            if file != self.instance.file:
+                raise ValidationError("To replace a file, delete it and add the new one.")
+            return file
+        try:
+            name, content_type = file_checked(file=file)
+        except UploadRefused as refusal:
+            raise ValidationError(str(refusal)) from None
+        if not is_indexable(content_type):
+            raise ValidationError(f"“{name}”: file search cannot read images; use text or PDF.")
+        self.instance.name, self.instance.content_type = name, content_type
+        self.instance.size = file.size
+        return file
+
+
+class KnowledgeFileInline(admin.TabularInline):
+    model = KnowledgeFile
+    form = KnowledgeFileForm
+    fields = ["file", "download", "size", "status", "error"]
+    readonly_fields = ["download", "size", "status", "error"]
+    extra = 1
+    verbose_name = "knowledge file"
+    verbose_name_plural = "Knowledge files (file search reads them; saved to the provider)"
+
+    @admin.display(description="File")
+    def download(self, obj):
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("chat:knowledge_file", args=[obj.pk]), obj.name
+        )
+
+
 @admin.register(Assistant)
 class AssistantAdmin(admin.ModelAdmin):
     form = AssistantAdminForm
+    inlines = [KnowledgeFileInline]
     list_display = ["name", "provider", "protocol", "model", "remote_id", "is_active", "updated_at"]
     list_filter = ["provider", "protocol", "is_active"]
     search_fields = ["name", "description", "remote_id"]
@@ -120,7 +176,22 @@ class AssistantAdmin(admin.ModelAdmin):
         obj.remote_id = form.remote_id
         obj.save()
         if change and form.moved:
-            assistant_moved(assistant=obj)
+            assistant_moved(assistant=obj, previous_provider=form.initial.get("provider", ""))
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        removed = [
+            deleted
+            for formset in formsets
+            if formset.model is KnowledgeFile
+            for deleted in formset.deleted_objects
+        ]
+        # After the inlines are saved: new knowledge files go to the provider and its vector
+        # store, removed ones are deleted there. A failure loses nothing here (see the
+        # file's status) and the next save tries again.
+        errors = assistant_knowledge_sync(assistant=form.instance, removed=removed)
+        for error in errors:
+            self.message_user(request, f"Knowledge file not ready: {error}", messages.ERROR)
 
     @admin.action(description="Check provider connection")
     def check_provider_connection(self, request, queryset):
@@ -203,5 +274,56 @@ class ConversationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "owner", "assistant", "updated_at"]
     list_select_related = ["owner", "assistant"]
     search_fields = ["title", "owner__username"]
-    readonly_fields = ["owner", "assistant", "remote_thread_id", "created_at", "updated_at"]
+    readonly_fields = [
+        "owner",
+        "assistant",
+        "remote_thread_id",
+        "remote_vector_store_id",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MessageInline]
+    actions = ["delete_remote_and_local"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        # The stock bulk delete would leave the thread, files and vector store on the provider.
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ProviderError as exc:
+            self.message_user(request, f"Not deleted: the provider failed: {exc}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:chat_conversation_change", args=[object_id]))
+
+    def delete_model(self, request, obj):
+        conversation_delete(user=obj.owner, conversation_id=obj.pk)
+
+    @admin.action(
+        description="Delete selected conversations here and on the provider",
+        permissions=["delete"],
+    )
+    def delete_remote_and_local(self, request, queryset):
+        deleted = 0
+        for conversation in queryset.select_related("owner"):
+            try:
+                conversation_delete(user=conversation.owner, conversation_id=conversation.pk)
+                deleted += 1
+            except ProviderError as exc:
+                self.message_user(request, f"{conversation}: not deleted: {exc}", messages.ERROR)
+        if deleted:
+            self.message_user(request, f"Deleted {deleted} conversation(s).", messages.SUCCESS)
+
+
+@admin.register(RemoteCleanup)
+class RemoteCleanupAdmin(admin.ModelAdmin):
+    """Provider deletions that failed; `manage.py retry_remote_cleanup` retries them."""
+
+    list_display = ["kind", "remote_id", "provider", "attempts", "last_error", "updated_at"]
+    list_filter = ["provider", "kind"]
+    readonly_fields = [f.name for f in RemoteCleanup._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

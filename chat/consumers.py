@@ -16,7 +16,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .models import Conversation, Message
-from .presenters import conversation_payload, message_payload
+from .presenters import conversation_payload, message_payloads
+from .selectors import message_list
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
 from .services.stale_replies import replies_close_stale
@@ -79,9 +80,9 @@ def _conversation_snapshot(
         )
     except Conversation.DoesNotExist:
         raise TurnRefused("not_found", "This conversation does not exist.") from None
-    messages = list(conversation.messages.all())
+    messages = message_list(conversation=conversation)
     active = next((m for m in messages if m.is_active), None)
-    return conversation_payload(conversation), [message_payload(m) for m in messages], active
+    return conversation_payload(conversation), message_payloads(messages), active
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -206,6 +207,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             text=frame.get("text"),
             conversation_id=conversation_id,
             assistant_id=assistant_id,
+            attachments=frame.get("attachments"),
         )
         await self._follow(start.conversation.pk)
         await turn_launch(start, client_message_id=client_message_id)
@@ -226,6 +228,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             conversation_id=conversation_id,
             message_id=message_id,
             text=frame.get("text"),
+            attachments=frame.get("attachments"),
         )
         await self._follow(start.conversation.pk)
         await turn_launch(start, client_message_id=client_message_id)

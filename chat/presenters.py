@@ -3,7 +3,11 @@
 docs/websocket-protocol.md documents them; keep the two in step.
 """
 
-from .models import Conversation, Message
+from channels.db import database_sync_to_async
+from django.db.models import prefetch_related_objects
+from django.urls import reverse
+
+from .models import Conversation, Message, OutputFile, Upload
 
 
 def conversation_payload(conversation: Conversation) -> dict:
@@ -18,7 +22,54 @@ def conversation_payload(conversation: Conversation) -> dict:
     }
 
 
-def message_payload(message: Message) -> dict:
+def upload_payload(upload: Upload) -> dict:
+    return {
+        "id": upload.pk,
+        "name": upload.name,
+        "size": upload.size,
+        "content_type": upload.content_type,
+        "url": reverse("chat:upload_file", args=[upload.pk]),
+    }
+
+
+def output_file_payload(output: OutputFile) -> dict:
+    return {
+        "id": output.pk,
+        "name": output.name,
+        "content_type": output.content_type,
+        "size": output.size,
+        "url": reverse("chat:output_file", args=[output.pk]),
+        "is_image": output.is_image,
+    }
+
+
+def _cited_uploads(message: Message) -> dict[str, Upload]:
+    """The conversation's uploads that the message's citations name, by remote file id."""
+    file_ids = {c.get("file_id") for c in message.citations if c.get("file_id")}
+    if not file_ids:
+        return {}
+    uploads = Upload.objects.filter(
+        conversation_id=message.conversation_id, remote_file_id__in=file_ids
+    )
+    return {u.remote_file_id: u for u in uploads}
+
+
+def citation_payload(citation: dict, uploads_by_remote_id: dict[str, Upload]) -> dict:
+    upload = uploads_by_remote_id.get(citation.get("file_id", ""))
+    # Only the user's own attachments link anywhere: knowledge files are the assistant's.
+    url = reverse("chat:upload_file", args=[upload.pk]) if upload else None
+    return {**citation, "url": url}
+
+
+def message_payload(
+    message: Message, *, uploads_by_remote_id: dict[str, Upload] | None = None
+) -> dict:
+    """A message as the page and the socket show it. A user message's attachments and a
+    reply's output files come from `message.uploads` / `message.output_files`: prefetch
+    them for a list (chat.selectors.message_list does), or use message_payloads()."""
+    is_user = message.role == Message.Role.USER
+    if uploads_by_remote_id is None and message.citations:
+        uploads_by_remote_id = _cited_uploads(message)
     return {
         "id": message.pk,
         "conversation_id": message.conversation_id,
@@ -27,5 +78,45 @@ def message_payload(message: Message) -> dict:
         "status": message.status,
         "error": message.error,
         "tool_steps": message.tool_steps,
+        "attachments": [upload_payload(u) for u in message.uploads.all()] if is_user else [],
+        "citations": [citation_payload(c, uploads_by_remote_id or {}) for c in message.citations],
+        "files": [] if is_user else [output_file_payload(f) for f in message.output_files.all()],
         "created_at": message.created_at.isoformat(),
     }
+
+
+def message_payloads(messages: list[Message]) -> list[dict]:
+    """A transcript's payloads, citations resolved against its prefetched attachments (no
+    query per message)."""
+    uploads = {
+        u.remote_file_id: u
+        for m in messages
+        if m.role == Message.Role.USER
+        for u in m.uploads.all()
+        if u.remote_file_id
+    }
+    return [message_payload(m, uploads_by_remote_id=uploads) for m in messages]
+
+
+MESSAGE_RELATIONS = ("uploads", "output_files")
+
+
+def message_prefetch(messages: list[Message]) -> None:
+    """Reads the messages' attachments and output files now (two queries), so that
+    message_payload needs none: async code cannot query from it."""
+    prefetch_related_objects(messages, *MESSAGE_RELATIONS)
+
+
+async def amessage_payload(message: Message) -> dict:
+    """message_payload for async code (the turn runner): attachments, output files and
+    cited uploads read afresh, in the database thread."""
+
+    def build() -> dict:
+        cached = getattr(message, "_prefetched_objects_cache", {})
+        stale = [name for name in MESSAGE_RELATIONS if name in cached]
+        if stale:
+            message.refresh_from_db(fields=stale)  # drops the cached lists only
+        message_prefetch([message])
+        return message_payload(message)
+
+    return await database_sync_to_async(build)()

@@ -89,8 +89,13 @@ def conversation_get(*, user, conversation_id: int) -> Conversation:
 
 
 def message_list(*, conversation: Conversation) -> list[Message]:
-    """The transcript, oldest first."""
-    return list(Message.objects.filter(conversation=conversation).order_by("id"))
+    """The transcript, oldest first, with its attachments and output files (two queries
+    whatever its length)."""
+    return list(
+        Message.objects.filter(conversation=conversation)
+        .prefetch_related("uploads", "output_files")
+        .order_by("id")
+    )
 
 
 def assistant_list_active() -> list[Assistant]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import file_views, views
 
 app_name = "chat"
 urlpatterns = [
@@ -22,4 +22,9 @@ urlpatterns = [
         views.api_conversation_delete,
         name="api_conversation_delete",
     ),
+    path("api/uploads/", file_views.api_upload_create, name="api_uploads"),
+    path("api/uploads/<int:pk>/", file_views.api_upload_delete, name="api_upload"),
+    path("files/<int:pk>/", file_views.upload_file, name="upload_file"),
+    path("files/knowledge/<int:pk>/", file_views.knowledge_file, name="knowledge_file"),
+    path("outputs/<int:pk>/", file_views.output_file, name="output_file"),
 ]

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors
 from .agents.errors import ProviderError
 from .models import Conversation
-from .presenters import conversation_payload, message_payload
+from .presenters import conversation_payload, message_payloads
 from .services import conversations as conversation_services
 
 # Longer search terms only make the query slower; nobody types a paragraph into the box.
@@ -130,7 +130,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         ],
         **_sidebar_page_payload(page, pinned),
         "conversation": conversation_payload(conversation) if conversation else None,
-        "messages": [message_payload(m) for m in messages],
+        "messages": message_payloads(messages),
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         "urls": {
             "index": reverse("chat:index"),

@@ -5,7 +5,9 @@ from django.db import transaction
 
 from chat.agents import AssistantDefinition, agent_class, client_for
 from chat.agents.clients import default_model
-from chat.models import Assistant, Conversation
+from chat.models import Assistant, Conversation, KnowledgeFile, Upload
+
+from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
 
 def assistant_definition(assistant: Assistant) -> AssistantDefinition:
@@ -19,9 +21,6 @@ def assistant_definition(assistant: Assistant) -> AssistantDefinition:
         tools=list(assistant.tools or []),
         remote_id=assistant.remote_id,
         function_tools=tuple(assistant.function_tools or ()),
-        file_search=assistant.file_search,
-        code_interpreter=assistant.code_interpreter,
-        knowledge_vector_store_id=assistant.remote_vector_store_id,
     )
 
 
@@ -53,14 +52,32 @@ def assistant_push_remote(*, provider: str, protocol: str, definition: Assistant
     return async_to_sync(_push)(provider=provider, protocol=protocol, definition=definition)
 
 
+def _knowledge_remote_objects(assistant: Assistant) -> dict[str, list[RemoteObject]]:
+    """The assistant's vector store and knowledge files on the provider, store first."""
+    by_provider = stored_files_remote_objects(assistant.knowledge_files.all())
+    if assistant.remote_vector_store_id:
+        by_provider.setdefault(assistant.provider, []).insert(
+            0, RemoteObject(Kind.VECTOR_STORE, assistant.remote_vector_store_id)
+        )
+    return by_provider
+
+
 def assistant_delete(*, assistant: Assistant) -> None:
-    """Deletes the definition on the provider, then locally; a provider failure keeps both."""
+    """Deletes the definition on the provider, then its knowledge there, then locally.
+
+    A failing definition deletion keeps everything (staff retry, as before). Knowledge
+    deletions that fail afterwards are recorded for `retry_remote_cleanup` instead: the
+    definition is gone already, and keeping the assistant for its files would only leave a
+    half-deleted assistant in the admin.
+    """
 
     async def delete_remote():
         await assistant_agent(assistant).delete()
 
     if assistant.remote_id:
         async_to_sync(delete_remote)()
+    for provider, objects in _knowledge_remote_objects(assistant).items():
+        remote_objects_delete(provider=provider, objects=objects)
     assistant.delete()
 
 
@@ -112,7 +129,33 @@ async def assistant_ensure_remote(assistant: Assistant) -> None:
         await assistant.arefresh_from_db(fields=["remote_id"])
 
 
-def assistant_moved(*, assistant: Assistant) -> None:
+def assistant_moved(*, assistant: Assistant, previous_provider: str = "") -> None:
     """After an assistant moved to another provider or protocol: its conversations continue
-    in new remote threads (the old ones belong to the old home), their transcripts kept."""
-    Conversation.objects.filter(assistant=assistant).update(remote_thread_id="")
+    in new remote threads (the old ones belong to the old home), their transcripts kept.
+
+    Files and vector stores belong to a provider, not a protocol: after a change of
+    provider they are deleted on the old one and uploaded again to the new one when needed
+    (knowledge at the next sync, attachments at the next turn)."""
+    conversations = Conversation.objects.filter(assistant=assistant)
+    conversations.update(remote_thread_id="")
+    if not previous_provider or previous_provider == assistant.provider:
+        return
+    old_home = [
+        RemoteObject(Kind.VECTOR_STORE, store_id)
+        for store_id in conversations.exclude(remote_vector_store_id="").values_list(
+            "remote_vector_store_id", flat=True
+        )
+    ]
+    if assistant.remote_vector_store_id:
+        old_home.append(RemoteObject(Kind.VECTOR_STORE, assistant.remote_vector_store_id))
+    uploads = Upload.objects.filter(conversation__assistant=assistant)
+    old_files = [*uploads, *assistant.knowledge_files.all()]
+    old_home += stored_files_remote_objects(old_files).get(previous_provider, [])
+    remote_objects_delete(provider=previous_provider, objects=old_home)
+    conversations.update(remote_vector_store_id="")
+    Assistant.objects.filter(pk=assistant.pk).update(remote_vector_store_id="")
+    assistant.remote_vector_store_id = ""
+    uploads.update(remote_file_id="", remote_provider="")
+    assistant.knowledge_files.update(
+        remote_file_id="", remote_provider="", status=KnowledgeFile.Status.PENDING, error=""
+    )

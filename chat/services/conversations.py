@@ -13,6 +13,7 @@ from chat.presenters import conversation_payload
 
 from .assistants import assistant_agent
 from .events import publish_on_commit, user_group
+from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
 TITLE_MAX_CHARS = 200
 TITLE_DERIVED_CHARS = 60
@@ -110,8 +111,31 @@ def conversation_pin(*, user, conversation_id: int, pinned: bool) -> Conversatio
     return conversation
 
 
+def _files_remote_objects(conversation: Conversation) -> dict[str, list[RemoteObject]]:
+    """The conversation's vector store, attachments and code outputs on the provider."""
+    stored = [*conversation.uploads.all(), *conversation.output_files.all()]
+    by_provider = stored_files_remote_objects(stored)
+    if conversation.remote_vector_store_id:
+        # The store lives where its files went; with the assistant deleted, that is the only
+        # trace of the provider left.
+        provider = conversation.assistant.provider if conversation.assistant else ""
+        provider = provider or next((f.remote_provider for f in stored if f.remote_provider), "")
+        if provider:
+            by_provider.setdefault(provider, []).insert(
+                0, RemoteObject(Kind.VECTOR_STORE, conversation.remote_vector_store_id)
+            )
+    return by_provider
+
+
 def conversation_delete(*, user, conversation_id: int) -> None:
-    """Deletes the remote thread first: if the provider fails, nothing is deleted here."""
+    """Deletes the remote thread first: if the provider fails, nothing is deleted here.
+
+    Then the conversation's files and vector store on the provider: a failure there is
+    recorded for `retry_remote_cleanup` and the deletion goes on. The thread holds what
+    the user wrote, so its deletion must succeed before anything is gone locally (the user
+    retries); a leftover file copy is cleaned later without keeping a conversation the user
+    asked to delete.
+    """
     conversation = Conversation.objects.select_related("assistant").get(
         pk=conversation_id, owner=user
     )
@@ -128,6 +152,8 @@ def conversation_delete(*, user, conversation_id: int) -> None:
             await agent.thread(conversation.remote_thread_id).delete()
 
     async_to_sync(stop_reply_and_delete_thread)()
+    for provider, objects in _files_remote_objects(conversation).items():
+        remote_objects_delete(provider=provider, objects=objects)
     with transaction.atomic():
         conversation.delete()
         publish_on_commit(

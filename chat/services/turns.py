@@ -23,11 +23,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
-from chat.presenters import conversation_payload, message_payload
+from chat.presenters import conversation_payload, message_payload, message_prefetch
 
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
 from .stale_replies import replies_close_stale
+from .uploads import UploadRefused, uploads_claim
 
 logger = logging.getLogger(__name__)
 
@@ -55,15 +56,40 @@ class TurnStart:
     user_message_created: bool = True
 
 
-def validate_message_text(text) -> str:
+def validate_message_text(text, *, with_attachments: bool = False) -> str:
+    """The message text; it may be empty only when files are attached."""
+    if text is None and with_attachments:
+        text = ""
     if not isinstance(text, str):
         raise TurnRefused("invalid", "The message text must be a string.")
-    if not text.strip():
+    if not text.strip() and not with_attachments:
         raise TurnRefused("empty", "The message is empty.")
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise TurnRefused("too_long", f"The message is longer than {limit:,} characters.")
     return text
+
+
+def validate_attachments(attachments) -> list[int]:
+    """The upload ids of a frame's `attachments` (absent: none)."""
+    if attachments is None:
+        return []
+    if not isinstance(attachments, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in attachments
+    ):
+        raise TurnRefused("bad_attachment", "`attachments` must be a list of upload ids.")
+    limit = settings.CHAT_MAX_ATTACHMENTS
+    if len(set(attachments)) > limit:
+        raise TurnRefused("bad_attachment", f"A message can carry at most {limit} files.")
+    return list(dict.fromkeys(attachments))
+
+
+def _attach(**arguments) -> None:
+    try:
+        uploads_claim(**arguments)
+    except UploadRefused as refusal:
+        # Raised inside the turn's transaction: the message it would have joined is undone.
+        raise TurnRefused(refusal.code, str(refusal)) from None
 
 
 def _unless_stale(create, *, conversation_id: int | None, **arguments) -> TurnStart:
@@ -77,15 +103,22 @@ def _unless_stale(create, *, conversation_id: int | None, **arguments) -> TurnSt
 
 
 def turn_create(
-    *, user, text: str, conversation_id: int | None = None, assistant_id: int | None = None
+    *,
+    user,
+    text: str,
+    conversation_id: int | None = None,
+    assistant_id: int | None = None,
+    attachments: list[int] | None = None,
 ) -> TurnStart:
-    text = validate_message_text(text)
+    upload_ids = validate_attachments(attachments)
+    text = validate_message_text(text, with_attachments=bool(upload_ids))
     return _unless_stale(
         _turn_create,
         user=user,
         text=text,
         conversation_id=conversation_id,
         assistant_id=assistant_id,
+        upload_ids=upload_ids,
     )
 
 
@@ -95,11 +128,25 @@ def turn_regenerate(*, user, conversation_id: int) -> TurnStart:
     return _unless_stale(_turn_regenerate, user=user, conversation_id=conversation_id)
 
 
-def turn_edit(*, user, conversation_id: int, message_id: int, text: str) -> TurnStart:
-    """Replaces the user's last message, and the reply to it, with `text` and a new reply."""
-    text = validate_message_text(text)
+def turn_edit(
+    *,
+    user,
+    conversation_id: int,
+    message_id: int,
+    text: str,
+    attachments: list[int] | None = None,
+) -> TurnStart:
+    """Replaces the user's last message, and the reply to it, with `text` and a new reply.
+    `attachments` may list the replaced message's files again to keep them."""
+    upload_ids = validate_attachments(attachments)
+    text = validate_message_text(text, with_attachments=bool(upload_ids))
     return _unless_stale(
-        _turn_edit, user=user, conversation_id=conversation_id, message_id=message_id, text=text
+        _turn_edit,
+        user=user,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        text=text,
+        upload_ids=upload_ids,
     )
 
 
@@ -160,6 +207,8 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
         conversation.messages.filter(pk__in=replaced).delete()
         reply = _new_reply(conversation)
         _touch(conversation)
+        # turn_launch presents both from async code, where no query may run.
+        message_prefetch([user_message, reply])
     return TurnStart(
         conversation,
         user_message,
@@ -170,7 +219,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
     )
 
 
-def _turn_edit(*, user, conversation_id, message_id, text) -> TurnStart:
+def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnStart:
     with transaction.atomic():
         conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
         if not conversation.messages.filter(pk=message_id, role=Message.Role.USER).exists():
@@ -184,8 +233,17 @@ def _turn_edit(*, user, conversation_id, message_id, text) -> TurnStart:
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
+        _attach(
+            user=user,
+            upload_ids=upload_ids,
+            conversation=conversation,
+            message=user_message,
+            reattach=True,
+        )
         reply = _new_reply(conversation)
         _touch(conversation)
+        # turn_launch presents both from async code, where no query may run.
+        message_prefetch([user_message, reply])
     return TurnStart(
         conversation,
         user_message,
@@ -195,7 +253,7 @@ def _turn_edit(*, user, conversation_id, message_id, text) -> TurnStart:
     )
 
 
-def _turn_create(*, user, text, conversation_id, assistant_id) -> TurnStart:
+def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> TurnStart:
     with transaction.atomic():
         created = conversation_id is None
         if created:
@@ -218,8 +276,15 @@ def _turn_create(*, user, text, conversation_id, assistant_id) -> TurnStart:
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
+        _attach(user=user, upload_ids=upload_ids, conversation=conversation, message=user_message)
+        if created and not conversation.title and upload_ids:
+            # Files and no words: the first file's name is the best title there is.
+            conversation.title = conversation_title_from(user_message.uploads.first().name)
+            conversation.save(update_fields=["title"])
         reply = _new_reply(conversation)
         _touch(conversation)
+        # turn_launch presents both from async code, where no query may run.
+        message_prefetch([user_message, reply])
     return TurnStart(conversation, user_message, reply, created)
 
 

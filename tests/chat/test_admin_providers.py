@@ -53,6 +53,9 @@ def form_data(**overrides):
         "instructions": "Be brief.",
         "tools": "[]",
         "is_active": "on",
+        # The knowledge-file inline's management form, as the page sends it (no files).
+        "knowledge_files-TOTAL_FORMS": "0",
+        "knowledge_files-INITIAL_FORMS": "0",
     }
     return {**data, **overrides}
 

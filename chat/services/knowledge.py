@@ -1,0 +1,140 @@
+"""An assistant's knowledge files: uploaded to its provider, indexed in its vector store.
+
+Staff add and remove the files in the admin; `assistant_knowledge_sync` then brings the
+provider in line. A provider failure never loses a file locally: it stays listed, marked
+failed with the reason, and is tried again at the next save.
+"""
+
+from collections.abc import Iterable
+
+from asgiref.sync import async_to_sync
+
+from chat.agents import ProviderError, client_for
+from chat.agents.files import ProviderFiles
+from chat.models import Assistant, KnowledgeFile
+
+from .assistants import assistant_definition, assistant_push_remote
+from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
+
+Status = KnowledgeFile.Status
+
+
+def _read(knowledge_file: KnowledgeFile) -> bytes:
+    with knowledge_file.file.open("rb") as stored:
+        return stored.read()
+
+
+def _failed(knowledge_file: KnowledgeFile, reason: str) -> str:
+    knowledge_file.status = Status.FAILED
+    knowledge_file.error = reason
+    knowledge_file.save(update_fields=["status", "error", "remote_file_id", "remote_provider"])
+    return f"{knowledge_file.name}: {reason}"
+
+
+def _upload(files: ProviderFiles, knowledge_file: KnowledgeFile, provider: str) -> None:
+    data = _read(knowledge_file)
+    knowledge_file.remote_file_id = async_to_sync(files.upload)(name=knowledge_file.name, data=data)
+    knowledge_file.remote_provider = provider
+    knowledge_file.save(update_fields=["remote_file_id", "remote_provider"])
+
+
+def _ensure_store(files: ProviderFiles, assistant: Assistant) -> bool:
+    """Creates the assistant's vector store if it has none; True when created now."""
+    if assistant.remote_vector_store_id:
+        return False
+    assistant.remote_vector_store_id = async_to_sync(files.create_vector_store)(
+        name=f"assistant-{assistant.pk}-knowledge"
+    )
+    Assistant.objects.filter(pk=assistant.pk).update(
+        remote_vector_store_id=assistant.remote_vector_store_id
+    )
+    return True
+
+
+def _index(files: ProviderFiles, assistant: Assistant, pending: list[KnowledgeFile]) -> list:
+    errors = []
+    store_id = assistant.remote_vector_store_id
+    failures = {
+        failure.file_id: failure.reason
+        for failure in async_to_sync(files.add_to_vector_store)(
+            store_id, [f.remote_file_id for f in pending]
+        )
+    }
+    for knowledge_file in pending:
+        reason = failures.get(knowledge_file.remote_file_id)
+        if reason is None:
+            knowledge_file.status, knowledge_file.error = Status.READY, ""
+            knowledge_file.save(update_fields=["status", "error"])
+            continue
+        # Out of the store again, so that the retry at the next save starts clean.
+        async_to_sync(files.remove_from_vector_store)(store_id, knowledge_file.remote_file_id)
+        errors.append(_failed(knowledge_file, f"The provider could not index it: {reason}"))
+    return errors
+
+
+def _remove(assistant: Assistant, removed: Iterable[KnowledgeFile]) -> None:
+    gone = [f for f in removed if f.remote_file_id and f.remote_provider]
+    if gone and assistant.remote_vector_store_id:
+
+        async def take_out_of_store():
+            files = ProviderFiles(client_for(assistant.provider))
+            for knowledge_file in gone:
+                await files.remove_from_vector_store(
+                    assistant.remote_vector_store_id, knowledge_file.remote_file_id
+                )
+
+        try:
+            async_to_sync(take_out_of_store)()
+        except ProviderError:
+            pass  # deleting the file below takes it out of every store as well
+    for provider in {f.remote_provider for f in gone}:
+        remote_objects_delete(
+            provider=provider,
+            objects=[
+                RemoteObject(Kind.FILE, f.remote_file_id)
+                for f in gone
+                if f.remote_provider == provider
+            ],
+        )
+
+
+def assistant_knowledge_sync(
+    *, assistant: Assistant, removed: Iterable[KnowledgeFile] = ()
+) -> list[str]:
+    """Uploads and indexes the assistant's new (or previously failed) knowledge files,
+    deletes the `removed` ones (records already deleted here) on the provider, and
+    pushes the definition again when its vector store is new. Returns readable errors."""
+    _remove(assistant, removed)
+    pending = list(assistant.knowledge_files.exclude(status=Status.READY).order_by("id"))
+    if not pending:
+        return []
+    errors = []
+    try:
+        files = ProviderFiles(client_for(assistant.provider))
+    except ProviderError as exc:
+        return [_failed(f, str(exc)) for f in pending]
+    uploaded = []
+    for knowledge_file in pending:
+        try:
+            if knowledge_file.remote_provider != assistant.provider:
+                _upload(files, knowledge_file, assistant.provider)
+            uploaded.append(knowledge_file)
+        except ProviderError as exc:
+            errors.append(_failed(knowledge_file, str(exc)))
+    if not uploaded:
+        return errors
+    try:
+        created = _ensure_store(files, assistant)
+        errors += _index(files, assistant, uploaded)
+    except ProviderError as exc:
+        return errors + [_failed(f, str(exc)) for f in uploaded]
+    if created:
+        try:
+            assistant_push_remote(
+                provider=assistant.provider,
+                protocol=assistant.protocol,
+                definition=assistant_definition(assistant),
+            )
+        except ProviderError as exc:
+            errors.append(f"The assistant could not be pointed at its knowledge: {exc}")
+    return errors
