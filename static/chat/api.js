@@ -1,4 +1,4 @@
-// The page's small JSON API (chat/views.py): sidebar pages, rename, delete.
+// The page's small JSON API (chat/views.py): sidebar pages, rename, delete, uploads.
 
 let loginUrl = "/accounts/login/";
 
@@ -69,4 +69,51 @@ export function apiPost(url, body = {}) {
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
     body: JSON.stringify(body),
   });
+}
+
+export function apiDelete(url) {
+  return request(url, { method: "DELETE", headers: { "X-CSRFToken": csrfToken() } });
+}
+
+/**
+ * Uploads one file as multipart field `file`. XMLHttpRequest rather than fetch: only it
+ * reports upload progress, which a chip needs for a large file on a slow link.
+ * @returns {{done: Promise<{ok: boolean, status: number, data: any}>, abort: () => void}}
+ *   `done` never rejects (like request()); an aborted upload resolves with status -1.
+ */
+export function apiUpload(url, file, { onProgress = () => {} } = {}) {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise((resolve) => {
+    xhr.open("POST", url);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status === 401) goToLogin();
+      let data;
+      try {
+        data = JSON.parse(xhr.responseText || "{}");
+      } catch {
+        data = {};
+      }
+      const ok = xhr.status >= 200 && xhr.status < 300;
+      if (!ok && !data.error) {
+        data.error = xhr.status === 413
+          ? "The file is larger than the server accepts."
+          : `The server answered ${xhr.status}. Try again.`;
+      }
+      resolve({ ok, status: xhr.status, data });
+    });
+    xhr.addEventListener("error", () => resolve({
+      ok: false, status: 0, data: { error: "The upload failed: the server could not be reached." },
+    }));
+    xhr.addEventListener("abort", () => resolve({ ok: false, status: -1, data: { error: "Cancelled." } }));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+  return { done, abort: () => xhr.abort() };
 }

@@ -6,6 +6,7 @@
 // so a reconnect never duplicates anything.
 
 import { apiGet, apiPost, goToLogin, setLoginUrl } from "./api.js";
+import { Attachments } from "./attachments.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
 import { ChatSocket } from "./socket.js";
 import { renderMarkdown } from "./markdown.js";
@@ -38,6 +39,8 @@ const els = {
   stop: $("stop"),
   charCount: $("char-count"),
   announcer: $("announcer"),
+  attach: $("attach"),
+  dropOverlay: $("drop-overlay"),
 };
 
 const assistants = new Map(data.assistants.map((a) => [a.id, a]));
@@ -47,14 +50,35 @@ const conversationPath = new RegExp(
 );
 const SITE_NAME = document.title.split(" · ").pop() || "Assistants";
 // Refusals that mean "your message was not saved": it goes back into the box.
-const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame"]);
+const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame",
+  "bad_attachment"]);
 // Refusals of an edit: the message shows its saved text again.
 const EDIT_REFUSALS = new Set([...SEND_REFUSALS, "not_last"]);
+
+/**
+ * Upload limits: from the page's JSON when the view sends them (chat_data.uploads), else
+ * from the composer's data attributes (the settings' defaults).
+ */
+function uploadConfig() {
+  const form = document.getElementById("composer").dataset;
+  const given = data.uploads || {};
+  const extensions = given.extensions ?? form.uploadExtensions.split(/[\s,]+/).filter(Boolean);
+  return {
+    url: data.urls.uploads || form.uploadUrl,
+    deleteUrl: data.urls.upload || `${(data.urls.uploads || form.uploadUrl).replace(/\/?$/, "/")}{id}/`,
+    limits: {
+      maxBytes: Number(given.max_bytes ?? form.uploadMaxBytes),
+      extensions: Array.isArray(extensions) ? extensions : [],
+      maxCount: Number(given.max_attachments ?? form.maxAttachments),
+    },
+  };
+}
+const uploads = uploadConfig();
 
 const state = {
   /** The open conversation (payload), or null on the "new chat" screen. */
   current: data.conversation,
-  /** {clientMessageId, text, conversationId} until the server echoes the message. */
+  /** {clientMessageId, text, conversationId, attachments} until the server echoes the message. */
   pendingSend: null,
   /** {clientMessageId, adopted} while a new conversation started by this tab is being created. */
   pendingNew: null,
@@ -112,6 +136,8 @@ function saveDraft() {
 }
 
 function restoreDraft() {
+  attachments.setKey(state.current?.id ?? "new");
+  renderCapabilities();
   let draft = "";
   try {
     draft = localStorage.getItem(draftKey(state.current?.id)) || "";
@@ -196,10 +222,22 @@ function renderEmptyState() {
   }
 }
 
+/** What the assistant of this chat can do with files (null when the page does not say). */
+function renderCapabilities() {
+  const assistant = state.current
+    ? assistants.get(state.current.assistant?.id) || null
+    : selectedAssistant();
+  const known = assistant && (typeof assistant.file_search === "boolean" || typeof assistant.code_interpreter === "boolean");
+  attachments.setCapabilities(known ? {
+    name: assistant.name, fileSearch: Boolean(assistant.file_search), codeInterpreter: Boolean(assistant.code_interpreter),
+  } : null);
+}
+
 function renderPicker() {
   const assistant = selectedAssistant();
   els.pickerDescription.textContent = assistant ? assistant.description : "";
   if (!state.current) renderHeader();
+  renderCapabilities();
 }
 
 function updateComposer() {
@@ -208,8 +246,10 @@ function updateComposer() {
   const max = data.max_message_chars;
   const active = transcript.activeReply !== null;
   const canTarget = state.current !== null || selectedAssistant() !== null;
+  // Not while a file is still uploading: the message would go without it.
   els.send.disabled = !text.trim() || length > max || !socket.isOpen || active || !canTarget
-    || state.pendingNew !== null;
+    || state.pendingNew !== null || attachments.busy;
+  els.send.title = attachments.busy ? "Wait for the files to finish uploading" : "";
   els.stop.hidden = !active;
   els.stop.disabled = state.stopping;
   if (length > max * 0.8) {
@@ -312,6 +352,7 @@ async function deleteConversation(id) {
   sidebar.remove(id);
   if (state.current?.id === id) newChat({ push: true });
   forgetDraft(id);
+  attachments.forget(id);
   return true;
 }
 
@@ -328,6 +369,34 @@ els.search.addEventListener("keydown", (event) => {
     loadConversations();
   }
 });
+
+// --- Attachments -----------------------------------------------------------------------------
+
+const attachments = new Attachments(
+  {
+    tray: $("attach-tray"),
+    list: $("attach-list"),
+    note: $("attach-note"),
+    input: $("attach-input"),
+    button: els.attach,
+    dropTarget: els.main,
+    overlay: els.dropOverlay,
+    paste: els.input,
+    live: $("attach-status"),
+  },
+  {
+    limits: uploads.limits,
+    uploadUrl: uploads.url,
+    uploadDeleteUrl: (id) => uploads.deleteUrl.replace("{id}", encodeURIComponent(String(id))),
+    onChange: () => updateComposer(),
+    onNotice: (message) => showAlert(message, { kind: "info" }),
+  },
+);
+{
+  const { maxBytes, extensions, maxCount } = uploads.limits;
+  $("drop-hint").textContent = `Up to ${maxCount} files, ${Math.round(maxBytes / 1048576)} MB each`
+    + (extensions.length ? `: ${extensions.slice(0, 8).join(", ")}${extensions.length > 8 ? "…" : ""}` : "");
+}
 
 // --- Transcript ------------------------------------------------------------------------------
 
@@ -390,6 +459,7 @@ function newChat({ push }) {
 /** Makes a conversation this tab just created the open one, without reloading anything. */
 function adopt(conversation) {
   state.current = conversation;
+  attachments.rekey("new", conversation.id);
   sidebar.setCurrent(conversation.id);
   const url = conversationUrl(conversation.id);
   if (location.pathname !== url) {
@@ -446,15 +516,19 @@ function send() {
     if (!assistant) return;
     frame = { type: "message.send", conversation_id: null, assistant_id: assistant.id, text, client_message_id: clientMessageId };
   }
+  const files = attachments.ready.map((item) => item.upload);
+  if (files.length) frame.attachments = files.map((upload) => upload.id);
   if (!socket.send(frame)) {
     showAlert("Not connected. Your message was not sent; it is still in the box.");
     return;
   }
+  attachments.takeForSend();
   state.pendingSend = {
     clientMessageId, text, conversationId: state.current?.id ?? null, connection: state.connection,
+    attachments: files,
   };
   if (!state.current) state.pendingNew = { clientMessageId, adopted: false };
-  transcript.addOptimistic(text, clientMessageId);
+  transcript.addOptimistic(text, clientMessageId, files);
   els.input.value = "";
   forgetDraft(state.current?.id);
   autoGrow();
@@ -471,6 +545,7 @@ function rollBackSend() {
     autoGrow();
     saveDraft();
   }
+  if (pending.attachments?.length) attachments.restore(pending.attachments, pending.conversationId ?? "new");
   state.pendingSend = null;
   state.pendingNew = null;
   renderEmptyState();
@@ -549,13 +624,14 @@ const frameHandlers = {
     if (pending && pending.conversationId === frame.conversation.id) {
       if (pending.connection === state.connection) {
         // Sent on this connection, its echo is still on the way: keep showing it.
-        transcript.addOptimistic(pending.text, pending.clientMessageId);
+        transcript.addOptimistic(pending.text, pending.clientMessageId, pending.attachments);
       } else {
         // Sent just before the connection dropped: if the server never saved it, give it back.
         const saved = frame.messages.some((m) => m.role === "user" && m.content === pending.text);
         state.pendingSend = null;
         if (!saved && !els.input.value.trim()) {
           els.input.value = pending.text;
+          if (pending.attachments?.length) attachments.restore(pending.attachments, frame.conversation.id);
           autoGrow();
           showAlert("Your last message was not sent. It is back in the box.", { kind: "info" });
         }
@@ -591,6 +667,7 @@ const frameHandlers = {
       if (!mine) showAlert("This conversation was deleted in another window.", { kind: "info" });
     }
     forgetDraft(id);
+    attachments.forget(id);
   },
 
   "message.deleted"(frame) {
@@ -629,6 +706,15 @@ const frameHandlers = {
 
   "message.tool_step"(frame) {
     if (isCurrent(frame.conversation_id)) transcript.applyToolStep(frame);
+  },
+
+  // Sent before the text that carries its [n] marker, so the marker is a button at once.
+  "message.citation"(frame) {
+    if (isCurrent(frame.conversation_id)) transcript.applyCitation(frame);
+  },
+
+  "message.file"(frame) {
+    if (isCurrent(frame.conversation_id)) transcript.applyFile(frame);
   },
 
   "message.done"(frame) {

@@ -16,6 +16,24 @@ export function escapeHtml(text) {
 }
 
 const SAFE_URL = /^(?:https?:|mailto:|#|\/(?!\/))/i;
+// Code interpreter output is linked as sandbox:/mnt/data/<name> (the provider's path).
+const SANDBOX_LINK = /^sandbox:\/mnt\/data\/(.+)$/i;
+
+/**
+ * Set by renderMarkdown for the duration of one synchronous marked.parse: maps a sandbox
+ * file name to the site's download URL of that output file (or null).
+ */
+let resolveSandboxFile = () => null;
+
+function sandboxFileName(href) {
+  const match = SANDBOX_LINK.exec(href || "");
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
 
 /** Code with highlight.js token spans when the fence names a language it knows. */
 function highlightCode(text, lang) {
@@ -43,10 +61,27 @@ marked.use({
     html({ text }) {
       return escapeHtml(text);
     },
+    // A produced file's link goes to the site's copy of it (a download); a file the site
+    // does not know (yet, while streaming) is shown as the link's text, never as a link to
+    // nowhere. Other links get marked's default rendering (false).
+    link({ href, tokens }) {
+      const name = sandboxFileName(href);
+      if (name === null) return false;
+      const text = this.parser.parseInline(tokens);
+      const url = resolveSandboxFile(name);
+      if (!url || !SAFE_URL.test(url)) return text;
+      return `<a href="${escapeHtml(url)}" download="${escapeHtml(name)}">${text}</a>`;
+    },
     // Remote images in model output can leak data through their URL (and cost bandwidth):
     // show them as links the user can choose to open.
     image({ href, text }) {
       const label = escapeHtml(text || href || "image");
+      const name = sandboxFileName(href);
+      if (name !== null) {
+        // The image itself shows under the reply (the output files); here, a link to it.
+        const url = resolveSandboxFile(name);
+        return url && SAFE_URL.test(url) ? `<a href="${escapeHtml(url)}">🖼 ${label}</a>` : label;
+      }
       if (!href || !SAFE_URL.test(href)) return label;
       return `<a href="${escapeHtml(href)}">🖼 ${label}</a>`;
     },
@@ -66,7 +101,14 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   if (node.tagName === "A") {
     const href = node.getAttribute("href");
     if (href && !SAFE_URL.test(href.trim())) node.removeAttribute("href");
-    node.setAttribute("target", "_blank");
+    const sameSite = /^\/(?!\/)/.test((node.getAttribute("href") || "").trim());
+    if (node.hasAttribute("download") && sameSite) {
+      // A download of one of the site's own files (a produced file): it stays in this tab.
+      node.removeAttribute("target");
+    } else {
+      node.removeAttribute("download");
+      node.setAttribute("target", "_blank");
+    }
     node.setAttribute("rel", "noopener noreferrer");
   }
 });
@@ -79,8 +121,24 @@ const PURIFY_CONFIG = {
   ALLOW_DATA_ATTR: false,
 };
 
-/** Markdown source -> an HTML string that is safe to assign to innerHTML. */
-export function renderMarkdown(source) {
-  const html = marked.parse(source ?? "", { async: false });
+/**
+ * Markdown source -> an HTML string that is safe to assign to innerHTML.
+ * @param {{sandboxFile?: (name: string) => string|null}} options sandboxFile maps a
+ *   `sandbox:/mnt/data/<name>` link to the site URL of that output file.
+ */
+export function renderMarkdown(source, { sandboxFile = () => null } = {}) {
+  resolveSandboxFile = sandboxFile;
+  let html;
+  try {
+    html = marked.parse(source ?? "", { async: false });
+  } finally {
+    resolveSandboxFile = () => null;
+  }
+  return DOMPurify.sanitize(html, PURIFY_CONFIG);
+}
+
+/** One block of code (not markdown) -> highlighted, sanitised HTML for a <code> element. */
+export function renderCode(text, language) {
+  const { html } = highlightCode(text ?? "", language);
   return DOMPurify.sanitize(html, PURIFY_CONFIG);
 }

@@ -1,8 +1,13 @@
 // The message list of the open conversation: snapshot, live deltas, final states, and the
 // actions on messages (copy, regenerate or retry the last reply, edit the last message).
+// A reply also shows its tool steps (tool_steps.js), its numbered sources (citations.js)
+// and the files its code produced; a user message shows the files it carried.
 
 import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
+import { closeCitation, decorateCitations, renderSources, repositionCitation, toggleCitation } from "./citations.js";
+import { downloadChip, imageThumb, isInlineImage, openImageViewer, siteUrl } from "./file_chips.js";
+import { renderToolSteps, stepIsRunning } from "./tool_steps.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
 // Blocks the streaming caret descends into, so it sits at the end of the text, not below it.
@@ -16,6 +21,14 @@ export function codePointLength(text) {
   let n = 0;
   for (const _ of text) n += 1;
   return n;
+}
+
+/** Lists a payload may lack (older messages, user vs assistant), as fresh arrays. */
+function copyLists(entry, message) {
+  for (const field of ["tool_steps", "citations", "files", "attachments"]) {
+    // A payload without the field keeps what live frames brought (never drops sources).
+    entry[field] = [...(message[field] ?? entry[field] ?? [])];
+  }
 }
 
 function el(tag, className, text) {
@@ -92,6 +105,7 @@ export class Transcript {
     this.wasActive = false;
 
     this.scroller.addEventListener("scroll", () => {
+      repositionCitation();
       this.stick = this.distanceFromBottom() < STICK_THRESHOLD_PX;
       this.jump.hidden = this.stick || this.messages.length === 0;
     }, { passive: true });
@@ -128,6 +142,7 @@ export class Transcript {
   setMessages(messages, { preserveScroll = false } = {}) {
     const keepAt = preserveScroll && !this.stick ? this.scroller.scrollTop : null;
     this.editingId = null;
+    closeCitation({ refocus: false });
     this.dirty.clear();
     this.messages = [];
     this.byKey.clear();
@@ -146,7 +161,8 @@ export class Transcript {
   }
 
   append(message, key) {
-    const entry = { ...message, tool_steps: [...(message.tool_steps || [])], _key: key };
+    const entry = { ...message, _key: key, _openSteps: new Set() };
+    copyLists(entry, message);
     entry._len = codePointLength(entry.content || "");
     entry._el = this.createElement(entry);
     this.renderEntry(entry);
@@ -157,9 +173,9 @@ export class Transcript {
   }
 
   /** Shows the user's message at once; `confirm` swaps in the saved one when it is echoed. */
-  addOptimistic(text, clientMessageId) {
+  addOptimistic(text, clientMessageId, attachments = []) {
     const entry = this.append(
-      { id: null, role: "user", content: text, status: "sending", error: "", tool_steps: [] },
+      { id: null, role: "user", content: text, status: "sending", error: "", tool_steps: [], attachments },
       `client:${clientMessageId}`,
     );
     this.stick = true;
@@ -181,6 +197,7 @@ export class Transcript {
   }
 
   removeEntry(entry) {
+    closeCitation({ refocus: false });
     entry._el.remove();
     this.dirty.delete(entry);
     this.messages = this.messages.filter((m) => m !== entry);
@@ -214,7 +231,8 @@ export class Transcript {
   }
 
   replaceFields(entry, message) {
-    Object.assign(entry, message, { tool_steps: [...(message.tool_steps || [])] });
+    Object.assign(entry, message);
+    copyLists(entry, message);
     entry._len = codePointLength(entry.content || "");
   }
 
@@ -245,6 +263,28 @@ export class Transcript {
     if (index >= 0) entry.tool_steps[index] = { ...entry.tool_steps[index], ...step };
     else entry.tool_steps.push(step);
     if (entry.status === "pending") entry.status = "streaming";
+    this.scheduleRender(entry);
+    return "ok";
+  }
+
+  /** message.citation: a numbered source, sent before the text that refers to it. */
+  applyCitation({ message_id: id, citation }) {
+    const entry = this.byKey.get(String(id));
+    if (!entry || !citation) return "unknown";
+    const index = entry.citations.findIndex((c) => c.number === citation.number);
+    if (index >= 0) entry.citations[index] = citation;
+    else entry.citations.push(citation);
+    this.scheduleRender(entry);
+    return "ok";
+  }
+
+  /** message.file: a file the reply's code produced. */
+  applyFile({ message_id: id, file }) {
+    const entry = this.byKey.get(String(id));
+    if (!entry || !file) return "unknown";
+    const index = entry.files.findIndex((f) => f.id === file.id);
+    if (index >= 0) entry.files[index] = file;
+    else entry.files.push(file);
     this.scheduleRender(entry);
     return "ok";
   }
@@ -314,6 +354,8 @@ export class Transcript {
     const body = item.querySelector(".msg-body");
 
     if (entry.role === "user") {
+      this.renderSection(entry, "attachments", ".msg-attachments", () => this.renderAttachments(entry),
+        (section) => body.before(section));
       if (this.editingId === null || entry.id !== this.editingId) {
         body.textContent = entry.content; // user text is never parsed as HTML or markdown
       }
@@ -321,18 +363,27 @@ export class Transcript {
     }
 
     item.querySelector(".tool-steps")?.remove();
-    if (entry.tool_steps.length) body.before(this.renderToolSteps(entry));
-    item.querySelector(".citations")?.remove();
-    if (entry.citations?.length) body.after(this.renderCitations(entry));
+    if (entry.tool_steps.length) {
+      body.before(renderToolSteps(entry.tool_steps, { live: active, open: entry._openSteps }));
+    }
 
     if (active && !entry.content) {
-      body.replaceChildren(this.typingIndicator());
+      // The dots say "working"; a running step already says it with its own spinner.
+      const stepRunning = entry.tool_steps.some(stepIsRunning);
+      body.replaceChildren(...(stepRunning ? [] : [this.typingIndicator()]));
     } else {
-      body.innerHTML = renderMarkdown(entry.content);
+      const files = new Map(entry.files.map((f) => [f.name, siteUrl(f.url)]));
+      body.innerHTML = renderMarkdown(entry.content, { sandboxFile: (name) => files.get(name) || null });
+      decorateCitations(body, entry.citations);
       if (active) this.appendCaret(body);
       for (const pre of body.querySelectorAll("pre")) this.decorateCode(pre);
     }
-    body.hidden = !active && !entry.content;
+    body.hidden = !body.firstChild;
+
+    this.renderSection(entry, "files", ".msg-files", () => this.renderOutputFiles(entry),
+      (section) => body.after(section));
+    this.renderSection(entry, "citations", ".sources", () => renderSources(entry.citations),
+      (section) => (item.querySelector(".msg-files") || body).after(section));
 
     item.querySelector(".msg-status")?.remove();
     const status = this.renderStatus(entry);
@@ -370,44 +421,55 @@ export class Transcript {
     return dots;
   }
 
-  renderToolSteps(entry) {
-    const wrap = el("div", "tool-steps");
-    for (const step of entry.tool_steps) {
-      const details = el("details", "tool-step");
-      const summary = el("summary");
-      const running = ACTIVE.has(entry.status) && !step.output;
-      summary.append(icon("tool"), document.createTextNode(running ? "Calling " : "Used "),
-        el("code", "", step.name || "a tool"), document.createTextNode(running ? "…" : ""));
-      const body = el("div", "tool-body");
-      if (step.arguments) body.append(el("span", "tool-label", "Arguments"), el("pre", "", step.arguments));
-      if (step.output) body.append(el("span", "tool-label", "Result"), el("pre", "", step.output));
-      details.append(summary, body);
-      wrap.append(details);
+  /**
+   * Rebuilds a section (attachments, output files, sources) only when its data changed:
+   * images in it would otherwise be re-created, and flicker, on every streamed token.
+   */
+  renderSection(entry, field, selector, build, insert) {
+    const list = entry[field] || [];
+    const signature = JSON.stringify(list);
+    const existing = entry._el.querySelector(`:scope > ${selector}`);
+    if (existing && entry[`_${field}Sig`] === signature) return;
+    entry[`_${field}Sig`] = signature;
+    existing?.remove();
+    if (list.length) insert(build());
+  }
+
+  /** The files a user message carried: images as thumbnails, the rest as download chips. */
+  renderAttachments(entry) {
+    const wrap = el("div", "msg-attachments");
+    wrap.setAttribute("role", "list");
+    wrap.setAttribute("aria-label", "Attached files");
+    for (const file of entry.attachments) {
+      const node = isInlineImage(file) && siteUrl(file.url) ? imageThumb(file, "image-thumb is-small") : downloadChip(file);
+      node.setAttribute("role", "listitem");
+      wrap.append(node);
     }
     return wrap;
   }
 
-  renderCitations(entry) {
-    const details = el("details", "citations");
-    const summary = el("summary", "", `Sources (${entry.citations.length})`);
-    const list = el("ol");
-    for (const citation of entry.citations) {
-      const item = el("li");
-      const label = citation.title || citation.url || citation.file_id || "Source";
-      if (citation.url && /^https?:/i.test(citation.url)) {
-        const link = el("a", "", label);
-        link.href = citation.url;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        item.append(link);
-      } else {
-        item.textContent = label;
-      }
-      if (citation.quote) item.append(el("blockquote", "", citation.quote));
-      list.append(item);
+  /** The files a reply's code produced: images inline, other files as download chips. */
+  renderOutputFiles(entry) {
+    const wrap = el("div", "msg-files");
+    const images = entry.files.filter((f) => isInlineImage(f) && siteUrl(f.url));
+    const others = entry.files.filter((f) => !images.includes(f));
+    if (images.length) {
+      const gallery = el("div", "msg-images");
+      for (const file of images) gallery.append(imageThumb(file));
+      wrap.append(gallery);
     }
-    details.append(summary, list);
-    return details;
+    if (others.length) {
+      const chips = el("div", "msg-file-chips");
+      chips.setAttribute("role", "list");
+      chips.setAttribute("aria-label", "Files produced");
+      for (const file of others) {
+        const chip = downloadChip(file);
+        chip.setAttribute("role", "listitem");
+        chips.append(chip);
+      }
+      wrap.append(chips);
+    }
+    return wrap;
   }
 
   renderStatus(entry) {
@@ -521,6 +583,14 @@ export class Transcript {
         break;
       case "edit":
         if (entry) this.startEdit(entry);
+        break;
+      case "cite": {
+        const citation = entry?.citations.find((c) => String(c.number) === button.dataset.number);
+        if (citation) toggleCitation(button, citation);
+        break;
+      }
+      case "view-image":
+        openImageViewer(button.dataset.url, button.dataset.name, button);
         break;
       default:
     }

@@ -1,0 +1,212 @@
+// Numbered citations of a reply (file search): the `[n]` markers in its text become small
+// buttons, each opening a popover with the cited file and the quoted passage, and a
+// "Sources" list follows the reply.
+//
+// The markers are replaced in the DOM *after* the markdown was rendered and sanitised, with
+// elements made here (DOMPurify forbids buttons in model output, rightly): the model's text
+// can never produce one, only a citation the server sent can.
+
+import { icon } from "./icons.js";
+import { downloadChip, siteUrl } from "./file_chips.js";
+
+const MARKER = /\[(\d{1,3})\]/g;
+// Text inside these stays as written: code is code, and a link's text is already a link.
+const SKIP = new Set(["A", "CODE", "PRE", "BUTTON"]);
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function citationMap(citations) {
+  return new Map((citations || []).map((c) => [Number(c.number), c]));
+}
+
+function pill(citation) {
+  const button = el("button", "cite", String(citation.number));
+  button.type = "button";
+  button.dataset.action = "cite";
+  button.dataset.number = String(citation.number);
+  button.setAttribute("aria-haspopup", "dialog");
+  button.setAttribute("aria-expanded", "false");
+  button.setAttribute("aria-label", `Source ${citation.number}: ${citation.filename || "a file"}`);
+  button.title = citation.filename || "";
+  return button;
+}
+
+/**
+ * Replaces each `[n]` whose n is a known citation with its button. Unknown numbers stay
+ * text: while a reply streams, the marker may arrive a moment before (never after, by the
+ * protocol) its citation... and a model may write "[3]" for other reasons.
+ */
+export function decorateCitations(body, citations) {
+  const byNumber = citationMap(citations);
+  if (!byNumber.size) return;
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      for (let p = node.parentElement; p && p !== body; p = p.parentElement) {
+        if (SKIP.has(p.tagName)) return NodeFilter.FILTER_REJECT;
+      }
+      MARKER.lastIndex = 0;
+      return MARKER.test(node.data) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+    },
+  });
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const parts = [];
+    let last = 0;
+    MARKER.lastIndex = 0;
+    for (const match of node.data.matchAll(MARKER)) {
+      const citation = byNumber.get(Number(match[1]));
+      if (!citation) continue;
+      if (match.index > last) parts.push(document.createTextNode(node.data.slice(last, match.index)));
+      parts.push(pill(citation));
+      last = match.index + match[0].length;
+    }
+    if (!parts.length) continue;
+    if (last < node.data.length) parts.push(document.createTextNode(node.data.slice(last)));
+    node.replaceWith(...parts);
+  }
+}
+
+/** The list under a reply: every source once, in number order. */
+export function renderSources(citations) {
+  const section = el("section", "sources");
+  const heading = el("h3", "sources-title", "Sources");
+  const id = `sources-${Math.random().toString(36).slice(2, 9)}`;
+  heading.id = id;
+  section.setAttribute("aria-labelledby", id);
+  const list = el("ol", "sources-list");
+  const sorted = [...citations].sort((a, b) => a.number - b.number);
+  for (const citation of sorted) {
+    const item = el("li", "source");
+    item.append(pill(citation));
+    const text = el("div", "source-text");
+    const url = siteUrl(citation.url);
+    const name = el(url ? "a" : "span", "source-name", citation.filename || "Unnamed file");
+    if (url) {
+      name.href = url;
+      name.setAttribute("download", citation.filename || "");
+    }
+    text.append(name);
+    if (citation.quote) {
+      const quote = el("span", "source-quote", citation.quote);
+      text.append(quote);
+    }
+    item.append(text);
+    list.append(item);
+  }
+  section.append(heading, list);
+  return section;
+}
+
+// --- The popover: one for the page, anchored to the button that opened it ----------------
+
+let popover = null;
+let opener = null;
+
+function buildPopover() {
+  const box = el("div", "cite-popover");
+  box.setAttribute("role", "dialog");
+  box.setAttribute("aria-modal", "false");
+  box.setAttribute("aria-labelledby", "cite-popover-title");
+  box.tabIndex = -1;
+  box.hidden = true;
+  const head = el("div", "cite-popover-head");
+  const number = el("span", "cite cite-static");
+  number.setAttribute("aria-hidden", "true");
+  const title = el("h3", "cite-popover-title");
+  title.id = "cite-popover-title";
+  const close = el("button", "icon-btn cite-popover-close");
+  close.type = "button";
+  close.setAttribute("aria-label", "Close source");
+  close.append(icon("x"));
+  head.append(number, title, close);
+  const quote = el("blockquote", "cite-popover-quote");
+  const foot = el("div", "cite-popover-foot");
+  box.append(head, quote, foot);
+  close.addEventListener("click", () => closeCitation({ refocus: true }));
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      closeCitation({ refocus: true });
+    }
+  });
+  // Clicking or tabbing anywhere else closes it, like any popover.
+  document.addEventListener("pointerdown", (event) => {
+    if (box.hidden || box.contains(event.target) || event.target.closest?.(".cite") === opener) return;
+    closeCitation({ refocus: false });
+  });
+  box.addEventListener("focusout", (event) => {
+    if (box.hidden || !event.relatedTarget || box.contains(event.relatedTarget)) return;
+    if (event.relatedTarget === opener) return;
+    closeCitation({ refocus: false });
+  });
+  window.addEventListener("resize", () => closeCitation({ refocus: false }));
+  document.body.append(box);
+  return { box, number, title, quote, foot };
+}
+
+/** Opens the popover for `citation` next to `button`; a second click on it closes it. */
+export function toggleCitation(button, citation) {
+  popover ??= buildPopover();
+  if (!popover.box.hidden && opener === button) {
+    closeCitation({ refocus: true });
+    return;
+  }
+  if (opener) opener.setAttribute("aria-expanded", "false");
+  opener = button;
+  button.setAttribute("aria-expanded", "true");
+  popover.number.textContent = String(citation.number);
+  popover.title.textContent = citation.filename || "Unnamed file";
+  popover.quote.textContent = citation.quote || "";
+  popover.quote.hidden = !citation.quote;
+  popover.foot.replaceChildren();
+  if (siteUrl(citation.url)) {
+    popover.foot.append(downloadChip({ name: citation.filename, url: citation.url }));
+  } else {
+    popover.foot.append(el("span", "cite-popover-note", "This file is in the assistant's knowledge."));
+  }
+  popover.box.hidden = false;
+  place(popover.box, button);
+  popover.box.focus();
+}
+
+/** Keeps the popover on its button when the transcript scrolls; closes it if the button went. */
+export function repositionCitation() {
+  if (!popover || popover.box.hidden) return;
+  if (opener && opener.isConnected) place(popover.box, opener);
+  else closeCitation({ refocus: false });
+}
+
+export function closeCitation({ refocus }) {
+  if (!popover || popover.box.hidden) return;
+  popover.box.hidden = true;
+  const button = opener;
+  opener = null;
+  if (button) {
+    button.setAttribute("aria-expanded", "false");
+    if (refocus && button.isConnected) button.focus();
+  }
+}
+
+/** Below the button when there is room, else above; always inside the viewport. */
+function place(box, button) {
+  const margin = 8;
+  const anchor = button.getBoundingClientRect();
+  box.style.left = "0px";
+  box.style.top = "0px";
+  const { width, height } = box.getBoundingClientRect();
+  const left = Math.min(Math.max(margin, anchor.left + anchor.width / 2 - width / 2),
+    window.innerWidth - width - margin);
+  const below = anchor.bottom + 6;
+  const top = below + height + margin <= window.innerHeight || anchor.top - height - 6 < margin
+    ? below
+    : anchor.top - height - 6;
+  box.style.left = `${Math.max(margin, left)}px`;
+  box.style.top = `${Math.max(margin, top)}px`;
+}

@@ -1,0 +1,413 @@
+"""Files, file search with citations, and the code interpreter in a real Chromium, against
+the live site and its local provider (issue 7): what a user sees and does.
+
+The local model answers a file-search question by quoting the best passages of the attached
+files, each followed by a numbered citation, and runs the first fenced Python block of a
+message in its sandbox when the assistant has the code interpreter (docs/local-provider.md).
+"""
+
+import os
+import re
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS, wait_until_connected
+from tests.browser.test_chat_page import (
+    LAST_REPLY,
+    composer,
+    send,
+    wait_for_reply_to_finish,
+)
+
+pytestmark = pytest.mark.browser
+
+LIGHTHOUSE = (
+    "The Skerry Point lighthouse\n\n"
+    "The Skerry Point lighthouse was designed by the engineer Alan Stevenson and first lit in "
+    "1852. Its granite tower stands 41 metres tall and its lamp can be seen 23 nautical miles "
+    "out to sea.\n\n"
+    "Keepers lived at the station until 1998, when the light was automated. The old keepers' "
+    "cottages now house a small museum about life on the rock.\n"
+)
+BAKERY = (
+    "# Harbour bakery\n\n"
+    "The harbour bakery opens at six every morning and sells rye bread, cinnamon buns and "
+    "oat biscuits. On Sundays it closes at noon.\n"
+)
+PLOT_CODE = (
+    "import csv\n"
+    "import matplotlib.pyplot as plt\n"
+    "\n"
+    "xs = list(range(1, 6))\n"
+    "ys = [x * x for x in xs]\n"
+    "plt.plot(xs, ys, marker='o')\n"
+    "plt.title('Squares')\n"
+    "plt.show()\n"
+    "with open('squares.csv', 'w', newline='') as f:\n"
+    "    writer = csv.writer(f)\n"
+    "    writer.writerow(['x', 'square'])\n"
+    "    writer.writerows(zip(xs, ys))\n"
+    "print('total of squares:', sum(ys))\n"
+)
+PLOT_MESSAGE = f"Plot the first five squares and save them as CSV:\n\n```python\n{PLOT_CODE}```"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tool_assistants(live_site):
+    """An assistant with file search and one with the code interpreter (once per module)."""
+    live_site.shell(
+        "from chat.models import Assistant; "
+        "Assistant.objects.get_or_create(name='Librarian', defaults=dict(model='local-echo-1', "
+        "file_search=True, description='Answers from your files, with citations.')); "
+        "Assistant.objects.get_or_create(name='Analyst', defaults=dict(model='local-echo-1', "
+        "code_interpreter=True, description='Runs Python for you.'))"
+    )
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def choose(page, assistant: str) -> None:
+    page.get_by_label("Assistant for new chats").select_option(label=assistant)
+
+
+def attach(page, *files: tuple[str, str | bytes, str]) -> None:
+    """Attaches files through the paperclip's file input: (name, content, mime type)."""
+    page.locator("#attach-input").set_input_files(
+        [
+            {
+                "name": name,
+                "mimeType": mime,
+                "buffer": content.encode() if isinstance(content, str) else content,
+            }
+            for name, content, mime in files
+        ]
+    )
+
+
+def drop(page, selector: str, name: str, content: str, mime: str) -> None:
+    """Drags a file over `selector` and drops it, as the OS would (a DataTransfer of files)."""
+    page.evaluate(
+        """([selector, name, content, mime]) => {
+            const target = document.querySelector(selector);
+            const data = new DataTransfer();
+            data.items.add(new File([content], name, { type: mime }));
+            const fire = (type) => target.dispatchEvent(
+                new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+            fire('dragenter');
+            fire('dragover');
+            window.__overlayShown = !document.getElementById('drop-overlay').hidden;
+            fire('drop');
+        }""",
+        [selector, name, content, mime],
+    )
+
+
+def chip(page, name: str):
+    return page.locator(f'.attach-chip[data-name="{name}"]')
+
+
+def wait_for_uploads(page) -> None:
+    page.wait_for_function("() => !document.querySelector('.attach-chip.is-uploading')")
+
+
+# --- Attaching -----------------------------------------------------------------------------
+
+
+def test_attach_by_button_and_by_drop_remove_and_refused_files(visitor):
+    page = visitor.sign_in()
+    choose(page, "Librarian")
+    attach_button = page.get_by_role("button", name="Attach files")
+    assert attach_button.is_visible()
+
+    attach(page, ("lighthouse.txt", LIGHTHOUSE, "text/plain"))
+    drop(page, "#transcript", "bakery.md", BAKERY, "text/markdown")
+    assert page.evaluate("window.__overlayShown") is True
+    assert page.locator("#drop-overlay").is_hidden()
+    wait_for_uploads(page)
+
+    for name, content in (("lighthouse.txt", LIGHTHOUSE), ("bakery.md", BAKERY)):
+        item = chip(page, name)
+        assert "is-done" in item.get_attribute("class"), item.inner_text()
+        assert name in item.inner_text()
+        assert f"{len(content)} B" in item.inner_text()
+
+    # Refused before any upload (the page knows the allowed types) ...
+    attach(page, ("setup.exe", b"MZ\x90\x00", "application/octet-stream"))
+    refused = chip(page, "setup.exe")
+    assert "is-error" in refused.get_attribute("class")
+    assert "Files of type .exe cannot be attached." in refused.inner_text()
+    # ... and by the server, whose message the chip shows: a "PNG" that is really text.
+    attach(page, ("fake.png", "not a picture at all", "image/png"))
+    page.wait_for_function(
+        "() => document.querySelector('.attach-chip[data-name=\"fake.png\"]')"
+        "?.classList.contains('is-error')"
+    )
+    server_message = chip(page, "fake.png").locator(".attach-meta").inner_text()
+    assert "fake.png" in server_message, server_message
+
+    # Removing: the refused ones go, and one upload is deleted on the server.
+    chip(page, "setup.exe").get_by_role("button", name="Remove setup.exe").click()
+    chip(page, "fake.png").get_by_role("button", name="Remove fake.png").click()
+    with page.expect_response(
+        lambda r: r.request.method == "DELETE" and "/api/uploads/" in r.url
+    ) as deleted:
+        chip(page, "bakery.md").get_by_role("button", name="Remove bakery.md").click()
+    assert deleted.value.status in (200, 204)
+    assert page.locator(".attach-chip").count() == 1
+    # Focus stays in the tray, on the remaining chip's remove button.
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        "Remove lighthouse.txt"
+    )
+
+    # The draft's attachment survives a reload, like its text.
+    composer(page).fill("a question for later")
+    page.reload()
+    wait_until_connected(page)
+    assert "is-done" in chip(page, "lighthouse.txt").get_attribute("class")
+    # The browser logs the refused upload's 400 itself; nothing else went wrong.
+    assert [e for e in visitor.errors if "status of 400" not in e] == []
+
+
+def test_send_waits_for_uploads_and_the_message_carries_its_files(visitor):
+    page = visitor.sign_in()
+    choose(page, "Librarian")
+    # The upload is held on its way, so the test sees the send button wait for it.
+    held = []
+    page.route("**/api/uploads/", lambda route: held.append(route))
+    composer(page).fill("What does the bakery sell?")
+    attach(page, ("bakery.md", BAKERY, "text/markdown"))
+    while not held:
+        page.wait_for_timeout(50)
+    assert page.locator(".attach-chip.is-uploading").count() == 1
+    assert "Uploading" in chip(page, "bakery.md").inner_text()
+    assert page.get_by_role("button", name="Send message").is_disabled()
+    held[0].continue_()
+    wait_for_uploads(page)
+    page.unroute("**/api/uploads/")
+    assert page.get_by_role("button", name="Send message").is_enabled()
+    composer(page).press("Enter")
+
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    assert page.locator(".attach-chip").count() == 0  # the tray emptied with the send
+    sent = page.locator(".msg-user").last.locator(".msg-attachments .file-chip")
+    assert sent.count() == 1 and "bakery.md" in sent.inner_text()
+    with page.expect_download() as download:
+        sent.click()
+    assert download.value.suggested_filename == "bakery.md"
+    assert open(download.value.path(), encoding="utf-8").read() == BAKERY
+    assert visitor.errors == []
+
+
+# --- File search with citations ------------------------------------------------------------
+
+
+def open_citation(page, number: int):
+    pill = page.locator(LAST_REPLY).locator(f'.msg-body .cite[data-number="{number}"]')
+    pill.click()
+    popover = page.get_by_role("dialog")
+    popover.wait_for()
+    return pill, popover
+
+
+def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(visitor):
+    page = visitor.sign_in()
+    choose(page, "Librarian")
+    attach(
+        page,
+        ("lighthouse.txt", LIGHTHOUSE, "text/plain"),
+        ("bakery.md", BAKERY, "text/markdown"),
+    )
+    wait_for_uploads(page)
+    send(page, "Who designed the Skerry Point lighthouse, and when was it first lit?")
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+
+    reply = page.locator(LAST_REPLY)
+    pills = reply.locator(".msg-body .cite")
+    assert pills.count() >= 1
+    assert pills.first.inner_text() == "1"
+    # The markers are buttons, not "[1]" text.
+    assert "[1]" not in reply.locator(".msg-body").inner_text()
+
+    pill, popover = open_citation(page, 1)
+    assert pill.get_attribute("aria-expanded") == "true"
+    assert popover.locator(".cite-popover-title").inner_text() == "lighthouse.txt"
+    quote = popover.locator(".cite-popover-quote").inner_text()
+    assert "Alan Stevenson" in quote and "1852" in quote
+    link = popover.get_by_role("link", name=re.compile("lighthouse.txt"))
+    assert re.match(r"^/files/\d+/$", link.get_attribute("href"))
+    # Escape closes it and gives the focus back to the marker; Enter opens it again.
+    page.keyboard.press("Escape")
+    assert popover.is_hidden()
+    assert page.evaluate("document.activeElement.dataset.number") == "1"
+    page.keyboard.press("Enter")
+    assert popover.is_visible()
+    page.keyboard.press("Escape")
+
+    # The sources list and the search step.
+    sources = reply.locator(".sources .source")
+    assert sources.count() == pills.evaluate_all(
+        "ps => new Set(ps.map(p => p.dataset.number)).size"
+    )
+    assert "lighthouse.txt" in sources.first.inner_text()
+    step = reply.locator("details.tool-step-search")
+    assert step.count() == 1
+    assert "Searched files" in step.locator("summary").inner_text()
+    step.locator("summary").click()
+    assert "lighthouse.txt" in step.locator(".search-results").inner_text()
+    # The question's files show on the user's message.
+    chips = page.locator(".msg-user .msg-attachments .file-chip")
+    assert sorted(chips.locator(".file-chip-name").all_inner_texts()) == [
+        "bakery.md",
+        "lighthouse.txt",
+    ]
+    assert f"{len(LIGHTHOUSE)} B" in chips.filter(has_text="lighthouse.txt").inner_text()
+
+    page.reload()
+    wait_until_connected(page)
+    _, popover = open_citation(page, 1)
+    assert "Alan Stevenson" in popover.locator(".cite-popover-quote").inner_text()
+    assert page.locator(LAST_REPLY).locator(".sources .source").count() == sources.count()
+    assert page.locator(".msg-user .msg-attachments .file-chip").count() == 2
+    assert visitor.errors == []
+
+
+# --- Code interpreter ----------------------------------------------------------------------
+
+
+def test_code_interpreter_shows_code_output_an_inline_image_and_a_download(visitor):
+    page = visitor.sign_in()
+    choose(page, "Analyst")
+    send(page, PLOT_MESSAGE)
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page, timeout=60_000)
+
+    def check(page):
+        reply = page.locator(LAST_REPLY)
+        step = reply.locator("details.tool-step-code")
+        assert step.count() == 1
+        assert step.locator("summary").inner_text().strip() == "Ran code"
+        step.locator("summary").click()
+        code = step.locator(".tool-code code")
+        assert code.inner_text().strip() == PLOT_CODE.strip()
+        assert code.locator(".hljs-keyword").first.inner_text() == "import"
+        assert "total of squares: 55" in step.locator(".tool-logs").inner_text()
+
+        image = reply.locator(".msg-images img")
+        assert image.count() == 1, image.evaluate_all("is => is.map(i => i.alt)")
+        image.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
+        csv_chip = reply.locator(".msg-file-chips a.file-chip", has_text="squares.csv")
+        assert re.match(r"^/outputs/\d+/$", csv_chip.get_attribute("href"))
+        with page.expect_download() as download:
+            csv_chip.click()
+        assert download.value.suggested_filename == "squares.csv"
+        rows = open(download.value.path(), encoding="utf-8").read().splitlines()
+        assert rows[0] == "x,square" and rows[-1] == "5,25"
+        # The reply's sandbox: link goes to the same file on the site.
+        link = reply.locator(".msg-body a", has_text="squares.csv")
+        assert link.get_attribute("href") == csv_chip.get_attribute("href")
+        return image
+
+    image = check(page)
+    # Clicking the image opens it full size; Escape closes the viewer.
+    image.click()
+    viewer = page.locator("dialog.image-viewer")
+    viewer.wait_for()
+    assert viewer.locator("img").evaluate("img => img.naturalWidth") > 0
+    page.keyboard.press("Escape")
+    viewer.wait_for(state="hidden")
+
+    page.reload()
+    wait_until_connected(page)
+    check(page)
+    assert visitor.errors == []
+
+
+# --- Screenshots for the README -----------------------------------------------------------
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """docs/screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
+
+
+def _files_conversation(page):
+    """One conversation with a cited answer, then a code run with its plot."""
+    choose(page, "Librarian")
+    attach(page, ("lighthouse.txt", LIGHTHOUSE, "text/plain"))
+    wait_for_uploads(page)
+    send(page, "Who designed the Skerry Point lighthouse, and when was it first lit?")
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    conversation_url = page.url
+    choose(page, "Analyst")
+    page.get_by_role("button", name="New chat").click()
+    send(page, PLOT_MESSAGE)
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page, timeout=60_000)
+    return conversation_url
+
+
+def _settle(page, scroll: str = "bottom"):
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    top = "t.scrollHeight" if scroll == "bottom" else "0"
+    page.evaluate(f"const t = document.getElementById('transcript'); t.scrollTop = {top}")
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_files_screenshots(make_visitor, screenshot_dir, scheme):
+    visitor = make_visitor(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    page = visitor.sign_in()
+    cited_url = _files_conversation(page)
+
+    # The code run: its step open, the plot inline, the CSV as a chip.
+    page.locator(LAST_REPLY).locator("details.tool-step-code summary").click()
+    page.locator(LAST_REPLY).locator(".msg-images img").evaluate(
+        "img => img.decode ? img.decode() : null"
+    )
+    _settle(page)
+    page.screenshot(path=str(screenshot_dir / f"files-code-{scheme}.png"))
+
+    # The cited answer with a source open, and a file waiting in the composer.
+    page.goto(cited_url)
+    wait_until_connected(page)
+    _settle(page)
+    attach(page, ("quarterly-report.pdf", b"%PDF-1.4\n%fake\n", "application/pdf"))
+    attach(page, ("setup.exe", b"MZ", "application/octet-stream"))
+    wait_for_uploads(page)
+    page.locator(LAST_REPLY).locator('.msg-body .cite[data-number="1"]').click()
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(screenshot_dir / f"files-citations-{scheme}.png"))
+    assert visitor.errors == []
+
+
+def test_files_phone_screenshot(make_visitor, screenshot_dir):
+    visitor = make_visitor(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    page = visitor.sign_in()
+    cited_url = _files_conversation(page)
+    _settle(page)
+    page.screenshot(path=str(screenshot_dir / "phone-files-code.png"))
+    page.goto(cited_url)
+    wait_until_connected(page)
+    _settle(page)
+    page.locator(LAST_REPLY).locator('.msg-body .cite[data-number="1"]').tap()
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(screenshot_dir / "phone-files-citations.png"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert visitor.errors == []
