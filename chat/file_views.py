@@ -62,10 +62,11 @@ def _refused(refusal: UploadRefused) -> JsonResponse:
 
 @csrf_protect
 def _create_upload(request: HttpRequest, limit: SizeLimitHandler) -> JsonResponse:
+    file = request.FILES.get("file")  # parses the body, through the size limit
     if limit.too_large:
         return _refused(UploadRefused("file_too_large", upload_too_large_message(), status=413))
     try:
-        upload = upload_create(user=request.user, file=request.FILES.get("file"))
+        upload = upload_create(user=request.user, file=file)
     except UploadRefused as refusal:
         return _refused(refusal)
     return JsonResponse({"upload": upload_payload(upload)}, status=201)

@@ -132,6 +132,11 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         "conversation": conversation_payload(conversation) if conversation else None,
         "messages": message_payloads(messages),
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        "uploads": {
+            "max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
+            "extensions": list(settings.CHAT_UPLOAD_EXTENSIONS),
+            "max_attachments": settings.CHAT_MAX_ATTACHMENTS,
+        },
         "urls": {
             "index": reverse("chat:index"),
             "login": reverse("login"),
@@ -141,6 +146,8 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "rename": _url_template("chat:api_conversation_rename"),
             "pin": _url_template("chat:api_conversation_pin"),
             "delete": _url_template("chat:api_conversation_delete"),
+            "uploads": reverse("chat:api_uploads"),
+            "upload": _url_template("chat:api_upload"),
         },
     }
     context = {"chat_data": data, "conversation": conversation, "assistants": data["assistants"]}
