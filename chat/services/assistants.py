@@ -21,6 +21,9 @@ def assistant_definition(assistant: Assistant) -> AssistantDefinition:
         tools=list(assistant.tools or []),
         remote_id=assistant.remote_id,
         function_tools=tuple(assistant.function_tools or ()),
+        file_search=assistant.file_search,
+        code_interpreter=assistant.code_interpreter,
+        knowledge_vector_store_id=assistant.remote_vector_store_id,
     )
 
 

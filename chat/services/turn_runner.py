@@ -4,12 +4,17 @@ The runner listens on a channel of its own (recorded on the reply) so that Stop 
 joiners reach it from any process. Deltas are coalesced: sockets get at most one frame per
 CHAT_BROADCAST_INTERVAL; the database gets the text so far once per CHAT_REPLY_SAVE_INTERVAL,
 in one write for all the replies streaming in the process (reply_progress.py).
+
+With the provider tools on, the runner also hands the agent the conversation's files, keeps
+the reply's citations, copies the files the code interpreter made to the site, and deletes
+the code's containers once the reply is over.
 """
 
 import asyncio
 import logging
 from contextlib import aclosing
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -17,25 +22,31 @@ from django.utils import timezone
 from chat.agents import ProviderError
 from chat.agents.events import (
     Cancelled,
+    Citation,
     Completed,
     Failed,
     Incomplete,
+    OutputFile,
     RunStarted,
     TextDelta,
     ToolStep,
 )
 from chat.models import Conversation, Message
-from chat.presenters import conversation_payload, message_payload
+from chat.presenters import amessage_payload, conversation_payload, output_file_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .events import conversation_group, publish, user_group
+from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
+from .reply_files import output_file_copy, reply_citation_payload
 from .reply_progress import reply_progress
 from .titles import conversation_title_generate
+from .tool_resources import conversation_tool_resources
 
 logger = logging.getLogger(__name__)
 
 Status = Message.Status
 REMOTE_CANCEL_TIMEOUT = 10.0
+CONTAINER_DELETE_TIMEOUT = 30.0
 
 
 class TurnRunner:
@@ -48,6 +59,8 @@ class TurnRunner:
         self.content = ""
         self.sent = 0  # characters of `content` already broadcast
         self.tool_steps: list[dict] = []
+        self.citations: list[dict] = []
+        self.containers: list[str] = []  # Responses API containers the code ran in
         self.run_id = ""
         self.thread = None
         self.agent = None
@@ -93,9 +106,14 @@ class TurnRunner:
 
     async def _stream(self) -> tuple[str, str]:
         await assistant_ensure_remote(self.conversation.assistant)
-        self.agent = assistant_agent(self.conversation.assistant)
+        assistant = self.conversation.assistant
+        self.agent = assistant_agent(assistant)
         self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
-        async with aclosing(self.agent.invoke_stream(self.text, thread=self.thread)) as items:
+        resources = None
+        if assistant.file_search or assistant.code_interpreter:
+            resources = await conversation_tool_resources(conversation=self.conversation)
+        stream = self.agent.invoke_stream(self.text, thread=self.thread, resources=resources)
+        async with aclosing(stream) as items:
             async for item in items:
                 await self._record_thread()
                 event = item.event
@@ -106,6 +124,10 @@ class TurnRunner:
                     self.run_id = event.run_id
                 elif isinstance(event, ToolStep):
                     await self._tool_step(event)
+                elif isinstance(event, Citation):
+                    await self._citation(event)
+                elif isinstance(event, OutputFile):
+                    await self._output_file(event)
                 elif isinstance(event, Completed):
                     return Status.COMPLETE, ""
                 elif isinstance(event, Cancelled):
@@ -167,12 +189,23 @@ class TurnRunner:
 
     async def _tool_step(self, step: ToolStep) -> None:
         await self._broadcast()
+        entry = step.as_dict()
+        container = step.details.get("container_id") if step.type == "code_interpreter" else ""
+        if container and container not in self.containers:
+            self.containers.append(container)
         # A step arrives when called and again with its output: one entry, updated.
         index = next((i for i, s in enumerate(self.tool_steps) if s["id"] == step.id), None)
         if index is None:
-            self.tool_steps.append(step.as_dict())
+            self.tool_steps.append(entry)
         else:
-            self.tool_steps[index] = step.as_dict()
+            # The files a code run made are the site's (see _output_file); the provider's
+            # later version of the step does not know them.
+            if files := self.tool_steps[index]["details"].get("files"):
+                entry["details"] = {**entry["details"], "files": files}
+            self.tool_steps[index] = entry
+        await self._save_step(entry)
+
+    async def _save_step(self, entry: dict) -> None:
         # Saved at once (steps are few), so a tab opened now shows them in its snapshot.
         await Message.objects.filter(pk=self.reply.pk).aupdate(tool_steps=self.tool_steps)
         await publish(
@@ -181,9 +214,74 @@ class TurnRunner:
                 "type": "message.tool_step",
                 "conversation_id": self.conversation.pk,
                 "message_id": self.reply.pk,
-                "step": step.as_dict(),
+                "step": entry,
             },
         )
+
+    async def _citation(self, citation: Citation) -> None:
+        """Saved and sent at once: it arrives before the text with its `[n]` marker, so a
+        client never shows a marker it cannot resolve."""
+        self.citations.append(citation.as_dict())
+        await Message.objects.filter(pk=self.reply.pk).aupdate(citations=self.citations)
+        await publish(
+            self.group,
+            {
+                "type": "message.citation",
+                "conversation_id": self.conversation.pk,
+                "message_id": self.reply.pk,
+                "citation": await reply_citation_payload(
+                    conversation=self.conversation, citation=citation
+                ),
+            },
+        )
+
+    async def _output_file(self, produced: OutputFile) -> None:
+        """Copies a file the code made to the site; a failure costs the file, not the reply."""
+        try:
+            saved = await output_file_copy(
+                client=self.agent.client,
+                provider=self.conversation.assistant.provider,
+                conversation=self.conversation,
+                reply=self.reply,
+                produced=produced,
+            )
+        except Exception as exc:
+            if isinstance(exc, ProviderError):
+                logger.warning("Could not copy %s of reply %s: %s", produced, self.reply.pk, exc)
+                reason = str(exc)
+            else:
+                logger.exception("Could not copy %s of reply %s", produced, self.reply.pk)
+                reason = "an unexpected error, which has been logged."
+            name = produced.filename or produced.file_id
+            self.content += (
+                f"\n\n> The file {name} could not be fetched from the provider: {reason}\n\n"
+            )
+            await self._delta_arrived()
+            return
+        step = self._step_of(produced)
+        if step is not None:
+            step["details"] = {
+                **step["details"],
+                "files": [*step["details"].get("files", []), saved.pk],
+            }
+            await self._save_step(step)
+        await publish(
+            self.group,
+            {
+                "type": "message.file",
+                "conversation_id": self.conversation.pk,
+                "message_id": self.reply.pk,
+                "file": output_file_payload(saved),
+            },
+        )
+
+    def _step_of(self, produced: OutputFile) -> dict | None:
+        """The code run that made a file: the one in its container, else the latest."""
+        runs = [s for s in self.tool_steps if s["type"] == "code_interpreter"]
+        if produced.container_id:
+            mine = [s for s in runs if s["details"].get("container_id") == produced.container_id]
+            runs = mine or runs
+        return runs[-1] if runs else None
 
     async def _heartbeat(self) -> None:
         """Shows this reply's task is alive, even while the provider is silent."""
@@ -236,18 +334,22 @@ class TurnRunner:
             self.run_id,
             "",
         )
+        reply.citations = self.citations
         await Message.objects.filter(pk=reply.pk).aupdate(
             content=reply.content,
             status=status,
             error=error,
             tool_steps=reply.tool_steps,
+            citations=reply.citations,
             remote_run_id=self.run_id,
             runner_channel="",
             updated_at=now,
         )
         self.conversation.updated_at = now
         await Conversation.objects.filter(pk=self.conversation.pk).aupdate(updated_at=now)
-        await publish(self.group, {"type": "message.done", "message": message_payload(reply)})
+        await publish(
+            self.group, {"type": "message.done", "message": await amessage_payload(reply)}
+        )
         if error:
             await publish(
                 self.group,
@@ -271,6 +373,21 @@ class TurnRunner:
         )
         if status == Status.CANCELLED and self.run_id and self.thread and self.thread.id:
             await self._cancel_remote()
+        if self.containers:
+            await self._delete_containers()
+
+    async def _delete_containers(self) -> None:
+        """The containers the code ran in hold its files, which the site has copied: deleted
+        now rather than left to expire; one that cannot be is recorded for a retry."""
+        assistant = self.conversation.assistant
+        objects = [RemoteObject(Kind.CONTAINER, container) for container in self.containers]
+        try:
+            async with asyncio.timeout(CONTAINER_DELETE_TIMEOUT):
+                await sync_to_async(remote_objects_delete)(
+                    provider=assistant.provider, protocol=assistant.protocol, objects=objects
+                )
+        except Exception:
+            logger.exception("Could not delete the containers of reply %s", self.reply.pk)
 
     async def _cancel_remote(self) -> None:
         """Stops the run on the provider too, so it does not go on generating for nobody."""
