@@ -8,9 +8,11 @@ import openai
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from chat.agents import client_for
 from chat.models import Assistant, Message, OutputFile, RemoteCleanup
+from chat.services.uploads import upload_create
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 from tests.provider_server import SiteServer
 
@@ -49,6 +51,13 @@ def no_code_server(tmp_path_factory):
 @sync_to_async
 def signed_in(username: str = "coder"):
     return session_cookie_for(make_user(username))
+
+
+@sync_to_async
+def signed_in_with_file(username: str, name: str, data: bytes):
+    user = make_user(username)
+    upload = upload_create(user=user, file=SimpleUploadedFile(name, data, "text/csv"))
+    return session_cookie_for(user), upload.pk
 
 
 @sync_to_async
@@ -144,4 +153,27 @@ async def test_a_provider_without_the_code_interpreter_says_so(protocol, no_code
     assert done["error"].startswith("This provider does not support the code_interpreter tool")
     error = await socket.until_type("error")
     assert error["code"] == "provider_error"
+    await socket.close()
+
+
+@pytest.mark.usefixtures("local_provider_url")
+async def test_the_code_reads_the_file_attached_to_the_message(protocol):
+    cookie, upload_id = await signed_in_with_file("analyst", "numbers.csv", b"1\n2\n3\n")
+    socket = ChatSocket(cookie)
+    assert await socket.connect()
+
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": None,
+            "assistant_id": (await coder(protocol)).pk,
+            "text": "```python\nprint('total', sum(int(x) for x in open('numbers.csv')))\n```",
+            "attachments": [upload_id],
+        }
+    )
+    done = (await socket.until_type("message.done", timeout=90))["message"]
+
+    assert done["status"] == "complete", done["error"]
+    [step] = [s for s in done["tool_steps"] if s["type"] == "code_interpreter"]
+    assert "total 6" in step["details"]["logs"]
     await socket.close()
