@@ -10,8 +10,15 @@ from dataclasses import dataclass
 
 from localai.model import Passage, citation_marker, parse_directives
 from localai.models import Assistant, Thread
+from localai.params import invalid
 from localai.retrieval import passage_quote
-from localai.vector_stores import DEFAULT_MAX_RESULTS, SearchResult, has_indexed_files, search
+from localai.vector_stores import (
+    DEFAULT_MAX_RESULTS,
+    SearchResult,
+    has_indexed_files,
+    search,
+    vector_store_create,
+)
 
 MAX_PASSAGES = 3
 # A result much weaker than the best one is not worth quoting (it shares a word or two).
@@ -181,3 +188,35 @@ def responses_citation(passage: Passage, index: int) -> dict:
         "filename": passage.filename,
         "index": index,
     }
+
+
+async def file_search_resources(tool_resources: object, param: str = "tool_resources") -> dict:
+    """An assistant's or thread's `tool_resources` with its file_search part checked, and
+    the `vector_stores` helper ({"file_ids": [...]} entries: stores made on the spot)
+    turned into `vector_store_ids`, as the real API does."""
+    if not tool_resources:
+        return {}
+    if not isinstance(tool_resources, dict):
+        raise invalid(param, f"Invalid '{param}': expected an object.")
+    file_search = tool_resources.get("file_search")
+    if file_search is None:
+        return tool_resources
+    where = f"{param}.file_search"
+    if not isinstance(file_search, dict):
+        raise invalid(where, f"Invalid '{where}': expected an object.")
+    store_ids = file_search.get("vector_store_ids") or []
+    if not isinstance(store_ids, list) or not all(isinstance(item, str) for item in store_ids):
+        raise invalid(f"{where}.vector_store_ids", f"Invalid '{where}.vector_store_ids'.")
+    helpers = file_search.get("vector_stores") or []
+    if not isinstance(helpers, list) or not all(isinstance(item, dict) for item in helpers):
+        raise invalid(f"{where}.vector_stores", f"Invalid '{where}.vector_stores'.")
+    for helper in helpers:
+        file_ids = helper.get("file_ids") or []
+        if not isinstance(file_ids, list) or not all(isinstance(item, str) for item in file_ids):
+            raise invalid(f"{where}.vector_stores", f"Invalid '{where}.vector_stores.file_ids'.")
+        metadata = helper.get("metadata") if isinstance(helper.get("metadata"), dict) else {}
+        store = await vector_store_create(
+            name="", metadata=metadata, expires_after=None, file_ids=file_ids
+        )
+        store_ids = [*store_ids, store.public_id]
+    return {**tool_resources, "file_search": {"vector_store_ids": store_ids}}

@@ -5,6 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from localai import params, services
 from localai.api import read_json
 from localai.code_interpreter import code_interpreter_check
+from localai.file_search import file_search_resources
 from localai.objects import deleted_object, thread_object
 from localai.selectors import thread_get
 
@@ -14,7 +15,7 @@ async def thread_create(request: HttpRequest) -> JsonResponse:
     code_interpreter_check(tool_resources=body.get("tool_resources"))
     thread = await services.thread_create(
         metadata=params.metadata(body) or {},
-        tool_resources=body.get("tool_resources") or {},
+        tool_resources=await file_search_resources(body.get("tool_resources")),
         messages=params.message_list(body, "messages"),
     )
     return JsonResponse(thread_object(thread))
@@ -33,6 +34,7 @@ async def thread_update(request: HttpRequest, thread_id: str) -> JsonResponse:
     if "tool_resources" in body:
         fields["tool_resources"] = body["tool_resources"] or {}
         code_interpreter_check(tool_resources=fields["tool_resources"])
+        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     thread = await services.thread_update(thread=thread, fields=fields)
     return JsonResponse(thread_object(thread))
 

@@ -220,3 +220,26 @@ async def test_response_without_include_and_no_match(api_url):
     assert nothing.output[0].type == "file_search_call"
     assert nothing.output_text == f"{FILE_SEARCH_NO_MATCH}\n\n{CLOSING_SENTENCE}"
     assert nothing.output[1].content[0].annotations == []
+
+
+async def test_vector_stores_helper_makes_a_store_for_the_assistant(api_url):
+    """`tool_resources.file_search.vector_stores` (file ids) becomes a new store's id."""
+    client = make_client(api_url)
+    volcano = await client.files.create(
+        file=("volcanoes.md", VOLCANO_NOTES.encode()), purpose="assistants"
+    )
+    assistant = await new_assistant(
+        client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [volcano.id]}]}},
+    )
+    (store_id,) = assistant.tool_resources.file_search.vector_store_ids
+    store = await client.vector_stores.retrieve(store_id)
+    assert store.file_counts.completed == 1
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+    run = await client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
+    )
+    reply = (await client.beta.threads.messages.list(thread.id, limit=1)).data[0]
+    assert run.status == "completed"
+    assert reply.content[0].text.annotations[0].file_citation.file_id == volcano.id
