@@ -243,3 +243,36 @@ async def test_vector_stores_helper_makes_a_store_for_the_assistant(api_url):
     reply = (await client.beta.threads.messages.list(thread.id, limit=1)).data[0]
     assert run.status == "completed"
     assert reply.content[0].text.annotations[0].file_citation.file_id == volcano.id
+
+
+async def test_sdk_stream_helpers_accumulate_the_citations(api_url):
+    """The SDK's own stream helpers (runs.stream, responses.stream) rebuild the annotated
+    text from the deltas, as an app using them sees it."""
+    client = make_client(api_url)
+    store, volcano, _bakery = await _knowledge(client)
+    assistant = await new_assistant(
+        client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+    async with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id
+    ) as stream:
+        async for _ in stream:
+            pass
+        (message,) = await stream.get_final_messages()
+    text = message.content[0].text
+    assert text.value == expected_volcano_reply(volcano.id, markers=True).text
+    assert [note.file_citation.file_id for note in text.annotations] == [volcano.id]
+
+    async with client.responses.stream(
+        model="local-echo-1",
+        input=QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [store.id]}],
+    ) as stream:
+        async for _ in stream:
+            pass
+        response = await stream.get_final_response()
+    assert response.output_text == expected_volcano_reply(volcano.id, markers=False).text
+    assert [note.file_id for note in response.output[1].content[0].annotations] == [volcano.id]
