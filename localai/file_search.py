@@ -2,8 +2,8 @@
 
 A file search ranks the chunks of the offered vector stores against the user's message
 (vector_stores.search, BM25), then picks the passages the reply quotes: the best results,
-at most MAX_PASSAGES, each scoring at least MIN_RELATIVE_SCORE of the best one, one quote
-per distinct passage. How the reply reads is model.file_search_reply.
+at most MAX_PASSAGES, each with a BM25 score at least MIN_RELATIVE_SCORE of the best one's,
+one quote per distinct passage. How the reply reads is model.file_search_reply.
 """
 
 from dataclasses import dataclass
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from localai.model import Passage, citation_marker, parse_directives
 from localai.models import Assistant, Thread
 from localai.params import invalid
-from localai.retrieval import passage_quote
+from localai.retrieval import bm25_score, passage_quote
 from localai.vector_stores import (
     DEFAULT_MAX_RESULTS,
     SearchResult,
@@ -49,11 +49,11 @@ def quoted_passages(query: str, results: list[SearchResult]) -> list[Passage]:
     passages: list[Passage] = []
     if not results:
         return passages
-    best = results[0].score
+    best = bm25_score(results[0].score)
     for index, result in enumerate(results):
         if len(passages) == MAX_PASSAGES:
             break
-        if result.score < best * MIN_RELATIVE_SCORE:
+        if bm25_score(result.score) < best * MIN_RELATIVE_SCORE:
             break
         quote = passage_quote(result.text, query, QUOTE_CHARS)
         # Overlapping chunks can yield the same passage twice.

@@ -79,6 +79,11 @@ def unit_score(score: float) -> float:
     return round(score / (score + 1.0), 6)
 
 
+def bm25_score(unit: float) -> float:
+    """The BM25 score that `unit_score` mapped to `unit`."""
+    return unit / (1.0 - unit) if unit < 1.0 else float("inf")
+
+
 def _trim_around(sentence: str, terms: list[str], limit: int) -> str:
     """At most `limit` characters of a long sentence, cut between words, starting a little
     before its first query term; an ellipsis marks each cut."""
