@@ -14,6 +14,7 @@ from openai.types.responses import Response
 from localai.code_model import CODE_CLOSING_SENTENCE, code_block, code_reply
 from tests.localai.sdk import make_client, new_assistant, wait_for_run
 from tests.localai.test_contract import (
+    CONVERSATION_ITEM,
     MODEL,
     RawAPI,
     strict,
@@ -141,6 +142,29 @@ async def test_assistants_run_with_output_and_an_image(client, raw):
     assert len(annotated) == 1
 
 
+async def test_the_sdk_stream_helper_accumulates_the_code_step(client):
+    assistant = await new_assistant(client, tools=[CODE_TOOL])
+    thread = await client.beta.threads.create(
+        messages=[{"role": "user", "content": "```py\nprint('from the helper')\n```"}]
+    )
+    async with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id
+    ) as stream:
+        inputs = []
+        async for event in stream:
+            if event.event == "thread.run.step.delta":
+                details = event.data.delta.step_details
+                if details.tool_calls and details.tool_calls[0].code_interpreter.input:
+                    inputs.append(details.tool_calls[0].code_interpreter.input)
+        steps = await stream.get_final_run_steps()
+        messages = await stream.get_final_messages()
+    assert "".join(inputs) == "print('from the helper')"
+    call = steps[0].step_details.tool_calls[0]
+    assert call.code_interpreter.input == "print('from the helper')"
+    assert call.code_interpreter.outputs[0].logs == "from the helper\n"
+    assert "```\nfrom the helper\n```" in messages[0].content[0].text.value
+
+
 async def test_assistants_run_with_a_traceback(client):
     assistant = await new_assistant(client, tools=[CODE_TOOL])
     thread = await client.beta.threads.create(
@@ -212,6 +236,9 @@ async def test_responses_code_interpreter_call_and_container_files(client, raw):
         annotation.file_id, container_id=call.container_id
     )
     assert content.read().startswith(PNG_MAGIC)
+    items = await raw.call("GET", f"/responses/{response.id}")
+    for item in items["output"]:
+        CONVERSATION_ITEM.validate_python(item, strict=True)
     listed = await client.containers.files.list(container_id=call.container_id)
     paths = {file.path: file.source for file in listed.data}
     assert paths == {"/mnt/data/greeting.txt": "user", "/mnt/data/figure_1.png": "assistant"}
