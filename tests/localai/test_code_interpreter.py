@@ -4,6 +4,8 @@ models; with LOCAL_PROVIDER_CODE_INTERPRETER off, offering the tool is a clear 4
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import openai
 import pytest
@@ -21,7 +23,7 @@ from tests.localai.test_contract import (
     validate_assistant_events,
     validate_response_events,
 )
-from tests.provider_server import SiteServer
+from tests.provider_server import ROOT, SiteServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -343,3 +345,31 @@ async def test_cancelling_a_run_stops_its_code(client):
             break
         await asyncio.sleep(0.05)
     assert not running & _sandbox_pids()
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [({}, "False"), ({"LOCAL_PROVIDER_CODE_INTERPRETER": "true"}, "True")],
+)
+def test_production_settings_switch_it_off_unless_enabled(environment, expected, tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "LOCAL_PROVIDER_CODE_INTERPRETER"},
+        "DJANGO_SETTINGS_MODULE": "assistants_site.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "VAR_DIR": str(tmp_path),
+        **environment,
+    }
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.LOCAL_PROVIDER_CODE_INTERPRETER)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert printed == expected
