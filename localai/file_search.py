@@ -8,8 +8,9 @@ one quote per distinct passage. How the reply reads is model.file_search_reply.
 
 from dataclasses import dataclass
 
+from localai.files import file_get
 from localai.model import Passage, citation_marker, parse_directives
-from localai.models import Assistant, Thread
+from localai.models import Assistant, Thread, VectorStore
 from localai.params import invalid
 from localai.retrieval import bm25_score, passage_quote
 from localai.vector_stores import (
@@ -18,6 +19,7 @@ from localai.vector_stores import (
     has_indexed_files,
     search,
     vector_store_create,
+    vector_store_file_add,
 )
 
 MAX_PASSAGES = 3
@@ -220,3 +222,39 @@ async def file_search_resources(tool_resources: object, param: str = "tool_resou
         )
         store_ids = [*store_ids, store.public_id]
     return {**tool_resources, "file_search": {"vector_store_ids": store_ids}}
+
+
+def _attached_for_search(messages: list[dict]) -> list[str]:
+    file_ids = []
+    for fields in messages:
+        for attachment in fields.get("attachments") or []:
+            tools = attachment.get("tools") if isinstance(attachment, dict) else None
+            if file_search_tool(tools or []) and isinstance(attachment.get("file_id"), str):
+                file_ids.append(attachment["file_id"])
+    return list(dict.fromkeys(file_ids))
+
+
+async def thread_attachments_index(*, thread: Thread, messages: list[dict]) -> None:
+    """Files attached to messages for file_search join the thread's vector store, made on
+    the spot when the thread has none (expiring 7 days after its last use), as the real
+    API does. `messages` are the new messages' fields."""
+    file_ids = _attached_for_search(messages)
+    if not file_ids:
+        return
+    for file_id in file_ids:
+        await file_get(file_id, param="attachments")
+    store_ids = _store_ids(thread.tool_resources)
+    store = await VectorStore.objects.filter(public_id__in=store_ids[:1]).afirst()
+    if store is None:
+        store = await vector_store_create(
+            name=f"Vector store for {thread.public_id}",
+            metadata={},
+            expires_after={"anchor": "last_active_at", "days": 7},
+            file_ids=[],
+        )
+        resources = dict(thread.tool_resources or {})
+        resources["file_search"] = {"vector_store_ids": [store.public_id]}
+        thread.tool_resources = resources
+        await Thread.objects.filter(pk=thread.pk).aupdate(tool_resources=resources)
+    for file_id in file_ids:
+        await vector_store_file_add(vector_store=store, file_id=file_id)
