@@ -73,8 +73,10 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
     for piece in code_pieces(code):
         yield execution._event("response.code_interpreter_call_code.delta", **call, delta=piece)
     yield execution._event("response.code_interpreter_call_code.done", **call, code=code)
-    body.update(code=code, status="interpreting")
-    await Item.objects.filter(pk=item.pk).aupdate(body=body)
+    body["code"] = code
+    # Stored as interpreting for a retrieve meanwhile; in memory it stays in_progress, so
+    # that a response abandoned now ends the item incomplete (response_states).
+    await Item.objects.filter(pk=item.pk).aupdate(body={**body, "status": "interpreting"})
     yield execution._event("response.code_interpreter_call.interpreting", **call)
 
     if container is None:
@@ -87,7 +89,6 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
         )
         if result is None:
             # Cancelled: the response ends without a terminal event, like a cancelled reply.
-            body["status"] = "incomplete"
             await response_end(response, "cancelled", items=execution.output)
             execution.settled = True
             return

@@ -104,12 +104,10 @@ def extract_text(*, filename: str, content: bytes) -> str:
     if extension == ".pdf" or content.startswith(b"%PDF-"):
         text = _pdf_text(content, filename)
     elif extension in BINARY_EXTENSIONS:
-        kind = BINARY_EXTENSIONS[extension]
         raise UnreadableFile(
             "unsupported_file",
-            f"{filename} is an {kind} file ({extension}); file search reads text and PDF only."
-            if kind[0] in "aeiouAEIOU"
-            else f"{filename} is a {kind} file ({extension}); file search reads text and PDF only.",
+            f"{filename} is not a text file ({BINARY_EXTENSIONS[extension]}); file search "
+            "reads text and PDF files only.",
         )
     else:
         text = _decoded(content, filename)

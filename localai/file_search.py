@@ -2,16 +2,25 @@
 
 A file search ranks the chunks of the offered vector stores against the user's message
 (vector_stores.search, BM25), then picks the passages the reply quotes: the best results,
-at most MAX_PASSAGES, each scoring at least MIN_RELATIVE_SCORE of the best one, one quote
-per distinct passage. How the reply reads is model.file_search_reply.
+at most MAX_PASSAGES, each with a BM25 score at least MIN_RELATIVE_SCORE of the best one's,
+one quote per distinct passage. How the reply reads is model.file_search_reply.
 """
 
 from dataclasses import dataclass
 
+from localai.files import file_get
 from localai.model import Passage, citation_marker, parse_directives
-from localai.models import Assistant, Thread
-from localai.retrieval import passage_quote
-from localai.vector_stores import DEFAULT_MAX_RESULTS, SearchResult, has_indexed_files, search
+from localai.models import Assistant, Thread, VectorStore
+from localai.params import invalid
+from localai.retrieval import bm25_score, passage_quote
+from localai.vector_stores import (
+    DEFAULT_MAX_RESULTS,
+    SearchResult,
+    has_indexed_files,
+    search,
+    vector_store_create,
+    vector_store_file_add,
+)
 
 MAX_PASSAGES = 3
 # A result much weaker than the best one is not worth quoting (it shares a word or two).
@@ -42,11 +51,11 @@ def quoted_passages(query: str, results: list[SearchResult]) -> list[Passage]:
     passages: list[Passage] = []
     if not results:
         return passages
-    best = results[0].score
+    best = bm25_score(results[0].score)
     for index, result in enumerate(results):
         if len(passages) == MAX_PASSAGES:
             break
-        if result.score < best * MIN_RELATIVE_SCORE:
+        if bm25_score(result.score) < best * MIN_RELATIVE_SCORE:
             break
         quote = passage_quote(result.text, query, QUOTE_CHARS)
         # Overlapping chunks can yield the same passage twice.
@@ -181,3 +190,71 @@ def responses_citation(passage: Passage, index: int) -> dict:
         "filename": passage.filename,
         "index": index,
     }
+
+
+async def file_search_resources(tool_resources: object, param: str = "tool_resources") -> dict:
+    """An assistant's or thread's `tool_resources` with its file_search part checked, and
+    the `vector_stores` helper ({"file_ids": [...]} entries: stores made on the spot)
+    turned into `vector_store_ids`, as the real API does."""
+    if not tool_resources:
+        return {}
+    if not isinstance(tool_resources, dict):
+        raise invalid(param, f"Invalid '{param}': expected an object.")
+    file_search = tool_resources.get("file_search")
+    if file_search is None:
+        return tool_resources
+    where = f"{param}.file_search"
+    if not isinstance(file_search, dict):
+        raise invalid(where, f"Invalid '{where}': expected an object.")
+    store_ids = file_search.get("vector_store_ids") or []
+    if not isinstance(store_ids, list) or not all(isinstance(item, str) for item in store_ids):
+        raise invalid(f"{where}.vector_store_ids", f"Invalid '{where}.vector_store_ids'.")
+    helpers = file_search.get("vector_stores") or []
+    if not isinstance(helpers, list) or not all(isinstance(item, dict) for item in helpers):
+        raise invalid(f"{where}.vector_stores", f"Invalid '{where}.vector_stores'.")
+    for helper in helpers:
+        file_ids = helper.get("file_ids") or []
+        if not isinstance(file_ids, list) or not all(isinstance(item, str) for item in file_ids):
+            raise invalid(f"{where}.vector_stores", f"Invalid '{where}.vector_stores.file_ids'.")
+        metadata = helper.get("metadata") if isinstance(helper.get("metadata"), dict) else {}
+        store = await vector_store_create(
+            name="", metadata=metadata, expires_after=None, file_ids=file_ids
+        )
+        store_ids = [*store_ids, store.public_id]
+    return {**tool_resources, "file_search": {"vector_store_ids": store_ids}}
+
+
+def _attached_for_search(messages: list[dict]) -> list[str]:
+    file_ids = []
+    for fields in messages:
+        for attachment in fields.get("attachments") or []:
+            tools = attachment.get("tools") if isinstance(attachment, dict) else None
+            if file_search_tool(tools or []) and isinstance(attachment.get("file_id"), str):
+                file_ids.append(attachment["file_id"])
+    return list(dict.fromkeys(file_ids))
+
+
+async def thread_attachments_index(*, thread: Thread, messages: list[dict]) -> None:
+    """Files attached to messages for file_search join the thread's vector store, made on
+    the spot when the thread has none (expiring 7 days after its last use), as the real
+    API does. `messages` are the new messages' fields."""
+    file_ids = _attached_for_search(messages)
+    if not file_ids:
+        return
+    for file_id in file_ids:
+        await file_get(file_id, param="attachments")
+    store_ids = _store_ids(thread.tool_resources)
+    store = await VectorStore.objects.filter(public_id__in=store_ids[:1]).afirst()
+    if store is None:
+        store = await vector_store_create(
+            name=f"Vector store for {thread.public_id}",
+            metadata={},
+            expires_after={"anchor": "last_active_at", "days": 7},
+            file_ids=[],
+        )
+        resources = dict(thread.tool_resources or {})
+        resources["file_search"] = {"vector_store_ids": [store.public_id]}
+        thread.tool_resources = resources
+        await Thread.objects.filter(pk=thread.pk).aupdate(tool_resources=resources)
+    for file_id in file_ids:
+        await vector_store_file_add(vector_store=store, file_id=file_id)

@@ -1,11 +1,11 @@
 """BM25 ranking of text chunks against a query, and the quote a reply shows from a chunk.
 
 Okapi BM25 with the usual k1 = 1.2 and b = 0.75. Words are Unicode word characters,
-case-folded. The inverse document frequency is computed over the chunks being searched,
-in the non-negative form log(1 + (N - n + 0.5) / (n + 0.5)) (as Lucene does), so a word
-that every chunk holds still counts a little instead of counting against a chunk. Common
-English function words are left out of the query, so that "what is the ..." does not
-match every chunk.
+case-folded, with a light folding of English endings (`fold`). The inverse document
+frequency is computed over the chunks being searched, in the non-negative form
+log(1 + (N - n + 0.5) / (n + 0.5)) (as Lucene does), so a word that every chunk holds still
+counts a little instead of counting against a chunk. Common English function words are
+left out of the query, so that "what is the ..." does not match every chunk.
 """
 
 import math
@@ -37,28 +37,49 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
+def fold(word: str) -> str:
+    """A light folding of English endings, so that "opens", "opened" and "opening" match
+    "open", and "bakes", "baked" and "baking" match "bake": -ing, -ed or -s, then a final
+    -e, each only from a word long enough to keep a stem. Not a stemmer: "cities" and
+    "city" stay apart."""
+    if len(word) > 4 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) > 3 and word.endswith("ed"):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """The words of a text as ranking compares them."""
+    return [fold(word) for word in words(text)]
+
+
 def query_terms(query: str) -> list[str]:
-    """The distinct words of a query that count for ranking, in order."""
-    return list(dict.fromkeys(word for word in words(query) if word not in STOP_WORDS))
+    """The distinct terms of a query that count for ranking, in order."""
+    return list(dict.fromkeys(fold(word) for word in words(query) if word not in STOP_WORDS))
 
 
 def bm25_scores(query: str, documents: Sequence[str]) -> list[float]:
     """The BM25 score of each document for `query` (0.0 when no query term occurs)."""
-    terms = query_terms(query)
-    if not terms or not documents:
+    wanted = query_terms(query)
+    if not wanted or not documents:
         return [0.0] * len(documents)
-    counts = [Counter(words(document)) for document in documents]
+    counts = [Counter(terms(document)) for document in documents]
     lengths = [sum(count.values()) for count in counts]
     average = (sum(lengths) / len(lengths)) or 1.0
     total = len(documents)
     idf = {}
-    for term in terms:
+    for term in wanted:
         holding = sum(1 for count in counts if term in count)
         idf[term] = math.log(1 + (total - holding + 0.5) / (holding + 0.5))
     scores = []
     for count, length in zip(counts, lengths, strict=True):
         score = 0.0
-        for term in terms:
+        for term in wanted:
             frequency = count.get(term, 0)
             if frequency:
                 norm = K1 * (1 - B + B * length / average)
@@ -79,11 +100,16 @@ def unit_score(score: float) -> float:
     return round(score / (score + 1.0), 6)
 
 
-def _trim_around(sentence: str, terms: list[str], limit: int) -> str:
+def bm25_score(unit: float) -> float:
+    """The BM25 score that `unit_score` mapped to `unit`."""
+    return unit / (1.0 - unit) if unit < 1.0 else float("inf")
+
+
+def _trim_around(sentence: str, wanted: list[str], limit: int) -> str:
     """At most `limit` characters of a long sentence, cut between words, starting a little
     before its first query term; an ellipsis marks each cut."""
     folded = sentence.casefold()
-    hits = [folded.find(term) for term in terms if term in folded]
+    hits = [folded.find(term) for term in wanted if term in folded]
     first = min(hits) if hits else 0
     start = max(0, first - limit // 4)
     if start:
@@ -101,19 +127,25 @@ def passage_quote(text: str, query: str, limit: int = 400) -> str:
     """The part of a chunk a reply quotes: whitespace collapsed, at most about `limit`
     characters, centred on the sentence that holds the most query terms and widened with
     its neighbours while it fits; a sentence longer than that is cut between words."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    sentences = [sentence for sentence in _SENTENCE_END.split(text) if sentence]
-    terms = query_terms(query)
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    # Sentences, and lines (a heading has no full stop), each with its whitespace collapsed.
+    sentences = [
+        " ".join(sentence.split())
+        for line in text.splitlines()
+        for sentence in _SENTENCE_END.split(line)
+        if sentence.strip()
+    ]
+    wanted = query_terms(query)
 
     def hits(sentence: str) -> int:
-        found = set(words(sentence))
-        return sum(1 for term in terms if term in found)
+        found = set(terms(sentence))
+        return sum(1 for term in wanted if term in found)
 
     best = max(range(len(sentences)), key=lambda index: (hits(sentences[index]), -index))
     if len(sentences[best]) > limit:
-        return _trim_around(sentences[best], terms, limit)
+        return _trim_around(sentences[best], wanted, limit)
     first = last = best
     length = len(sentences[best])
     grew = True

@@ -464,6 +464,13 @@ def _read_status(path: Path) -> dict:
     return status if isinstance(status, dict) else {}
 
 
+def _file_size_message(limits: SandboxLimits) -> str:
+    return (
+        f"Error: the code tried to write a file larger than its {limits.file_bytes // 1048576} MB "
+        "limit and was stopped."
+    )
+
+
 def _classify(
     *,
     returncode: int | None,
@@ -485,13 +492,13 @@ def _classify(
         return "memory", limit_message("memory", limits)
     if status.get("network") and returncode:
         return "network", limit_message("network", limits)
+    if kind == "error" and "[Errno 27]" in str(status.get("detail")):
+        # Python ignores SIGXFSZ: past RLIMIT_FSIZE a write fails with EFBIG instead.
+        return "file_size", _file_size_message(limits)
     if kind == "error" and returncode == 1:
         return None, f"Error: the code stopped with {status.get('detail') or 'an exception'}."
     if returncode == -signal.SIGXFSZ:
-        return "file_size", (
-            f"Error: the code wrote a file larger than {limits.file_bytes // (1024 * 1024)} MB "
-            "and was stopped."
-        )
+        return "file_size", _file_size_message(limits)
     if returncode is not None and returncode < 0:
         name = signal.Signals(-returncode).name if -returncode in signal.Signals else returncode
         if returncode == -signal.SIGSEGV:

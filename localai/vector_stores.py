@@ -43,6 +43,11 @@ class SearchResult:
 # --- reads ---------------------------------------------------------------------------------
 
 
+def entries_with_files():
+    """Vector store files with their file (its bytes left in the database) and store."""
+    return VectorStoreFile.objects.select_related("file", "vector_store").defer("file__content")
+
+
 async def vector_store_get(public_id: str, param: str | None = None) -> VectorStore:
     try:
         return await VectorStore.objects.aget(public_id=public_id)
@@ -52,9 +57,7 @@ async def vector_store_get(public_id: str, param: str | None = None) -> VectorSt
 
 async def vector_store_file_get(vector_store: VectorStore, file_id: str) -> VectorStoreFile:
     try:
-        return await VectorStoreFile.objects.select_related("file", "vector_store").aget(
-            vector_store=vector_store, file__public_id=file_id
-        )
+        return await entries_with_files().aget(vector_store=vector_store, file__public_id=file_id)
     except VectorStoreFile.DoesNotExist:
         raise not_found("file", file_id) from None
 
@@ -103,6 +106,7 @@ async def search(
             vector_store_file__status="completed",
         )
         .select_related("vector_store_file__file")
+        .defer("vector_store_file__file__content")
         .order_by("vector_store_file__pk", "position")
     ]
     results = []

@@ -5,6 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from localai import params, services
 from localai.api import read_json
 from localai.code_interpreter import code_interpreter_check
+from localai.file_search import file_search_resources
 from localai.models import Assistant
 from localai.objects import assistant_object, deleted_object
 from localai.pagination import paginate
@@ -44,6 +45,8 @@ async def assistant_create(request: HttpRequest) -> JsonResponse:
     code_interpreter_check(
         tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
     )
+    if "tool_resources" in fields:
+        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     assistant = await services.assistant_create(fields=fields)
     return JsonResponse(assistant_object(assistant))
 
@@ -58,6 +61,8 @@ async def assistant_update(request: HttpRequest, assistant_id: str) -> JsonRespo
     code_interpreter_check(
         tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
     )
+    if "tool_resources" in fields:
+        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     assistant = await services.assistant_update(assistant=assistant, fields=fields)
     return JsonResponse(assistant_object(assistant))
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest, JsonResponse
 
 from localai import params, services
 from localai.api import read_json
+from localai.file_search import thread_attachments_index
 from localai.models import Message
 from localai.objects import message_object
 from localai.pagination import paginate
@@ -14,6 +15,7 @@ async def message_create(request: HttpRequest, thread_id: str) -> JsonResponse:
     thread = await thread_get(thread_id)
     fields = params.message_fields(read_json(request))
     message = await services.message_create(thread=thread, fields=fields)
+    await thread_attachments_index(thread=thread, messages=[fields])
     return JsonResponse(message_object(message, thread.public_id))
 
 

@@ -10,6 +10,7 @@ from localai.api import read_json
 from localai.code_interpreter import code_interpreter_check
 from localai.execution import run_in_background
 from localai.faults import answer_request_faults
+from localai.file_search import thread_attachments_index
 from localai.model import parse_directives
 from localai.models import Assistant, Run, RunStep
 from localai.objects import run_object, run_step_object
@@ -105,6 +106,7 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         additional_messages=additional_messages,
         input_text=input_text,
     )
+    await thread_attachments_index(thread=thread, messages=additional_messages)
     execution = RunExecution(run, thread.public_id, include=_include(request))
     return _start(execution, stream=bool(body.get("stream")))
 

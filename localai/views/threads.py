@@ -5,6 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from localai import params, services
 from localai.api import read_json
 from localai.code_interpreter import code_interpreter_check
+from localai.file_search import file_search_resources, thread_attachments_index
 from localai.objects import deleted_object, thread_object
 from localai.selectors import thread_get
 
@@ -12,11 +13,13 @@ from localai.selectors import thread_get
 async def thread_create(request: HttpRequest) -> JsonResponse:
     body = read_json(request)
     code_interpreter_check(tool_resources=body.get("tool_resources"))
+    messages = params.message_list(body, "messages")
     thread = await services.thread_create(
         metadata=params.metadata(body) or {},
-        tool_resources=body.get("tool_resources") or {},
-        messages=params.message_list(body, "messages"),
+        tool_resources=await file_search_resources(body.get("tool_resources")),
+        messages=messages,
     )
+    await thread_attachments_index(thread=thread, messages=messages)
     return JsonResponse(thread_object(thread))
 
 
@@ -33,6 +36,7 @@ async def thread_update(request: HttpRequest, thread_id: str) -> JsonResponse:
     if "tool_resources" in body:
         fields["tool_resources"] = body["tool_resources"] or {}
         code_interpreter_check(tool_resources=fields["tool_resources"])
+        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     thread = await services.thread_update(thread=thread, fields=fields)
     return JsonResponse(thread_object(thread))
 

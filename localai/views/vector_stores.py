@@ -163,7 +163,7 @@ async def vector_store_search(request: HttpRequest, vector_store_id: str) -> Jso
 def _entries(**filters):
     # The API pages vector store files by their file id.
     return (
-        VectorStoreFile.objects.select_related("file", "vector_store")
+        vector_stores.entries_with_files()
         .annotate(public_id=F("file__public_id"))
         .filter(**filters)
     )

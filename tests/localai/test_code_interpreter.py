@@ -4,6 +4,8 @@ models; with LOCAL_PROVIDER_CODE_INTERPRETER off, offering the tool is a clear 4
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import openai
 import pytest
@@ -14,13 +16,14 @@ from openai.types.responses import Response
 from localai.code_model import CODE_CLOSING_SENTENCE, code_block, code_reply
 from tests.localai.sdk import make_client, new_assistant, wait_for_run
 from tests.localai.test_contract import (
+    CONVERSATION_ITEM,
     MODEL,
     RawAPI,
     strict,
     validate_assistant_events,
     validate_response_events,
 )
-from tests.provider_server import SiteServer
+from tests.provider_server import ROOT, SiteServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -141,6 +144,29 @@ async def test_assistants_run_with_output_and_an_image(client, raw):
     assert len(annotated) == 1
 
 
+async def test_the_sdk_stream_helper_accumulates_the_code_step(client):
+    assistant = await new_assistant(client, tools=[CODE_TOOL])
+    thread = await client.beta.threads.create(
+        messages=[{"role": "user", "content": "```py\nprint('from the helper')\n```"}]
+    )
+    async with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id
+    ) as stream:
+        inputs = []
+        async for event in stream:
+            if event.event == "thread.run.step.delta":
+                details = event.data.delta.step_details
+                if details.tool_calls and details.tool_calls[0].code_interpreter.input:
+                    inputs.append(details.tool_calls[0].code_interpreter.input)
+        steps = await stream.get_final_run_steps()
+        messages = await stream.get_final_messages()
+    assert "".join(inputs) == "print('from the helper')"
+    call = steps[0].step_details.tool_calls[0]
+    assert call.code_interpreter.input == "print('from the helper')"
+    assert call.code_interpreter.outputs[0].logs == "from the helper\n"
+    assert "```\nfrom the helper\n```" in messages[0].content[0].text.value
+
+
 async def test_assistants_run_with_a_traceback(client):
     assistant = await new_assistant(client, tools=[CODE_TOOL])
     thread = await client.beta.threads.create(
@@ -212,6 +238,9 @@ async def test_responses_code_interpreter_call_and_container_files(client, raw):
         annotation.file_id, container_id=call.container_id
     )
     assert content.read().startswith(PNG_MAGIC)
+    items = await raw.call("GET", f"/responses/{response.id}")
+    for item in items["output"]:
+        CONVERSATION_ITEM.validate_python(item, strict=True)
     listed = await client.containers.files.list(container_id=call.container_id)
     paths = {file.path: file.source for file in listed.data}
     assert paths == {"/mnt/data/greeting.txt": "user", "/mnt/data/figure_1.png": "assistant"}
@@ -300,18 +329,47 @@ async def test_cancelling_a_run_stops_its_code(client):
         messages=[{"role": "user", "content": "```\nimport time\ntime.sleep(60)\n```"}]
     )
     run = await client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-    for _ in range(100):
+    # Generous waits: the machine's cores are shared with other test runs.
+    for _ in range(300):
         if _sandbox_pids():
             break
         await asyncio.sleep(0.05)
     running = _sandbox_pids()
     assert running, "the code never started"
     await client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
-    run = await wait_for_run(client, thread.id, run.id, {"cancelled"})
+    run = await wait_for_run(client, thread.id, run.id, {"cancelled"}, timeout=15)
     steps = await client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id)
     assert [step.status for step in steps.data] == ["cancelled"]
-    for _ in range(60):
+    for _ in range(200):
         if not running & _sandbox_pids():
             break
         await asyncio.sleep(0.05)
     assert not running & _sandbox_pids()
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [({}, "False"), ({"LOCAL_PROVIDER_CODE_INTERPRETER": "true"}, "True")],
+)
+def test_production_settings_switch_it_off_unless_enabled(environment, expected, tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "LOCAL_PROVIDER_CODE_INTERPRETER"},
+        "DJANGO_SETTINGS_MODULE": "assistants_site.settings.production",
+        "DJANGO_SECRET_KEY": "x" * 50,
+        "VAR_DIR": str(tmp_path),
+        **environment,
+    }
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.LOCAL_PROVIDER_CODE_INTERPRETER)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert printed == expected

@@ -220,3 +220,98 @@ async def test_response_without_include_and_no_match(api_url):
     assert nothing.output[0].type == "file_search_call"
     assert nothing.output_text == f"{FILE_SEARCH_NO_MATCH}\n\n{CLOSING_SENTENCE}"
     assert nothing.output[1].content[0].annotations == []
+
+
+async def test_vector_stores_helper_makes_a_store_for_the_assistant(api_url):
+    """`tool_resources.file_search.vector_stores` (file ids) becomes a new store's id."""
+    client = make_client(api_url)
+    volcano = await client.files.create(
+        file=("volcanoes.md", VOLCANO_NOTES.encode()), purpose="assistants"
+    )
+    assistant = await new_assistant(
+        client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [volcano.id]}]}},
+    )
+    (store_id,) = assistant.tool_resources.file_search.vector_store_ids
+    store = await client.vector_stores.retrieve(store_id)
+    assert store.file_counts.completed == 1
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+    run = await client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
+    )
+    reply = (await client.beta.threads.messages.list(thread.id, limit=1)).data[0]
+    assert run.status == "completed"
+    assert reply.content[0].text.annotations[0].file_citation.file_id == volcano.id
+
+
+async def test_sdk_stream_helpers_accumulate_the_citations(api_url):
+    """The SDK's own stream helpers (runs.stream, responses.stream) rebuild the annotated
+    text from the deltas, as an app using them sees it."""
+    client = make_client(api_url)
+    store, volcano, _bakery = await _knowledge(client)
+    assistant = await new_assistant(
+        client,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = await client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+    async with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id
+    ) as stream:
+        async for _ in stream:
+            pass
+        (message,) = await stream.get_final_messages()
+    text = message.content[0].text
+    assert text.value == expected_volcano_reply(volcano.id, markers=True).text
+    assert [note.file_citation.file_id for note in text.annotations] == [volcano.id]
+
+    async with client.responses.stream(
+        model="local-echo-1",
+        input=QUESTION,
+        tools=[{"type": "file_search", "vector_store_ids": [store.id]}],
+    ) as stream:
+        async for _ in stream:
+            pass
+        response = await stream.get_final_response()
+    assert response.output_text == expected_volcano_reply(volcano.id, markers=False).text
+    assert [note.file_id for note in response.output[1].content[0].annotations] == [volcano.id]
+
+
+async def test_files_attached_to_messages_are_searched(api_url):
+    """A message's attachments for file_search join the thread's own vector store, made on
+    the spot, as in the real API."""
+    client = make_client(api_url)
+    volcano = await client.files.create(
+        file=("volcanoes.md", VOLCANO_NOTES.encode()), purpose="assistants"
+    )
+    bakery = await client.files.create(
+        file=("bakery.md", BAKERY_GUIDE.encode()), purpose="assistants"
+    )
+    assistant = await new_assistant(client, tools=[{"type": "file_search"}])
+    thread = await client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "Here are my notes.",
+                "attachments": [{"file_id": volcano.id, "tools": [{"type": "file_search"}]}],
+            }
+        ]
+    )
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids
+    await client.beta.threads.messages.create(
+        thread.id,
+        role="user",
+        content="When does the bakery open?",
+        attachments=[{"file_id": bakery.id, "tools": [{"type": "file_search"}]}],
+    )
+    store = await client.vector_stores.retrieve(store_id)
+    assert store.file_counts.completed == 2
+    assert store.expires_after.days == 7
+    run = await client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
+    )
+    assert run.status == "completed"
+    reply = (await client.beta.threads.messages.list(thread.id, limit=1)).data[0]
+    assert "opens at seven in the morning" in message_text(reply)
+    assert reply.content[0].text.annotations[0].file_citation.file_id == bakery.id

@@ -4,7 +4,7 @@ import openai
 import pytest
 
 from tests.localai.documents import VOLCANO_NOTES
-from tests.localai.sdk import make_client
+from tests.localai.sdk import make_azure_client, make_client
 from tests.provider_server import SiteServer
 
 
@@ -76,3 +76,25 @@ async def test_upload_over_the_size_cap_is_refused(small_cap_api_url):
     assert caught.value.body["type"] == "invalid_request_error"
     assert caught.value.body["code"] == "file_too_large"
     assert "at most 1000 bytes" in caught.value.message
+
+
+async def test_files_and_vector_stores_on_the_azure_routes(site_url):
+    """The same endpoints answer on the Azure-style routes, where the Assistants API is
+    retired: files and vector stores serve the Responses API there."""
+    client = make_azure_client(site_url)
+    uploaded = await client.files.create(
+        file=("volcanoes.md", VOLCANO_NOTES.encode()), purpose="assistants"
+    )
+    store = await client.vector_stores.create(name="Azure", file_ids=[uploaded.id])
+    assert store.file_counts.completed == 1
+    page = await client.vector_stores.search(store.id, query="Hekla gateway")
+    assert page.data[0].file_id == uploaded.id
+    response = await client.responses.create(
+        model="local-echo-1",
+        input="What did medieval Europeans call Hekla?",
+        tools=[{"type": "file_search", "vector_store_ids": [store.id]}],
+    )
+    assert "gateway to hell" in response.output_text
+    assert response.output[1].content[0].annotations[0].file_id == uploaded.id
+    await client.vector_stores.delete(store.id)
+    assert (await client.files.delete(uploaded.id)).deleted

@@ -108,3 +108,13 @@ def test_reply_quotes_each_passage_with_its_marker_then_closes():
         plain.text[:end].endswith(tail)
         for end, tail in zip(ends, ["second line", "Other passage"], strict=True)
     ] == [True, True]
+
+
+def test_endings_fold_so_forms_of_a_word_match():
+    from localai.retrieval import fold
+
+    assert {fold(word) for word in ("open", "opens", "opened", "opening")} == {"open"}
+    assert {fold(word) for word in ("bake", "bakes", "baked", "baking")} == {"bak"}
+    assert fold("class") == "class" and fold("is") == "is"
+    documents = ["Bakery news, all about the bakery.", "The bakery opens at seven."]
+    assert rank("When does the bakery open?", documents)[0][0] == 1

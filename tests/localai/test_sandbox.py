@@ -196,3 +196,15 @@ async def test_the_environment_is_minimal_and_the_scratch_directory_private(scra
     assert cwd.endswith("/data")
     # matplotlib is patched only when the code imports it.
     assert matplotlib_loaded == "False"
+
+
+async def test_a_file_past_the_size_limit_stops_the_code():
+    limits = SandboxLimits(
+        cpu_seconds=5, wall_seconds=10, memory_mb=512, output_bytes=4096, file_bytes=1 << 20
+    )
+    result = await sandbox_run(code="open('big.bin', 'wb').write(b'x' * (2 << 20))", limits=limits)
+    assert result.limit == "file_size"
+    assert "OSError: [Errno 27] File too large" in result.logs
+    assert result.logs.endswith(
+        "Error: the code tried to write a file larger than its 1 MB limit and was stopped."
+    )
