@@ -7,7 +7,7 @@ failed with the reason, and is tried again at the next save.
 
 from collections.abc import Iterable
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 from chat.agents import ProviderError, client_for
 from chat.agents.files import ProviderFiles
@@ -24,39 +24,41 @@ def _read(knowledge_file: KnowledgeFile) -> bytes:
         return stored.read()
 
 
-def _failed(knowledge_file: KnowledgeFile, reason: str) -> str:
+async def _failed(knowledge_file: KnowledgeFile, reason: str) -> str:
     knowledge_file.status = Status.FAILED
     knowledge_file.error = reason
-    knowledge_file.save(update_fields=["status", "error", "remote_file_id", "remote_provider"])
+    await knowledge_file.asave(
+        update_fields=["status", "error", "remote_file_id", "remote_provider"]
+    )
     return f"{knowledge_file.name}: {reason}"
 
 
-def _upload(files: ProviderFiles, knowledge_file: KnowledgeFile, provider: str) -> None:
-    data = _read(knowledge_file)
-    knowledge_file.remote_file_id = async_to_sync(files.upload)(name=knowledge_file.name, data=data)
+async def _upload(files: ProviderFiles, knowledge_file: KnowledgeFile, provider: str) -> None:
+    data = await sync_to_async(_read)(knowledge_file)
+    knowledge_file.remote_file_id = await files.upload(name=knowledge_file.name, data=data)
     knowledge_file.remote_provider = provider
-    knowledge_file.save(update_fields=["remote_file_id", "remote_provider"])
+    await knowledge_file.asave(update_fields=["remote_file_id", "remote_provider"])
 
 
-def _ensure_store(files: ProviderFiles, assistant: Assistant) -> bool:
+async def _ensure_store(files: ProviderFiles, assistant: Assistant) -> bool:
     """Creates the assistant's vector store if it has none; True when created now."""
     if assistant.remote_vector_store_id:
         return False
-    assistant.remote_vector_store_id = async_to_sync(files.create_vector_store)(
+    assistant.remote_vector_store_id = await files.create_vector_store(
         name=f"assistant-{assistant.pk}-knowledge"
     )
-    Assistant.objects.filter(pk=assistant.pk).update(
+    await Assistant.objects.filter(pk=assistant.pk).aupdate(
         remote_vector_store_id=assistant.remote_vector_store_id
     )
     return True
 
 
-def _index(files: ProviderFiles, assistant: Assistant, pending: list[KnowledgeFile]) -> list:
+async def _index(files: ProviderFiles, assistant: Assistant, pending: list) -> list[str]:
     errors = []
     store_id = assistant.remote_vector_store_id
     failures = {
         failure.file_id: failure.reason
-        for failure in async_to_sync(files.add_to_vector_store)(
+        for failure in await files.add_to_vector_store(
             store_id, [f.remote_file_id for f in pending]
         )
     }
@@ -64,12 +66,37 @@ def _index(files: ProviderFiles, assistant: Assistant, pending: list[KnowledgeFi
         reason = failures.get(knowledge_file.remote_file_id)
         if reason is None:
             knowledge_file.status, knowledge_file.error = Status.READY, ""
-            knowledge_file.save(update_fields=["status", "error"])
+            await knowledge_file.asave(update_fields=["status", "error"])
             continue
         # Out of the store again, so that the retry at the next save starts clean.
-        async_to_sync(files.remove_from_vector_store)(store_id, knowledge_file.remote_file_id)
-        errors.append(_failed(knowledge_file, f"The provider could not index it: {reason}"))
+        await files.remove_from_vector_store(store_id, knowledge_file.remote_file_id)
+        errors.append(await _failed(knowledge_file, f"The provider could not index it: {reason}"))
     return errors
+
+
+async def _sync_pending(assistant: Assistant, pending: list[KnowledgeFile]) -> tuple[list, bool]:
+    """Uploads and indexes `pending`; returns the errors and whether the store is new."""
+    try:
+        files = ProviderFiles(client_for(assistant.provider))
+    except ProviderError as exc:
+        return [await _failed(f, str(exc)) for f in pending], False
+    errors, uploaded = [], []
+    for knowledge_file in pending:
+        try:
+            if knowledge_file.remote_provider != assistant.provider:
+                await _upload(files, knowledge_file, assistant.provider)
+            uploaded.append(knowledge_file)
+        except ProviderError as exc:
+            errors.append(await _failed(knowledge_file, str(exc)))
+    if not uploaded:
+        return errors, False
+    created = False
+    try:
+        created = await _ensure_store(files, assistant)
+        errors += await _index(files, assistant, uploaded)
+    except ProviderError as exc:
+        errors += [await _failed(f, str(exc)) for f in uploaded]
+    return errors, created
 
 
 def _remove(assistant: Assistant, removed: Iterable[KnowledgeFile]) -> None:
@@ -108,26 +135,7 @@ def assistant_knowledge_sync(
     pending = list(assistant.knowledge_files.exclude(status=Status.READY).order_by("id"))
     if not pending:
         return []
-    errors = []
-    try:
-        files = ProviderFiles(client_for(assistant.provider))
-    except ProviderError as exc:
-        return [_failed(f, str(exc)) for f in pending]
-    uploaded = []
-    for knowledge_file in pending:
-        try:
-            if knowledge_file.remote_provider != assistant.provider:
-                _upload(files, knowledge_file, assistant.provider)
-            uploaded.append(knowledge_file)
-        except ProviderError as exc:
-            errors.append(_failed(knowledge_file, str(exc)))
-    if not uploaded:
-        return errors
-    try:
-        created = _ensure_store(files, assistant)
-        errors += _index(files, assistant, uploaded)
-    except ProviderError as exc:
-        return errors + [_failed(f, str(exc)) for f in uploaded]
+    errors, created = async_to_sync(_sync_pending)(assistant, pending)
     if created:
         try:
             assistant_push_remote(
