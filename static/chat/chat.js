@@ -247,7 +247,9 @@ function updateComposer() {
   const active = transcript.activeReply !== null;
   const canTarget = state.current !== null || selectedAssistant() !== null;
   // Not while a file is still uploading: the message would go without it.
-  els.send.disabled = !text.trim() || length > max || !socket.isOpen || active || !canTarget
+  // Files alone make a message too (the server accepts empty text with attachments).
+  const hasContent = Boolean(text.trim()) || attachments.ready.length > 0;
+  els.send.disabled = !hasContent || length > max || !socket.isOpen || active || !canTarget
     || state.pendingNew !== null || attachments.busy;
   els.send.title = attachments.busy ? "Wait for the files to finish uploading" : "";
   els.stop.hidden = !active;
@@ -506,7 +508,7 @@ function newClientMessageId() {
 
 function send() {
   const text = els.input.value;
-  if (!text.trim() || els.send.disabled) return;
+  if ((!text.trim() && !attachments.ready.length) || els.send.disabled) return;
   const clientMessageId = newClientMessageId();
   let frame;
   if (state.current) {
@@ -563,8 +565,8 @@ function regenerate() {
 }
 
 /** Replace the last user message (and its reply) with `text`. */
-function sendEdit(messageId, text) {
-  if (!state.current || !text.trim()) return false;
+function sendEdit(messageId, text, attachmentIds = null) {
+  if (!state.current || (!text.trim() && !attachmentIds?.length)) return false;
   if (codePointLength(text) > data.max_message_chars) {
     showAlert(`The message is longer than ${data.max_message_chars.toLocaleString()} characters.`);
     return false;
@@ -574,6 +576,7 @@ function sendEdit(messageId, text) {
     type: "message.edit", conversation_id: state.current.id, message_id: messageId, text,
     client_message_id: clientMessageId,
   };
+  if (attachmentIds) frame.attachments = attachmentIds;
   if (!socket.send(frame)) {
     showAlert("Not connected. Your edit was not sent.");
     return false;

@@ -194,19 +194,25 @@ export function closeCitation({ refocus }) {
   }
 }
 
-/** Below the button when there is room, else above; always inside the viewport. */
+/**
+ * Below the button when there is room, else above; inside the viewport, and inside the
+ * transcript when it can be (so the popover does not cover the message box).
+ */
 function place(box, button) {
   const margin = 8;
   const anchor = button.getBoundingClientRect();
+  const area = button.closest(".transcript")?.getBoundingClientRect();
+  const floor = Math.min(window.innerHeight, area ? area.bottom : Infinity);
   box.style.left = "0px";
   box.style.top = "0px";
   const { width, height } = box.getBoundingClientRect();
   const left = Math.min(Math.max(margin, anchor.left + anchor.width / 2 - width / 2),
     window.innerWidth - width - margin);
   const below = anchor.bottom + 6;
-  const top = below + height + margin <= window.innerHeight || anchor.top - height - 6 < margin
+  const above = anchor.top - height - 6;
+  const top = below + height + margin <= floor || above < Math.max(margin, area ? area.top : 0)
     ? below
-    : anchor.top - height - 6;
+    : above;
   box.style.left = `${Math.max(margin, left)}px`;
   box.style.top = `${Math.max(margin, top)}px`;
 }

@@ -6,7 +6,9 @@
 import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
 import { closeCitation, decorateCitations, renderSources, repositionCitation, toggleCitation } from "./citations.js";
-import { downloadChip, imageThumb, isInlineImage, openImageViewer, siteUrl } from "./file_chips.js";
+import {
+  downloadChip, fileBadge, formatBytes, imageThumb, isInlineImage, openImageViewer, siteUrl,
+} from "./file_chips.js";
 import { renderToolSteps, stepIsRunning } from "./tool_steps.js";
 
 const ACTIVE = new Set(["pending", "streaming"]);
@@ -87,7 +89,7 @@ export class Transcript {
    * @param {{scroller: HTMLElement, list: HTMLElement, jump: HTMLElement}} els
    * @param {{onActivityChange: (active: boolean) => void,
    *          onRegenerate: () => boolean,
-   *          onEdit: (messageId: number, text: string) => boolean,
+   *          onEdit: (messageId: number, text: string, attachmentIds: number[]|null) => boolean,
    *          onReplyFinished: (message: object) => void}} handlers
    */
   constructor(els, handlers) {
@@ -358,6 +360,9 @@ export class Transcript {
         (section) => body.before(section));
       if (this.editingId === null || entry.id !== this.editingId) {
         body.textContent = entry.content; // user text is never parsed as HTML or markdown
+        body.hidden = !entry.content; // files sent without words: no empty bubble
+      } else {
+        body.hidden = false;
       }
       return;
     }
@@ -610,14 +615,41 @@ export class Transcript {
     label.htmlFor = input.id;
     input.value = entry.content;
     input.rows = Math.min(10, Math.max(2, entry.content.split("\n").length));
+    // The message's files stay with the edit unless removed here (the server keeps the
+    // ones whose ids the edit lists again).
+    let kept = [...entry.attachments];
+    const files = el("ul", "attach-list msg-edit-files");
+    files.setAttribute("aria-label", "Attached files");
+    const renderFiles = () => {
+      files.replaceChildren(...kept.map((file) => {
+        const chip = el("li", "attach-chip is-done");
+        const text = el("span", "attach-text");
+        text.append(el("span", "attach-name", file.name), el("span", "attach-meta", formatBytes(file.size)));
+        const remove = el("button", "icon-btn attach-remove");
+        remove.type = "button";
+        remove.setAttribute("aria-label", `Remove ${file.name}`);
+        remove.append(icon("x"));
+        remove.addEventListener("click", () => {
+          const index = kept.indexOf(file);
+          kept = kept.filter((f) => f !== file);
+          renderFiles();
+          (files.querySelectorAll(".attach-remove")[Math.min(index, kept.length - 1)] || input).focus();
+        });
+        chip.append(fileBadge(file.name), text, remove);
+        return chip;
+      }));
+      files.hidden = kept.length === 0;
+    };
+    renderFiles();
     const buttons = el("div", "msg-edit-actions");
     const cancel = el("button", "btn btn-small btn-ghost", "Cancel");
     cancel.type = "button";
     const save = el("button", "btn btn-small btn-primary", "Send");
     save.type = "submit";
     buttons.append(cancel, save);
-    form.append(label, input, buttons);
+    form.append(label, files, input, buttons);
     body.replaceChildren(form);
+    body.hidden = false; // a message of files alone has its bubble hidden
     this.updateActions();
     input.focus();
     input.setSelectionRange(input.value.length, input.value.length);
@@ -632,15 +664,20 @@ export class Transcript {
     };
     const submit = () => {
       const text = input.value;
-      if (!text.trim()) return;
-      if (text === entry.content) {
+      if (!text.trim() && !kept.length) return;
+      const filesChanged = kept.length !== entry.attachments.length;
+      if (text === entry.content && !filesChanged) {
         close(true);
         return;
       }
-      if (!this.handlers.onEdit(entry.id, text)) return;
+      // Only a message that had files lists them (an old server may not know the field).
+      const ids = entry.attachments.length ? kept.map((f) => f.id) : null;
+      if (!this.handlers.onEdit(entry.id, text, ids)) return;
       // Shown at once; message.deleted then message.created replace it with the saved one.
       entry._previous = entry.content;
+      entry._previousAttachments = entry.attachments;
       entry.content = text;
+      entry.attachments = kept;
       entry.status = "sending";
       close(false);
       this.stick = true;
@@ -668,7 +705,9 @@ export class Transcript {
     const entry = this.byKey.get(String(messageId));
     if (!entry || entry._previous === undefined) return;
     entry.content = entry._previous;
+    entry.attachments = entry._previousAttachments || entry.attachments;
     delete entry._previous;
+    delete entry._previousAttachments;
     entry.status = "complete";
     this.renderEntry(entry);
     this.afterStructureChange();

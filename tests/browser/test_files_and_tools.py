@@ -68,7 +68,16 @@ def tool_assistants(live_site):
 
 
 def choose(page, assistant: str) -> None:
-    page.get_by_label("Assistant for new chats").select_option(label=assistant)
+    """Picks the assistant for the next new chat (on a phone, in the drawer)."""
+    picker = page.get_by_label("Assistant for new chats")
+    if picker.is_visible():
+        picker.select_option(label=assistant)
+        return
+    page.get_by_role("button", name="Show conversations").click()
+    picker.wait_for(state="visible")
+    picker.select_option(label=assistant)
+    page.keyboard.press("Escape")
+    picker.wait_for(state="hidden")
 
 
 def attach(page, *files: tuple[str, str | bytes, str]) -> None:
@@ -103,6 +112,20 @@ def drop(page, selector: str, name: str, content: str, mime: str) -> None:
     )
 
 
+def paste(page, name: str, content: str, mime: str) -> None:
+    """Pastes a file into the message box, as copying a file in a file manager would."""
+    page.evaluate(
+        """([name, content, mime]) => {
+            const data = new DataTransfer();
+            data.items.add(new File([content], name, { type: mime }));
+            const event = new ClipboardEvent(
+                'paste', { clipboardData: data, bubbles: true, cancelable: true });
+            document.getElementById('composer-input').dispatchEvent(event);
+        }""",
+        [name, content, mime],
+    )
+
+
 def chip(page, name: str):
     return page.locator(f'.attach-chip[data-name="{name}"]')
 
@@ -124,9 +147,14 @@ def test_attach_by_button_and_by_drop_remove_and_refused_files(visitor):
     drop(page, "#transcript", "bakery.md", BAKERY, "text/markdown")
     assert page.evaluate("window.__overlayShown") is True
     assert page.locator("#drop-overlay").is_hidden()
+    paste(page, "pasted.csv", "a,b\n1,2\n", "text/csv")
     wait_for_uploads(page)
 
-    for name, content in (("lighthouse.txt", LIGHTHOUSE), ("bakery.md", BAKERY)):
+    for name, content in (
+        ("lighthouse.txt", LIGHTHOUSE),
+        ("bakery.md", BAKERY),
+        ("pasted.csv", "a,b\n1,2\n"),
+    ):
         item = chip(page, name)
         assert "is-done" in item.get_attribute("class"), item.inner_text()
         assert name in item.inner_text()
@@ -149,6 +177,7 @@ def test_attach_by_button_and_by_drop_remove_and_refused_files(visitor):
     # Removing: the refused ones go, and one upload is deleted on the server.
     chip(page, "setup.exe").get_by_role("button", name="Remove setup.exe").click()
     chip(page, "fake.png").get_by_role("button", name="Remove fake.png").click()
+    chip(page, "pasted.csv").get_by_role("button", name="Remove pasted.csv").click()
     with page.expect_response(
         lambda r: r.request.method == "DELETE" and "/api/uploads/" in r.url
     ) as deleted:
@@ -197,6 +226,52 @@ def test_send_waits_for_uploads_and_the_message_carries_its_files(visitor):
         sent.click()
     assert download.value.suggested_filename == "bakery.md"
     assert open(download.value.path(), encoding="utf-8").read() == BAKERY
+    assert visitor.errors == []
+
+
+def test_files_alone_make_a_message_and_an_edit_keeps_or_drops_them(visitor):
+    page = visitor.sign_in()
+    choose(page, "Librarian")
+    attach(page, ("bakery.md", BAKERY, "text/markdown"))
+    wait_for_uploads(page)
+    send_button = page.get_by_role("button", name="Send message")
+    assert composer(page).input_value() == "" and send_button.is_enabled()
+    send_button.click()
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    user_message = page.locator(".msg-user").last
+    assert user_message.locator(".msg-body").is_hidden()  # no empty bubble
+    assert "bakery.md" in user_message.locator(".msg-attachments").inner_text()
+
+    # An edit lists the files again: kept unless removed.
+    user_message.hover()
+    user_message.get_by_role("button", name="Edit message").click()
+    editor = page.get_by_role("textbox", name="Edit your message")
+    assert page.locator(".msg-edit .attach-chip").count() == 1
+    editor.fill("When does the bakery open?")
+    editor.press("Enter")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.msg-user .msg-body')].pop()?.innerText"
+        ".includes('When does the bakery open?')"
+    )
+    wait_for_reply_to_finish(page)
+    user_message = page.locator(".msg-user").last
+    user_message.locator(".msg-attachments").wait_for()
+    assert "bakery.md" in user_message.locator(".msg-attachments").inner_text()
+
+    user_message.hover()
+    user_message.get_by_role("button", name="Edit message").click()
+    page.locator(".msg-edit").get_by_role("button", name="Remove bakery.md").click()
+    assert page.evaluate("document.activeElement.id").startswith("edit-")
+    page.get_by_role("textbox", name="Edit your message").press("Enter")
+    page.wait_for_function(
+        "() => { const m = [...document.querySelectorAll('.msg-user')].pop();"
+        " return !m.classList.contains('is-sending') && !m.querySelector('.msg-attachments'); }"
+    )
+    wait_for_reply_to_finish(page)
+    page.reload()
+    wait_until_connected(page)
+    assert page.locator(".msg-user").last.locator(".msg-attachments").count() == 0
     assert visitor.errors == []
 
 
@@ -349,19 +424,28 @@ def _files_conversation(page):
     page.wait_for_url(re.compile(r"/c/\d+/$"))
     wait_for_reply_to_finish(page)
     conversation_url = page.url
+    page.goto("/")
+    wait_until_connected(page)
     choose(page, "Analyst")
-    page.get_by_role("button", name="New chat").click()
     send(page, PLOT_MESSAGE)
     page.wait_for_url(re.compile(r"/c/\d+/$"))
     wait_for_reply_to_finish(page, timeout=60_000)
     return conversation_url
 
 
-def _settle(page, scroll: str = "bottom"):
+def _settle(page, scroll_to: str | None = None):
+    """No hover, no focus ring; the transcript at its end, or with `scroll_to` at its top."""
     page.mouse.move(0, 0)
     page.evaluate("document.activeElement && document.activeElement.blur()")
-    top = "t.scrollHeight" if scroll == "bottom" else "0"
-    page.evaluate(f"const t = document.getElementById('transcript'); t.scrollTop = {top}")
+    page.evaluate(
+        """(selector) => {
+            const t = document.getElementById('transcript');
+            const target = selector && document.querySelector(selector);
+            if (!target) { t.scrollTop = t.scrollHeight; return; }
+            t.scrollTop += target.getBoundingClientRect().top - t.getBoundingClientRect().top - 12;
+        }""",
+        scroll_to,
+    )
     page.wait_for_timeout(300)
 
 
@@ -376,7 +460,7 @@ def test_files_screenshots(make_visitor, screenshot_dir, scheme):
     page.locator(LAST_REPLY).locator(".msg-images img").evaluate(
         "img => img.decode ? img.decode() : null"
     )
-    _settle(page)
+    _settle(page, ".msg-assistant:last-child")
     page.screenshot(path=str(screenshot_dir / f"files-code-{scheme}.png"))
 
     # The cited answer with a source open, and a file waiting in the composer.
@@ -401,7 +485,10 @@ def test_files_phone_screenshot(make_visitor, screenshot_dir):
     )
     page = visitor.sign_in()
     cited_url = _files_conversation(page)
-    _settle(page)
+    page.locator(LAST_REPLY).locator(".msg-images img").evaluate(
+        "img => img.decode ? img.decode() : null"
+    )
+    _settle(page)  # the end of the reply: its plot and the CSV to download
     page.screenshot(path=str(screenshot_dir / "phone-files-code.png"))
     page.goto(cited_url)
     wait_until_connected(page)
