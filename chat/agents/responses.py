@@ -167,6 +167,7 @@ class OpenAIResponsesAgent(Agent):
     async def _events(self, stream, sources: ReplySources) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
         response_id = None
+        code_runs = {}  # code_interpreter_call items announced, by id
         try:
             async for event in stream:
                 kind = event.type
@@ -185,8 +186,18 @@ class OpenAIResponsesAgent(Agent):
                     kind in ("response.output_item.added", "response.output_item.done")
                     and event.item.type in PROVIDER_TOOL_ITEMS
                 ):
+                    if event.item.type == "code_interpreter_call":
+                        code_runs[event.item.id] = event.item
                     for item in responses_item(event.item, sources):
                         yield item
+                elif kind == "response.code_interpreter_call_code.done":
+                    # The code is shown while it runs, not only once it has finished.
+                    if run := code_runs.get(event.item_id):
+                        ready = run.model_copy(
+                            update={"code": event.code, "status": "interpreting"}
+                        )
+                        for item in responses_item(ready, sources):
+                            yield item
                 elif kind == "response.completed":
                     output = event.response.output
                     calls = [_call_of(item) for item in output if item.type == "function_call"]

@@ -453,9 +453,15 @@ async def test_responses_code_runs_keep_their_container_and_announce_its_files()
         "outputs": [{"type": "logs", "logs": "42\n"}],
     }
     link = "sandbox:/mnt/data/plot.png"
+    added, done = item_events(run)
+    code_done = response_event(
+        {"type": "response.code_interpreter_call_code.done", "item_id": "ci_1", "code": run["code"]}
+    )
     requests, events = await run_response(
         [
-            *item_events(run),
+            added,
+            code_done,
+            done,
             text_delta(f"![plot]({link})"),
             annotation_added(
                 {
@@ -478,7 +484,14 @@ async def test_responses_code_runs_keep_their_container_and_announce_its_files()
         {"type": "code_interpreter", "container": {"type": "auto", "file_ids": ["file-in"]}}
     ]
     assert request["include"] == ["code_interpreter_call.outputs"]
-    step = [e for e in events if isinstance(e, ToolStep)][-1]
+    steps = [e for e in events if isinstance(e, ToolStep)]
+    # Shown when announced, again with its code while it runs, then with its output.
+    assert [(s.details["status"], s.details["code"], s.output) for s in steps] == [
+        ("in_progress", "print(6 * 7)", None),
+        ("interpreting", "print(6 * 7)", None),
+        ("completed", "print(6 * 7)", "42\n"),
+    ]
+    step = steps[-1]
     assert step.details == {
         "code": "print(6 * 7)",
         "logs": "42\n",
