@@ -244,7 +244,7 @@ class SandboxResult:
 
     `logs` is what the code printed (stdout and stderr interleaved), followed by the line
     `error` when a limit stopped it; `limit` names the limit ("cpu_time", "wall_time",
-    "memory", "output", "network") or is None; `exit_status` is the child's return code
+    "memory", "output", "network", "file_size", "killed") or is None; `exit_status` is the child's return code
     (negative: the signal that ended it).
     """
 
@@ -481,12 +481,15 @@ def _classify(
     """(limit, error line) from how the child ended."""
     if wall_timeout:
         return "wall_time", limit_message("wall_time", limits)
-    if returncode == -signal.SIGXCPU or (
-        returncode == -signal.SIGKILL and status.get("status") is None
-    ):
-        # SIGXCPU at the soft CPU limit; SIGKILL at the hard one (nobody else kills it,
-        # unless the system ran out of memory).
+    if returncode == -signal.SIGXCPU:
         return "cpu_time", limit_message("cpu_time", limits)
+    if returncode == -signal.SIGKILL:
+        # Not the wall clock: the hard CPU limit (code that handles SIGXCPU), or the system's
+        # out-of-memory killer. Nothing tells them apart from here.
+        return "killed", (
+            f"Error: the code was killed by the system: at its {_seconds(limits.cpu_seconds)} "
+            "CPU time limit, or because the machine ran out of memory."
+        )
     kind = status.get("status")
     if kind == "memory":
         return "memory", limit_message("memory", limits)

@@ -57,6 +57,16 @@ async def test_an_infinite_loop_hits_the_cpu_limit():
     assert time.monotonic() - started < 4
 
 
+async def test_code_that_ignores_the_soft_cpu_limit_is_killed_at_the_hard_one():
+    code = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass"
+    result = await sandbox_run(code=code, limits=LIMITS)
+    assert result.limit == "killed"
+    assert result.logs.endswith(
+        "Error: the code was killed by the system: at its 1-second CPU time limit, "
+        "or because the machine ran out of memory."
+    )
+
+
 async def test_a_sleeping_loop_hits_the_wall_clock_limit():
     limits = SandboxLimits(cpu_seconds=5, wall_seconds=1, memory_mb=256, output_bytes=4096)
     code = (
