@@ -15,6 +15,8 @@ does and does not stop). Each run gets:
 - no network: a new network namespace (`unshare --net --map-root-user`) when the machine
   allows it, and in any case an audit hook that refuses sockets other than local socket
   pairs, name lookups and connects;
+- where a mount namespace works too, /proc and the site's data directories hidden under
+  empty tmpfs mounts (`hidden_paths`);
 - stdout and stderr on one pipe, so they interleave in the order written (the child's
   streams are unbuffered), cut at an output cap.
 
