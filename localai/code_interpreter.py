@@ -104,7 +104,7 @@ async def sandbox_run_watched(
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def output_files_create(files: list[SandboxFile]) -> list[tuple[SandboxFile, File]]:
+async def output_files_create(*, files: list[SandboxFile]) -> list[tuple[SandboxFile, File]]:
     """Produced files kept as Files with purpose "assistants_output" (Assistants API)."""
     return [
         (
@@ -179,12 +179,12 @@ async def container_files_for_sandbox(container: Container) -> list[tuple[str, b
     return [(row.filename, bytes(row.content)) async for row in rows]
 
 
-async def container_touch(container: Container) -> None:
+async def container_touch(*, container: Container) -> None:
     await Container.objects.filter(pk=container.pk).aupdate(last_active_at=unix_now())
 
 
 async def container_outputs_put(
-    container: Container, files: list[SandboxFile]
+    *, container: Container, files: list[SandboxFile]
 ) -> list[tuple[SandboxFile, ContainerFile]]:
     return [
         (

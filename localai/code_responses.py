@@ -92,8 +92,8 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
             await response_end(response, "cancelled", items=execution.output)
             execution.settled = True
             return
-        await container_touch(container)
-        stored = await container_outputs_put(container, result.files)
+        await container_touch(container=container)
+        stored = await container_outputs_put(container=container, files=result.files)
         error = result.error if result.crashed else ""
     with_outputs = OUTPUTS_INCLUDE in execution.include
     logs = result.logs if result is not None else f"Error: {error}"

@@ -93,7 +93,7 @@ async def code_run_events(execution: "RunExecution", code: str) -> AsyncIterator
         yield execution._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))
         return
 
-    stored = await output_files_create(result.files)
+    stored = await output_files_create(files=result.files)
     outputs: list[dict] = [{"type": "logs", "logs": result.logs}]
     outputs += [
         {"type": "image", "image": {"file_id": file.public_id}}

@@ -15,6 +15,8 @@ does and does not stop). Each run gets:
 - no network: a new network namespace (`unshare --net --map-root-user`) when the machine
   allows it, and in any case an audit hook that refuses sockets other than local socket
   pairs, name lookups and connects;
+- where a mount namespace works too, /proc and the site's data directories hidden under
+  empty tmpfs mounts (`hidden_paths`);
 - stdout and stderr on one pipe, so they interleave in the order written (the child's
   streams are unbuffered), cut at an output cap.
 
@@ -30,6 +32,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -244,8 +247,8 @@ class SandboxResult:
 
     `logs` is what the code printed (stdout and stderr interleaved), followed by the line
     `error` when a limit stopped it; `limit` names the limit ("cpu_time", "wall_time",
-    "memory", "output", "network") or is None; `exit_status` is the child's return code
-    (negative: the signal that ended it).
+    "memory", "output", "network", "file_size", "killed") or is None; `exit_status` is the
+    child's return code (negative: the signal that ended it).
     """
 
     logs: str
@@ -262,15 +265,10 @@ class SandboxResult:
         return self.exit_status == 0 and not self.error
 
 
-@functools.cache
-def network_namespace_available() -> bool:
-    """Whether `unshare --net --map-root-user` works here (asked once per process)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
+def _probe(command: list[str]) -> bool:
     try:
         completed = subprocess.run(
-            [unshare, "--net", "--map-root-user", "--", "true"],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -282,9 +280,60 @@ def network_namespace_available() -> bool:
     return completed.returncode == 0
 
 
-def _command(runner: Path, config: dict, network_namespace: bool) -> list[str]:
+@functools.cache
+def isolation() -> str:
+    """What the machine allows, asked once per process: "mount" (new user, network and
+    mount namespaces: no network, and /proc and the site's data directories hidden under
+    empty tmpfs mounts), "net" (user and network namespaces only), or "" (neither: the
+    audit hook alone refuses the network)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ""
+    base = [unshare, "--net", "--map-root-user"]
+    if _probe([*base, "--mount", "--", "/bin/sh", "-c", _MOUNT_PROBE]):
+        return "mount"
+    return "net" if _probe([*base, "--", "true"]) else ""
+
+
+# An empty, read-only tmpfs over a directory hides what it holds from the code.
+_HIDE = "mount -t tmpfs -o size=4k,mode=0555,ro none {path}"
+_MOUNT_PROBE = _HIDE.format(path="/proc")
+
+
+def hidden_paths(scratch: Path) -> list[str]:
+    """Directories hidden from the code in a mount namespace: /proc (other processes'
+    command lines and environments, the server's secrets among them) and where the site
+    keeps its data (VAR_DIR, SQLite databases, uploaded media), unless the scratch directory
+    or the interpreter lives inside one of them."""
+    candidates = [Path(settings.VAR_DIR)]
+    if getattr(settings, "MEDIA_ROOT", ""):
+        candidates.append(Path(settings.MEDIA_ROOT))
+    for database in settings.DATABASES.values():
+        if "sqlite" in database.get("ENGINE", "") and database.get("NAME"):
+            candidates.append(Path(str(database["NAME"])).parent)
+    needed = [scratch.resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve()]
+    paths = ["/proc"]
+    for candidate in candidates:
+        try:
+            directory = candidate.resolve()
+        except OSError:
+            continue
+        if not directory.is_dir() or directory == Path("/") or str(directory) in paths:
+            continue
+        if any(path.is_relative_to(directory) for path in needed):
+            continue
+        paths.append(str(directory))
+    return paths
+
+
+def _command(runner: Path, config: dict, mode: str, hidden: list[str]) -> list[str]:
     python = [sys.executable, "-I", "-u", str(runner), json.dumps(config)]
-    if network_namespace:
+    if mode == "mount":
+        # sh mounts, then execs Python: the same process, so the group kill still reaches it.
+        mounts = " && ".join(_HIDE.format(path=shlex.quote(path)) for path in hidden)
+        script = f"{mounts} && exec {shlex.join(python)}"
+        return ["unshare", "--net", "--map-root-user", "--mount", "--", "/bin/sh", "-c", script]
+    if mode == "net":
         return ["unshare", "--net", "--map-root-user", "--", *python]
     return python
 
@@ -481,12 +530,15 @@ def _classify(
     """(limit, error line) from how the child ended."""
     if wall_timeout:
         return "wall_time", limit_message("wall_time", limits)
-    if returncode == -signal.SIGXCPU or (
-        returncode == -signal.SIGKILL and status.get("status") is None
-    ):
-        # SIGXCPU at the soft CPU limit; SIGKILL at the hard one (nobody else kills it,
-        # unless the system ran out of memory).
+    if returncode == -signal.SIGXCPU:
         return "cpu_time", limit_message("cpu_time", limits)
+    if returncode == -signal.SIGKILL:
+        # Not the wall clock: the hard CPU limit (code that handles SIGXCPU), or the system's
+        # out-of-memory killer. Nothing tells them apart from here.
+        return "killed", (
+            f"Error: the code was killed by the system: at its {_seconds(limits.cpu_seconds)} "
+            "CPU time limit, or because the machine ran out of memory."
+        )
     kind = status.get("status")
     if kind == "memory":
         return "memory", limit_message("memory", limits)
@@ -527,7 +579,8 @@ async def sandbox_run(
         data, inputs, runner, config = await asyncio.to_thread(
             _prepare, scratch, code, list(files), limits
         )
-        command = _command(runner, config, await asyncio.to_thread(network_namespace_available))
+        mode = await asyncio.to_thread(isolation)
+        command = _command(runner, config, mode, hidden_paths(scratch) if mode == "mount" else [])
         status_path = Path(config["status_path"])
         try:
             process = await asyncio.create_subprocess_exec(

@@ -57,6 +57,16 @@ async def test_an_infinite_loop_hits_the_cpu_limit():
     assert time.monotonic() - started < 4
 
 
+async def test_code_that_ignores_the_soft_cpu_limit_is_killed_at_the_hard_one():
+    code = "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass"
+    result = await sandbox_run(code=code, limits=LIMITS)
+    assert result.limit == "killed"
+    assert result.logs.endswith(
+        "Error: the code was killed by the system: at its 1-second CPU time limit, "
+        "or because the machine ran out of memory."
+    )
+
+
 async def test_a_sleeping_loop_hits_the_wall_clock_limit():
     limits = SandboxLimits(cpu_seconds=5, wall_seconds=1, memory_mb=256, output_bytes=4096)
     code = (
@@ -84,11 +94,17 @@ async def test_a_memory_bomb_hits_the_memory_limit():
     )
 
 
-@pytest.mark.parametrize("namespace", [True, False], ids=["netns", "audit-hook-only"])
-async def test_network_calls_are_refused(namespace, monkeypatch):
-    if namespace and not sandbox.network_namespace_available():
-        pytest.skip("unshare --net --map-root-user does not work on this machine")
-    monkeypatch.setattr(sandbox, "network_namespace_available", lambda: namespace)
+def _isolation(mode: str, monkeypatch) -> None:
+    """Runs the sandbox in `mode` (see sandbox.isolation), if the machine allows it."""
+    available = sandbox.isolation()
+    if mode and (available == "" or (mode == "mount" and available != "mount")):
+        pytest.skip(f"the {mode!r} isolation does not work on this machine")
+    monkeypatch.setattr(sandbox, "isolation", lambda: mode)
+
+
+@pytest.mark.parametrize("mode", ["mount", "net", ""], ids=["mount-ns", "net-ns", "hook-only"])
+async def test_network_calls_are_refused(mode, monkeypatch):
+    _isolation(mode, monkeypatch)
     connect = "import socket\nsocket.create_connection(('93.184.216.34', 80), timeout=2)"
     result = await sandbox_run(code=connect, limits=LIMITS)
     assert result.limit == "network"
@@ -208,3 +224,19 @@ async def test_a_file_past_the_size_limit_stops_the_code():
     assert result.logs.endswith(
         "Error: the code tried to write a file larger than its 1 MB limit and was stopped."
     )
+
+
+async def test_proc_and_the_sites_data_are_hidden_in_a_mount_namespace(settings, monkeypatch):
+    _isolation("mount", monkeypatch)
+    var_dir = settings.VAR_DIR
+    assert os.listdir(var_dir), "the test needs something in VAR_DIR to hide"
+    code = (
+        "import os, sys\n"
+        "print(os.listdir('/proc'))\n"
+        f"print(os.listdir({str(var_dir)!r}))\n"
+        "import subprocess\n"
+        "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout)\n"
+    )
+    result = await sandbox_run(code=code, limits=LIMITS)
+    assert result.ok, result.logs
+    assert result.logs.splitlines()[:3] == ["[]", "[]", "child"]
