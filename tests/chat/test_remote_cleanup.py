@@ -277,3 +277,35 @@ def test_a_failing_thread_deletion_still_keeps_the_conversation_and_its_files(
     assert not RemoteCleanup.objects.exists()
     provider_down.restore()
     assert remote.files.retrieve(Upload.objects.get().remote_file_id)
+
+
+def test_moving_an_assistant_to_another_provider_deletes_its_files_on_the_old_one(
+    admin_user, remote, monkeypatch, site_server
+):
+    from chat.services.assistants import assistant_moved
+
+    # The `openai` provider pointed at the same local service: another home, as far as the
+    # site can tell.
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{site_server.base_url}/local/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", settings.LOCAL_PROVIDER_API_KEY)
+    assistant = assistant_with_knowledge(remote, protocol="responses")
+    conversation = conversation_on_provider(remote, admin_user, thread=False)
+    conversation.assistant = assistant
+    conversation.save()
+    knowledge, upload = KnowledgeFile.objects.get(), Upload.objects.get()
+    old_stores = [assistant.remote_vector_store_id, conversation.remote_vector_store_id]
+    Assistant.objects.filter(pk=assistant.pk).update(provider="openai")
+    assistant.refresh_from_db()
+
+    assistant_moved(assistant=assistant, previous_provider="local")
+
+    for store in old_stores:
+        assert gone(lambda store=store: remote.vector_stores.retrieve(store))
+    for file_id in (knowledge.remote_file_id, upload.remote_file_id):
+        assert gone(lambda file_id=file_id: remote.files.retrieve(file_id))
+    knowledge.refresh_from_db()
+    upload.refresh_from_db()
+    assert (knowledge.status, knowledge.remote_file_id) == ("pending", "")
+    assert upload.remote_file_id == ""
+    assert Assistant.objects.get(pk=assistant.pk).remote_vector_store_id == ""
+    assert Conversation.objects.get().remote_vector_store_id == ""
