@@ -5,6 +5,8 @@ tool that reads them is enabled: uploaded once (the remote id is kept on the Upl
 to the conversation's vector store for file search, listed for the code interpreter.
 """
 
+import logging
+
 from asgiref.sync import sync_to_async
 
 from chat.agents import ToolResources, client_for
@@ -13,6 +15,8 @@ from chat.models import Assistant, Conversation, Upload
 
 from .file_types import is_indexable
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
+
+logger = logging.getLogger(__name__)
 
 
 def _read(upload: Upload) -> bytes:
@@ -26,7 +30,13 @@ async def _upload_missing(*, files: ProviderFiles, provider: str, uploads: list[
     for upload in uploads:
         if upload.remote_file_id and upload.remote_provider == provider:
             continue
-        data = await sync_to_async(_read)(upload)
+        try:
+            data = await sync_to_async(_read)(upload)
+        except FileNotFoundError:
+            # Bytes lost on this side (a restored backup without media): the turn goes on
+            # without the file rather than failing on something the user cannot fix.
+            logger.warning("Upload %s has no stored file; not sent to the provider", upload.pk)
+            continue
         upload.remote_file_id = await files.upload(name=upload.name, data=data)
         upload.remote_provider = provider
         await upload.asave(update_fields=["remote_file_id", "remote_provider"])
@@ -71,11 +81,17 @@ async def conversation_tool_resources(*, conversation: Conversation) -> ToolReso
         created = await _ensure_vector_store(files=files, conversation=conversation)
         # A new store gets every readable file so far; an existing one only the new ones.
         to_index = uploads if created else new
-        file_ids = [u.remote_file_id for u in to_index if is_indexable(u.content_type)]
+        file_ids = [
+            u.remote_file_id for u in to_index if u.remote_file_id and is_indexable(u.content_type)
+        ]
         if file_ids:
             # A file the provider cannot index is no reason to fail the turn: the others
             # are searched, and the code interpreter still gets it.
             await files.add_to_vector_store(conversation.remote_vector_store_id, file_ids)
         vector_store_ids = (conversation.remote_vector_store_id,)
-    code_file_ids = tuple(u.remote_file_id for u in uploads) if assistant.code_interpreter else ()
+    code_file_ids = (
+        tuple(u.remote_file_id for u in uploads if u.remote_file_id)
+        if assistant.code_interpreter
+        else ()
+    )
     return ToolResources(vector_store_ids=vector_store_ids, code_file_ids=code_file_ids)

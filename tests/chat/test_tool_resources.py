@@ -115,3 +115,16 @@ def test_a_provider_failure_is_a_readable_error(admin_user, settings):
 
     with pytest.raises(ProviderError, match="refused the credentials"):
         resources_for(conversation)
+
+
+def test_an_attachment_whose_bytes_are_lost_is_left_out(admin_user):
+    conversation = conversation_with(
+        admin_user, {"a.txt": b"alpha", "b.txt": b"beta"}, code_interpreter=True
+    )
+    lost = Upload.objects.order_by("id").first()
+    lost.file.delete(save=False)
+
+    resources = resources_for(conversation)
+
+    kept = Upload.objects.order_by("id").last()
+    assert resources.code_file_ids == (kept.remote_file_id,)
