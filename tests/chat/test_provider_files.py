@@ -89,3 +89,16 @@ def test_the_conversation_admin_deletes_through_the_service(admin_client, admin_
     assert not RemoteCleanup.objects.exists()
     actions = admin_client.get(reverse("admin:chat_conversation_changelist")).content.decode()
     assert "delete_selected" not in actions
+
+
+@pytest.mark.django_db
+def test_staff_see_the_pending_remote_deletions(admin_client):
+    RemoteCleanup.objects.create(
+        provider="local", kind="file", remote_id="file-1", attempts=2, last_error="boom"
+    )
+
+    listing = admin_client.get(reverse("admin:chat_remotecleanup_changelist"))
+
+    assert listing.status_code == 200
+    assert "file-1" in listing.content.decode()
+    assert admin_client.get(reverse("admin:chat_remotecleanup_add")).status_code == 403
