@@ -295,8 +295,13 @@ def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(v
         ("bakery.md", BAKERY, "text/markdown"),
     )
     wait_for_uploads(page)
-    send(page, "Who designed the Skerry Point lighthouse, and when was it first lit?")
+    # Slowed down, to see the marker become a button while the reply still streams: its
+    # citation (message.citation) comes before the text that carries it.
+    send(
+        page, "[[delay:0.03]] Who designed the Skerry Point lighthouse, and when was it first lit?"
+    )
     page.wait_for_url(re.compile(r"/c/\d+/$"))
+    page.locator(".msg-assistant.is-streaming .msg-body .cite").first.wait_for()
     wait_for_reply_to_finish(page)
 
     reply = page.locator(LAST_REPLY)
@@ -363,7 +368,7 @@ def test_code_interpreter_shows_code_output_an_inline_image_and_a_download(visit
         reply = page.locator(LAST_REPLY)
         step = reply.locator("details.tool-step-code")
         assert step.count() == 1
-        assert step.locator("summary").inner_text().strip() == "Ran code"
+        assert step.locator("summary").inner_text().strip() == "Ran code", step.text_content()
         step.locator("summary").click()
         code = step.locator(".tool-code code")
         assert code.inner_text().strip() == PLOT_CODE.strip()
