@@ -36,9 +36,10 @@ async def _provider_call(*, missing_means_unsupported: bool = False, missing_ok:
         if missing_ok:
             return
         error = provider_error_from(exc)
-        if missing_means_unsupported:
+        # errors.py names the missing API when the URL shows it; otherwise say it here.
+        if missing_means_unsupported and error.code != "unsupported_tool":
             raise ProviderError(
-                UNSUPPORTED.format(detail=error), code="unsupported", status=404
+                UNSUPPORTED.format(detail=error), code="unsupported_tool", status=404
             ) from exc
         raise error from exc
     except openai.OpenAIError as exc:

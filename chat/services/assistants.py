@@ -109,6 +109,10 @@ def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assista
                 "instructions": definition.instructions,
                 "tools": definition.tools,
                 "function_tools": list(definition.function_tools),
+                "file_search": definition.file_search,
+                "code_interpreter": definition.code_interpreter,
+                # The remote assistant's own store: its files stay on the provider.
+                "remote_vector_store_id": definition.knowledge_vector_store_id,
             },
         )
     return assistant

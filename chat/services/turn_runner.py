@@ -31,7 +31,7 @@ from chat.agents.events import (
     TextDelta,
     ToolStep,
 )
-from chat.models import Conversation, Message
+from chat.models import Conversation, Message, Upload
 from chat.presenters import amessage_payload, conversation_payload, output_file_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
@@ -54,6 +54,7 @@ class TurnRunner:
         self.conversation: Conversation = start.conversation
         self.reply: Message = start.reply
         self.text: str = start.user_message.content
+        self.user_message_id: int = start.user_message.pk
         self.group = conversation_group(self.conversation.pk)
         self.layer = get_channel_layer()
         self.content = ""
@@ -112,7 +113,8 @@ class TurnRunner:
         resources = None
         if assistant.file_search or assistant.code_interpreter:
             resources = await conversation_tool_resources(conversation=self.conversation)
-        stream = self.agent.invoke_stream(self.text, thread=self.thread, resources=resources)
+        text = self.text if self.text.strip() else await self._files_only_text()
+        stream = self.agent.invoke_stream(text, thread=self.thread, resources=resources)
         async with aclosing(stream) as items:
             async for item in items:
                 await self._record_thread()
@@ -140,6 +142,17 @@ class TurnRunner:
             Status.INCOMPLETE if self.content else Status.FAILED,
             "The provider ended the stream without finishing the reply.",
         )
+
+    async def _files_only_text(self) -> str:
+        """What a message of files alone says to the model: real providers refuse an empty
+        message, and the names tell the model what to look at."""
+        names = [
+            name
+            async for name in Upload.objects.filter(message_id=self.user_message_id)
+            .order_by("pk")
+            .values_list("name", flat=True)
+        ]
+        return "Attached: " + ", ".join(names) if names else "(no text)"
 
     async def _record_thread(self) -> None:
         """Remembers a thread the agent created, so the next turn continues it."""

@@ -129,6 +129,25 @@ def test_importing_a_remote_assistant_by_id(admin_client, remote):
     )
 
 
+def test_importing_keeps_the_remote_assistants_provider_tools_and_knowledge(admin_client, remote):
+    store = remote.vector_stores.create(name="Handbook")
+    made = remote.beta.assistants.create(
+        model="local-echo-1",
+        name="Librarian",
+        tools=[{"type": "file_search"}, {"type": "code_interpreter"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+
+    admin_client.post(
+        reverse("admin:chat_assistant_import"),
+        {"provider": "local", "protocol": "assistants", "remote_id": made.id},
+    )
+
+    assistant = Assistant.objects.get(remote_id=made.id)
+    assert (assistant.file_search, assistant.code_interpreter) == (True, True)
+    assert assistant.remote_vector_store_id == store.id
+
+
 def test_importing_an_unknown_id_shows_why(admin_client):
     response = admin_client.post(
         reverse("admin:chat_assistant_import"),

@@ -100,9 +100,12 @@ async def test_files_alone_make_a_message_and_name_the_conversation():
 
     await socket.send(new_chat(assistant, "", [upload.pk]))
     message = await user_message_created(socket)
-    await socket.until_type("message.done")
+    done = await socket.until_type("message.done")
 
     assert message["content"] == ""
+    # The provider is never sent an empty message (real ones refuse it): the local model
+    # echoes what it got, the file's name.
+    assert "Attached: quarterly-report.txt" in done["message"]["content"]
     conversation = await Conversation.objects.aget(pk=message["conversation_id"])
     assert conversation.title == "quarterly-report.txt"
     await socket.close()

@@ -28,12 +28,12 @@ def not_found(request):
 async def test_a_provider_without_a_files_api_says_so():
     files = provider(not_found)
 
-    with pytest.raises(ProviderError, match="does not support files") as upload:
+    with pytest.raises(ProviderError, match="does not support file uploads") as upload:
         await files.upload(name="a.txt", data=b"a")
-    with pytest.raises(ProviderError, match="does not support files"):
+    with pytest.raises(ProviderError, match="does not support vector stores") as store:
         await files.create_vector_store(name="store")
 
-    assert upload.value.code == "unsupported"
+    assert upload.value.code == store.value.code == "unsupported_tool"
 
 
 async def test_deleting_what_is_already_gone_counts_as_deleted():
