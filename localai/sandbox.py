@@ -15,8 +15,8 @@ does and does not stop). Each run gets:
 - no network: a new network namespace (`unshare --net --map-root-user`) when the machine
   allows it, and in any case an audit hook that refuses sockets other than local socket
   pairs, name lookups and connects;
-- where a mount namespace works too, /proc and the site's data directories hidden under
-  empty tmpfs mounts (`hidden_paths`);
+- where mount and PID namespaces work too, a /proc of its own, the site's data directories
+  hidden under empty tmpfs mounts (`hidden_paths`), and no process outliving the run;
 - stdout and stderr on one pipe, so they interleave in the order written (the child's
   streams are unbuffered), cut at an output cap.
 
@@ -54,6 +54,9 @@ MAX_OUTPUT_TOTAL_BYTES = 64 * 1024 * 1024
 # How long to wait for the pipe to close once the process is gone (an escaped grandchild
 # may still hold it open).
 PIPE_GRACE_SECONDS = 0.5
+# How often the child's end is checked, and how long it may take to die once killed.
+EXIT_POLL_SECONDS = 0.02
+KILL_GRACE_SECONDS = 5.0
 NETWORK_REFUSED = "Network access is disabled in this sandbox."
 
 # Written into the scratch directory and run by the child. It sets the limits, installs the
@@ -282,29 +285,36 @@ def _probe(command: list[str]) -> bool:
 
 @functools.cache
 def isolation() -> str:
-    """What the machine allows, asked once per process: "mount" (new user, network and
-    mount namespaces: no network, and /proc and the site's data directories hidden under
-    empty tmpfs mounts), "net" (user and network namespaces only), or "" (neither: the
-    audit hook alone refuses the network)."""
+    """What the machine allows, asked once per process:
+
+    - "full": new user, network, mount and PID namespaces. No network; a /proc of its own
+      that shows only the run's processes; the site's data directories hidden under empty
+      tmpfs mounts; and when the run ends, every process it started ends with it, even one
+      that left the process group.
+    - "net": user and network namespaces only.
+    - "": neither; the audit hook alone refuses the network.
+    """
     unshare = shutil.which("unshare")
     if unshare is None:
         return ""
     base = [unshare, "--net", "--map-root-user"]
-    if _probe([*base, "--mount", "--", "/bin/sh", "-c", _MOUNT_PROBE]):
-        return "mount"
+    if _probe([*base, *_FULL, "--", "/bin/sh", "-c", "mount -t proc proc /proc"]):
+        return "full"
     return "net" if _probe([*base, "--", "true"]) else ""
 
 
+# --fork: sh becomes PID 1 of the new PID namespace, and Python its child (PID 1 would
+# ignore the SIGXCPU of the CPU limit). --kill-child: when unshare dies, so does sh, and the
+# kernel then ends every process left in the namespace.
+_FULL = ["--mount", "--pid", "--fork", "--kill-child"]
 # An empty, read-only tmpfs over a directory hides what it holds from the code.
 _HIDE = "mount -t tmpfs -o size=4k,mode=0555,ro none {path}"
-_MOUNT_PROBE = _HIDE.format(path="/proc")
 
 
 def hidden_paths(scratch: Path) -> list[str]:
-    """Directories hidden from the code in a mount namespace: /proc (other processes'
-    command lines and environments, the server's secrets among them) and where the site
-    keeps its data (VAR_DIR, SQLite databases, uploaded media), unless the scratch directory
-    or the interpreter lives inside one of them."""
+    """Directories hidden from the code in the "full" isolation: where the site keeps its
+    data (VAR_DIR, SQLite databases, uploaded media), unless the scratch directory or the
+    interpreter lives inside one of them."""
     candidates = [Path(settings.VAR_DIR)]
     if getattr(settings, "MEDIA_ROOT", ""):
         candidates.append(Path(settings.MEDIA_ROOT))
@@ -312,7 +322,7 @@ def hidden_paths(scratch: Path) -> list[str]:
         if "sqlite" in database.get("ENGINE", "") and database.get("NAME"):
             candidates.append(Path(str(database["NAME"])).parent)
     needed = [scratch.resolve(), Path(sys.prefix).resolve(), Path(sys.executable).resolve()]
-    paths = ["/proc"]
+    paths: list[str] = []
     for candidate in candidates:
         try:
             directory = candidate.resolve()
@@ -328,14 +338,24 @@ def hidden_paths(scratch: Path) -> list[str]:
 
 def _command(runner: Path, config: dict, mode: str, hidden: list[str]) -> list[str]:
     python = [sys.executable, "-I", "-u", str(runner), json.dumps(config)]
-    if mode == "mount":
-        # sh mounts, then execs Python: the same process, so the group kill still reaches it.
-        mounts = " && ".join(_HIDE.format(path=shlex.quote(path)) for path in hidden)
-        script = f"{mounts} && exec {shlex.join(python)}"
-        return ["unshare", "--net", "--map-root-user", "--mount", "--", "/bin/sh", "-c", script]
+    if mode == "full":
+        mounts = ["mount -t proc proc /proc", *(_HIDE.format(path=shlex.quote(p)) for p in hidden)]
+        # sh's own messages (such as the name of the signal that ended Python) are silenced;
+        # Python's stderr is the pipe.
+        script = f"{' && '.join(mounts)} && exec 3>&2 2>/dev/null && {shlex.join(python)} 2>&3 3>&-"
+        return ["unshare", "--net", "--map-root-user", *_FULL, "--", "/bin/sh", "-c", script]
     if mode == "net":
         return ["unshare", "--net", "--map-root-user", "--", *python]
     return python
+
+
+def _returncode(returncode: int | None, mode: str, status: dict) -> int | None:
+    """Python's return code. In the "full" isolation sh reports a signal N as 128 + N."""
+    if mode != "full" or returncode is None or not 128 < returncode < 128 + 65:
+        return returncode
+    if status.get("status") == "exit" and status.get("detail") == str(returncode):
+        return returncode  # the code's own sys.exit(129...)
+    return 128 - returncode
 
 
 def _prepare(
@@ -580,7 +600,7 @@ async def sandbox_run(
             _prepare, scratch, code, list(files), limits
         )
         mode = await asyncio.to_thread(isolation)
-        command = _command(runner, config, mode, hidden_paths(scratch) if mode == "mount" else [])
+        command = _command(runner, config, mode, hidden_paths(scratch) if mode == "full" else [])
         status_path = Path(config["status_path"])
         try:
             process = await asyncio.create_subprocess_exec(
@@ -600,14 +620,29 @@ async def sandbox_run(
                 crashed=True,
                 duration=time.monotonic() - started,
             )
-        return await _supervise(process, scratch, data, inputs, status_path, limits, started)
+        return await _supervise(process, mode, data, inputs, status_path, limits, started)
     finally:
         await asyncio.to_thread(_remove, scratch)
 
 
+async def _exited(process: asyncio.subprocess.Process, timeout: float) -> bool:
+    """Whether the child ended within `timeout` seconds.
+
+    Not `process.wait()`: on Python 3.11 it also waits for the pipe to close, which a
+    process the code started in the background may keep open long after the child ended.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while process.returncode is None:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(EXIT_POLL_SECONDS)
+    return True
+
+
 async def _supervise(
     process: asyncio.subprocess.Process,
-    scratch: Path,
+    mode: str,
     data: Path,
     inputs: dict[str, str],
     status_path: Path,
@@ -619,26 +654,26 @@ async def _supervise(
     reader = asyncio.ensure_future(_read_capped(process.stdout, limits.output_bytes, output))
     wall_timeout = False
     try:
-        try:
-            await asyncio.wait_for(process.wait(), timeout=limits.wall_seconds)
-        except TimeoutError:
+        if not await _exited(process, limits.wall_seconds):
             wall_timeout = True
-            _kill_group(process.pid)
-            await process.wait()
     finally:
         # Whatever the code left running in its group goes too (and all of it when the
         # caller was cancelled).
         _kill_group(process.pid)
-        if process.returncode is None:
-            await process.wait()
+        await _exited(process, KILL_GRACE_SECONDS)
         try:
             seen = await asyncio.wait_for(asyncio.shield(reader), timeout=PIPE_GRACE_SECONDS)
         except TimeoutError:
             reader.cancel()
             seen = len(output)
+        # A process that left the group may still hold the pipe: let go of it.
+        transport = getattr(process, "_transport", None)
+        if transport is not None:
+            transport.close()
     status = _read_status(status_path)
+    returncode = _returncode(process.returncode, mode, status)
     limit, error = _classify(
-        returncode=process.returncode, status=status, wall_timeout=wall_timeout, limits=limits
+        returncode=returncode, status=status, wall_timeout=wall_timeout, limits=limits
     )
     logs = output.decode("utf-8", errors="replace")
     notes = []
@@ -656,7 +691,7 @@ async def _supervise(
     produced = await asyncio.to_thread(_produced_files, data, inputs)
     return SandboxResult(
         logs=logs,
-        exit_status=process.returncode,
+        exit_status=returncode,
         error=error,
         limit=limit,
         files=produced,
