@@ -1,4 +1,4 @@
-"""Creates the demo login and the demo assistant once; later runs change nothing."""
+"""Creates the demo login and the demo assistants once; later runs change nothing."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,6 +15,16 @@ DEMO_ASSISTANT = {
     "function_tools": ["calculator", "current_time"],
 }
 
+# The provider tools at work: attach a file and ask about it, or send a fenced Python block.
+DEMO_ANALYST = {
+    "name": "Demo analyst",
+    "description": "The built-in offline model with file search and the code interpreter: "
+    "attach a text, Markdown or PDF file and ask about it (the reply quotes it, with "
+    "citations), or send a ```python block to run it.",
+    "instructions": "You answer from the files you are given and run code to check numbers.",
+    "file_search": True,
+}
+
 
 class Command(BaseCommand):
     help = "Creates the demo staff user (DEMO_USERNAME/DEMO_PASSWORD) and a demo assistant."
@@ -28,14 +38,18 @@ class Command(BaseCommand):
             user.set_password(settings.DEMO_PASSWORD)
             user.save()
         if settings.LOCAL_PROVIDER_ENABLED and not Assistant.objects.exists():
-            # Its definition is stored on the local provider at the first turn, once the
+            # Their definitions are stored on the local provider at the first turn, once the
             # site (and with it the provider) is serving.
-            Assistant.objects.create(
-                provider=Assistant.Provider.LOCAL,
-                protocol=Assistant.Protocol.ASSISTANTS,
-                model=settings.LOCAL_PROVIDER_MODEL,
-                **DEMO_ASSISTANT,
-            )
+            for demo in (
+                DEMO_ASSISTANT,
+                {**DEMO_ANALYST, "code_interpreter": settings.LOCAL_PROVIDER_CODE_INTERPRETER},
+            ):
+                Assistant.objects.create(
+                    provider=Assistant.Provider.LOCAL,
+                    protocol=Assistant.Protocol.ASSISTANTS,
+                    model=settings.LOCAL_PROVIDER_MODEL,
+                    **demo,
+                )
         url = f"http://{settings.HOST}:{settings.PORT}/"
         self.stdout.write(
             self.style.SUCCESS(
