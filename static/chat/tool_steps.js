@@ -135,7 +135,8 @@ function codeStep(step, live) {
   const logs = typeof info.logs === "string" ? info.logs : (step.output || "");
   const failed = status === "failed" || status === "incomplete" || /^Error:/m.test(logs);
   const running = live && RUNNING_STATES.has(status);
-  const label = [running ? CODE_STATES[status] || "Running code…" : failed ? "Ran code, with an error" : "Ran code"];
+  // A failure shows as the red "Error" badge next to the label (stepShell).
+  const label = [running ? CODE_STATES[status] || "Running code…" : "Ran code"];
   const { details, body } = stepShell("code", "code", label, { running, failed });
 
   const code = el("div", "code-block tool-code");
