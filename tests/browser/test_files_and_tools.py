@@ -408,6 +408,22 @@ def test_code_interpreter_shows_code_output_an_inline_image_and_a_download(visit
     assert visitor.errors == []
 
 
+def test_a_failing_code_run_shows_its_error_in_the_step(visitor):
+    page = visitor.sign_in()
+    choose(page, "Analyst")
+    send(page, "Divide:\n\n```python\nprint('before')\nprint(1 / 0)\n```")
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page, timeout=60_000)
+
+    step = page.locator(LAST_REPLY).locator("details.tool-step-code")
+    assert " ".join(step.locator("summary").inner_text().split()) == "Ran code Error"
+    step.locator("summary").press("Enter")  # the keyboard opens it too
+    logs = step.locator(".tool-logs")
+    assert "is-error" in logs.get_attribute("class")
+    assert "before" in logs.inner_text() and "ZeroDivisionError" in logs.inner_text()
+    assert visitor.errors == []
+
+
 # --- Screenshots for the README -----------------------------------------------------------
 
 
