@@ -442,13 +442,12 @@ export class Transcript {
 
   /** The files a user message carried: images as thumbnails, the rest as download chips. */
   renderAttachments(entry) {
-    const wrap = el("div", "msg-attachments");
-    wrap.setAttribute("role", "list");
+    const wrap = el("ul", "msg-attachments");
     wrap.setAttribute("aria-label", "Attached files");
     for (const file of entry.attachments) {
-      const node = isInlineImage(file) && siteUrl(file.url) ? imageThumb(file, "image-thumb is-small") : downloadChip(file);
-      node.setAttribute("role", "listitem");
-      wrap.append(node);
+      const item = el("li");
+      item.append(isInlineImage(file) && siteUrl(file.url) ? imageThumb(file, "image-thumb is-small") : downloadChip(file));
+      wrap.append(item);
     }
     return wrap;
   }
@@ -464,13 +463,12 @@ export class Transcript {
       wrap.append(gallery);
     }
     if (others.length) {
-      const chips = el("div", "msg-file-chips");
-      chips.setAttribute("role", "list");
+      const chips = el("ul", "msg-file-chips");
       chips.setAttribute("aria-label", "Files produced");
       for (const file of others) {
-        const chip = downloadChip(file);
-        chip.setAttribute("role", "listitem");
-        chips.append(chip);
+        const item = el("li");
+        item.append(downloadChip(file));
+        chips.append(item);
       }
       wrap.append(chips);
     }

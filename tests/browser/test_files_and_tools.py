@@ -8,6 +8,8 @@ message in its sandbox when the assistant has the code interpreter (docs/local-p
 
 import os
 import re
+import struct
+import zlib
 
 import pytest
 
@@ -65,6 +67,23 @@ def tool_assistants(live_site):
 
 
 # --- Helpers -------------------------------------------------------------------------------
+
+
+def tiny_png(width: int = 24, height: int = 16) -> bytes:
+    """A real (red) PNG: the server checks an image's signature, the browser decodes it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + b"\xd0\x30\x30" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def choose(page, assistant: str) -> None:
@@ -232,8 +251,10 @@ def test_send_waits_for_uploads_and_the_message_carries_its_files(visitor):
 def test_files_alone_make_a_message_and_an_edit_keeps_or_drops_them(visitor):
     page = visitor.sign_in()
     choose(page, "Librarian")
-    attach(page, ("bakery.md", BAKERY, "text/markdown"))
+    attach(page, ("bakery.md", BAKERY, "text/markdown"), ("red.png", tiny_png(), "image/png"))
     wait_for_uploads(page)
+    # An image shows its own picture in the chip, at once.
+    assert chip(page, "red.png").locator("img").evaluate("img => img.naturalWidth") == 24
     send_button = page.get_by_role("button", name="Send message")
     assert composer(page).input_value() == "" and send_button.is_enabled()
     send_button.click()
@@ -242,12 +263,25 @@ def test_files_alone_make_a_message_and_an_edit_keeps_or_drops_them(visitor):
     user_message = page.locator(".msg-user").last
     assert user_message.locator(".msg-body").is_hidden()  # no empty bubble
     assert "bakery.md" in user_message.locator(".msg-attachments").inner_text()
+    # The image is a thumbnail of the site's copy; a click shows it full size.
+    thumb = user_message.get_by_role("button", name="Open image red.png full size")
+    assert re.match(r"^/files/\d+/$", thumb.locator("img").get_attribute("src"))
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 24", arg=thumb.locator("img").element_handle()
+    )
+    thumb.click()
+    page.locator("dialog.image-viewer").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("dialog.image-viewer").wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+        "Open image red.png full size"
+    )
 
     # An edit lists the files again: kept unless removed.
     user_message.hover()
     user_message.get_by_role("button", name="Edit message").click()
     editor = page.get_by_role("textbox", name="Edit your message")
-    assert page.locator(".msg-edit .attach-chip").count() == 1
+    assert page.locator(".msg-edit .attach-chip").count() == 2
     editor.fill("When does the bakery open?")
     editor.press("Enter")
     page.wait_for_function(
@@ -262,16 +296,39 @@ def test_files_alone_make_a_message_and_an_edit_keeps_or_drops_them(visitor):
     user_message.hover()
     user_message.get_by_role("button", name="Edit message").click()
     page.locator(".msg-edit").get_by_role("button", name="Remove bakery.md").click()
+    page.locator(".msg-edit").get_by_role("button", name="Remove red.png").click()
     assert page.evaluate("document.activeElement.id").startswith("edit-")
     page.get_by_role("textbox", name="Edit your message").press("Enter")
     page.wait_for_function(
         "() => { const m = [...document.querySelectorAll('.msg-user')].pop();"
-        " return !m.classList.contains('is-sending') && !m.querySelector('.msg-attachments'); }"
+        " return m && !m.classList.contains('is-sending')"
+        " && !m.querySelector('.msg-attachments'); }"
     )
     wait_for_reply_to_finish(page)
     page.reload()
     wait_until_connected(page)
     assert page.locator(".msg-user").last.locator(".msg-attachments").count() == 0
+    assert visitor.errors == []
+
+
+def test_a_sandbox_link_without_its_file_and_a_stray_marker_stay_text(visitor):
+    """The local model echoes the message, so the reply holds what the user typed: a link
+    to a sandbox file the reply did not produce, and a [1] no citation backs."""
+    page = visitor.sign_in()
+    choose(page, "Demo assistant")
+    send(
+        page,
+        "See [the data](sandbox:/mnt/data/data.csv) and [odd](sandbox:/mnt/data/..%2F..%2Fetc)"
+        " as in [1].",
+    )
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    body = page.locator(LAST_REPLY).locator(".msg-body")
+    text = body.inner_text()
+    assert "the data" in text and "odd" in text and "[1]" in text
+    hrefs = body.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert not any(href and "sandbox" in href for href in hrefs), hrefs
+    assert body.locator(".cite").count() == 0
     assert visitor.errors == []
 
 
