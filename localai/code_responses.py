@@ -19,9 +19,9 @@ from localai.code_interpreter import (
     container_touch,
     sandbox_run_watched,
 )
-from localai.code_model import ProducedFile, code_pieces, code_reply
+from localai.code_model import CodeReply, ProducedFile, code_pieces, code_reply
 from localai.models import Container, Item
-from localai.response_states import response_end
+from localai.token_stream import Annotate
 
 if TYPE_CHECKING:
     from localai.response_runner import ResponseExecution
@@ -56,6 +56,29 @@ def _call_body(container_id: str, code: str, status: str, outputs: list | None) 
     }
 
 
+def _container_file_citations(
+    reply: CodeReply, container_id: str, file_ids: dict[str, str]
+) -> Annotate:
+    """The container_file_citation annotation that follows a link token, spanning the link
+    target in the reply as written."""
+    links = {link.token_index: link for link in reply.links}
+
+    def annotate(index: int, start: int, end: int) -> dict | None:
+        link = links.get(index)
+        if link is None:
+            return None
+        return {
+            "type": "container_file_citation",
+            "container_id": container_id,
+            "file_id": file_ids[link.name],
+            "filename": link.name.rsplit("/", 1)[-1],
+            "start_index": link.start_index,
+            "end_index": link.end_index,
+        }
+
+    return annotate
+
+
 async def code_response_events(execution: "ResponseExecution", code: str) -> AsyncIterator[dict]:
     """Runs `code` for the response, then streams the reply; ends the response."""
     response = execution.response
@@ -66,9 +89,7 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
     body = _call_body(container_id, "", "in_progress", None)
     item = await execution._new_output_item(body)
     call = {"item_id": item.public_id, "output_index": index}
-    yield execution._event(
-        "response.output_item.added", output_index=index, item={"id": item.public_id, **body}
-    )
+    yield execution._item_event("response.output_item.added", index, item)
     yield execution._event("response.code_interpreter_call.in_progress", **call)
     for piece in code_pieces(code):
         yield execution._event("response.code_interpreter_call_code.delta", **call, delta=piece)
@@ -89,8 +110,7 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
         )
         if result is None:
             # Cancelled: the response ends without a terminal event, like a cancelled reply.
-            await response_end(response, "cancelled", items=execution.output)
-            execution.settled = True
+            await execution._end("cancelled")
             return
         await container_touch(container=container)
         stored = await container_outputs_put(container=container, files=result.files)
@@ -103,9 +123,7 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
     )
     await Item.objects.filter(pk=item.pk).aupdate(body=body)
     yield execution._event("response.code_interpreter_call.completed", **call)
-    yield execution._event(
-        "response.output_item.done", output_index=index, item={"id": item.public_id, **body}
-    )
+    yield execution._item_event("response.output_item.done", index, item)
 
     reply = code_reply(
         logs=logs,
@@ -114,16 +132,6 @@ async def code_response_events(execution: "ResponseExecution", code: str) -> Asy
         sandbox_error=error,
     )
     file_ids = {produced.name: file.public_id for produced, file in stored}
-    annotations = {
-        link.token_index: {
-            "type": "container_file_citation",
-            "container_id": container_id,
-            "file_id": file_ids[link.name],
-            "filename": link.name.rsplit("/", 1)[-1],
-            "start_index": link.start_index,
-            "end_index": link.end_index,
-        }
-        for link in reply.links
-    }
-    async for event in execution._reply(reply.tokens, annotations_at=annotations):
+    annotate = _container_file_citations(reply, container_id, file_ids)
+    async for event in execution._reply(reply.tokens, annotate=annotate):
         yield event

@@ -13,6 +13,7 @@ from localai.model import Passage, citation_marker, parse_directives
 from localai.models import Assistant, Thread, VectorStore
 from localai.params import invalid
 from localai.retrieval import bm25_score, passage_quote
+from localai.token_stream import Annotate
 from localai.vector_stores import (
     DEFAULT_MAX_RESULTS,
     SearchResult,
@@ -138,16 +139,23 @@ def assistants_tool_call(call_id: str, search: FileSearch | None, *, with_conten
     return {"id": call_id, "type": "file_search", "file_search": details}
 
 
-def assistants_citation(passage: Passage, index: int, start: int, *, delta: bool) -> dict:
-    marker = citation_marker(passage)
-    annotation = {
-        "type": "file_citation",
-        "text": marker,
-        "start_index": start,
-        "end_index": start + len(marker),
-        "file_citation": {"file_id": passage.file_id},
-    }
-    return {"index": index, **annotation} if delta else annotation
+def assistants_citations(citations: dict[int, Passage]) -> Annotate:
+    """A marker token's file_citation annotation, spanning the marker."""
+
+    def annotate(index: int, start: int, end: int) -> dict | None:
+        passage = citations.get(index)
+        if passage is None:
+            return None
+        marker = citation_marker(passage)
+        return {
+            "type": "file_citation",
+            "text": marker,
+            "start_index": start,
+            "end_index": start + len(marker),
+            "file_citation": {"file_id": passage.file_id},
+        }
+
+    return annotate
 
 
 # --- Responses API -------------------------------------------------------------------------
@@ -183,13 +191,21 @@ def responses_call_body(search: FileSearch | None, query: str, *, status: str, w
     }
 
 
-def responses_citation(passage: Passage, index: int) -> dict:
-    return {
-        "type": "file_citation",
-        "file_id": passage.file_id,
-        "filename": passage.filename,
-        "index": index,
-    }
+def responses_citations(citations: dict[int, Passage]) -> Annotate:
+    """The file_citation annotation that follows a quoted passage's last token."""
+
+    def annotate(index: int, start: int, end: int) -> dict | None:
+        passage = citations.get(index)
+        if passage is None:
+            return None
+        return {
+            "type": "file_citation",
+            "file_id": passage.file_id,
+            "filename": passage.filename,
+            "index": end,
+        }
+
+    return annotate
 
 
 async def file_search_resources(tool_resources: object, param: str = "tool_resources") -> dict:

@@ -58,15 +58,13 @@ def text_block(value: str, annotations: list[dict] | None = None) -> dict:
     return {"type": "text", "text": {"value": value, "annotations": annotations or []}}
 
 
-def message_delta_object(
-    message_id: str, token: str, annotations: list[dict] | None = None, index: int = 0
-) -> dict:
-    """A streamed piece of the text block at `index`, with the annotations it completes."""
-    text = {"value": token, "annotations": annotations or []}
+def message_delta_object(message_id: str, index: int, block: dict) -> dict:
+    """A streamed piece of the message's content block at `index` (a text block's piece
+    carries the annotations it completes)."""
     return {
         "id": message_id,
         "object": "thread.message.delta",
-        "delta": {"content": [{"index": index, "type": "text", "text": text}]},
+        "delta": {"content": [{"index": index, **block}]},
     }
 
 
@@ -124,16 +122,16 @@ def run_step_object(step: RunStep, run: Run, thread_id: str) -> dict:
     }
 
 
-def run_step_tool_calls_delta_object(step: RunStep) -> dict:
-    """The step delta that announces a step's tool calls, as a streamed run sends it."""
-    tool_calls = [
-        {"index": index, **call}
-        for index, call in enumerate(step.step_details.get("tool_calls", []))
-    ]
+def run_step_tool_calls_delta_object(step: RunStep, tool_calls: list[dict] | None = None) -> dict:
+    """A streamed piece of a step's tool calls, each at its index: by default all of them,
+    as a step announces its calls; or the pieces given (code interpreter input, outputs)."""
+    if tool_calls is None:
+        tool_calls = step.step_details.get("tool_calls", [])
+    indexed = [{"index": index, **call} for index, call in enumerate(tool_calls)]
     return {
         "id": step.public_id,
         "object": "thread.run.step.delta",
-        "delta": {"step_details": {"type": "tool_calls", "tool_calls": tool_calls}},
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": indexed}},
     }
 
 

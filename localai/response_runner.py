@@ -29,11 +29,10 @@ from localai.file_search import (
     file_search_make,
     file_search_tool,
     responses_call_body,
-    responses_citation,
+    responses_citations,
     responses_tool_options,
 )
 from localai.model import (
-    Passage,
     file_search_reply,
     parse_directives,
     reply_tokens,
@@ -50,7 +49,7 @@ from localai.response_objects import (
     response_object,
 )
 from localai.response_states import response_advance, response_end, response_fail_after_crash
-from localai.token_stream import TokenStream
+from localai.token_stream import Annotate, TokenStream, annotated
 
 _TERMINAL_EVENT = {
     "completed": "response.completed",
@@ -81,6 +80,22 @@ class ResponseExecution(Execution):
     def _response_event(self, event_type: str) -> dict:
         return self._event(event_type, response=response_object(self.response, self.output))
 
+    def _item_event(self, event_type: str, index: int, item: Item) -> dict:
+        return self._event(event_type, output_index=index, item=item_object(item))
+
+    async def _end(self, outcome: str, **fields) -> str:
+        """Ends the response with its output so far (response_states.response_end);
+        returns how it really ended."""
+        outcome = await response_end(self.response, outcome, items=self.output, **fields)
+        self.settled = True
+        return outcome
+
+    def _ended(self, outcome: str) -> list[dict]:
+        # A cancelled response has no terminal event.
+        if outcome in _TERMINAL_EVENT:
+            return [self._response_event(_TERMINAL_EVENT[outcome])]
+        return []
+
     async def _crashed(self) -> dict | None:
         if await response_fail_after_crash(self.response):
             return self._response_event("response.failed")
@@ -108,8 +123,7 @@ class ResponseExecution(Execution):
             yield self._response_event("response.queued")
             if not await response_advance(response, "in_progress", from_statuses=("queued",)):
                 # Cancelled before it began.
-                await response_end(response, "cancelled")
-                self.settled = True
+                await self._end("cancelled")
                 return
         yield self._response_event("response.in_progress")
 
@@ -167,7 +181,7 @@ class ResponseExecution(Execution):
         body = responses_call_body(None, search.query, status="in_progress", with_results=False)
         item = await self._new_output_item(body)
         call = {"item_id": item.public_id, "output_index": index}
-        yield self._event("response.output_item.added", output_index=index, item=item_object(item))
+        yield self._item_event("response.output_item.added", index, item)
         yield self._event("response.file_search_call.in_progress", **call)
         yield self._event("response.file_search_call.searching", **call)
         body.update(
@@ -175,9 +189,9 @@ class ResponseExecution(Execution):
         )
         await Item.objects.filter(pk=item.pk).aupdate(body=body)
         yield self._event("response.file_search_call.completed", **call)
-        yield self._event("response.output_item.done", output_index=index, item=item_object(item))
+        yield self._item_event("response.output_item.done", index, item)
         reply = file_search_reply(search.passages, markers=False)
-        async for event in self._reply(reply.tokens, reply.citations):
+        async for event in self._reply(reply.tokens, annotate=responses_citations(reply.citations)):
             yield event
 
     async def _new_output_item(self, body: dict) -> Item:
@@ -195,9 +209,7 @@ class ResponseExecution(Execution):
         for index, call in enumerate(calls):
             body = function_call_body(ids.call_id(), call.name, "", "in_progress")
             item = await self._new_output_item(body)
-            yield self._event(
-                "response.output_item.added", output_index=index, item=item_object(item)
-            )
+            yield self._item_event("response.output_item.added", index, item)
             for piece in tokenize(call.arguments):
                 yield self._event(
                     "response.function_call_arguments.delta",
@@ -212,25 +224,15 @@ class ResponseExecution(Execution):
                 arguments=call.arguments,
             )
             body.update(arguments=call.arguments, status="completed")
-            yield self._event(
-                "response.output_item.done", output_index=index, item=item_object(item)
-            )
-        outcome = await response_end(self.response, "completed", items=self.output)
-        self.settled = True
-        if outcome in _TERMINAL_EVENT:
-            yield self._response_event(_TERMINAL_EVENT[outcome])
+            yield self._item_event("response.output_item.done", index, item)
+        for event in self._ended(await self._end("completed")):
+            yield event
 
     async def _reply(
-        self,
-        tokens: list[str],
-        citations: dict[int, Passage] | None = None,
-        *,
-        annotations_at: dict[int, dict] | None = None,
+        self, tokens: list[str], *, annotate: Annotate | None = None
     ) -> AsyncIterator[dict]:
-        """Streams the reply; `citations` maps the index of the token that ends a quoted
-        passage to the passage (file search): a file_citation annotation follows it.
-        `annotations_at` maps a token's index to a ready annotation that follows it (the
-        code interpreter's container file citations)."""
+        """Streams the reply as a message item and ends the response. `annotate` gives the
+        annotation that follows a token (a file citation, a container file citation)."""
         response = self.response
         limit = response.max_output_tokens
         truncated = limit is not None and len(tokens) > limit
@@ -240,7 +242,7 @@ class ResponseExecution(Execution):
         self.message = item = await self._new_output_item(
             message_item_body("assistant", [], status="in_progress")
         )
-        yield self._event("response.output_item.added", output_index=index, item=item_object(item))
+        yield self._item_event("response.output_item.added", index, item)
         part = {"item_id": item.public_id, "output_index": index, "content_index": 0}
         yield self._event("response.content_part.added", **part, part=output_text_part(""))
 
@@ -248,34 +250,27 @@ class ResponseExecution(Execution):
             tokens, self.directives, cancel_requested=self._cancel_requested
         )
         annotations: list[dict] = []
-        offset = 0
-        async for token in stream:
-            offset += len(token)
+        async for token, annotation in annotated(stream, annotate):
             yield self._event("response.output_text.delta", **part, delta=token, logprobs=[])
-            passage = (citations or {}).get(len(stream.streamed) - 1)
-            ready = (annotations_at or {}).get(len(stream.streamed) - 1)
-            if passage is not None or ready is not None:
-                annotations.append(ready or responses_citation(passage, offset))
+            if annotation is not None:
+                annotations.append(annotation)
                 yield self._event(
                     "response.output_text.annotation.added",
                     **part,
                     annotation_index=len(annotations) - 1,
-                    annotation=annotations[-1],
+                    annotation=annotation,
                 )
         self.cut = stream.outcome == "cut"
         outcome = {"cut": "failed", "expired": "incomplete"}.get(stream.outcome, stream.outcome)
         if outcome == "completed" and truncated:
             outcome = "incomplete"
-        outcome = await response_end(
-            response,
+        outcome = await self._end(
             outcome,
-            items=self.output,
             text=stream.text,
             streamed_tokens=len(stream.streamed),
             error=stream.error,
             annotations=annotations,
         )
-        self.settled = True
         if self.cut:
             return
 
@@ -284,6 +279,6 @@ class ResponseExecution(Execution):
         yield self._event(
             "response.content_part.done", **part, part=output_text_part(text, annotations)
         )
-        yield self._event("response.output_item.done", output_index=index, item=item_object(item))
-        if outcome in _TERMINAL_EVENT:
-            yield self._response_event(_TERMINAL_EVENT[outcome])
+        yield self._item_event("response.output_item.done", index, item)
+        for event in self._ended(outcome):
+            yield event

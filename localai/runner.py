@@ -4,7 +4,8 @@ The database holds the run's state at every step, so a retrieve or a cancel arri
 connection, in any process, sees and steers the run. The same execution backs streamed runs
 (its events become server-sent events) and background runs (its events are dropped). The
 token loop is shared with the Responses API (token_stream.py), and so are the crash and
-client-gone handling (execution.py).
+client-gone handling (execution.py). Every reply, plain or after a file search or the code
+interpreter (code_runs.py), is streamed by the one `_stream_message`.
 """
 
 from collections.abc import AsyncIterator
@@ -17,7 +18,7 @@ from localai.execution import Execution
 from localai.file_search import (
     ASSISTANTS_INCLUDE,
     FileSearch,
-    assistants_citation,
+    assistants_citations,
     assistants_tool_call,
     assistants_tool_options,
     file_search_make,
@@ -25,7 +26,6 @@ from localai.file_search import (
     run_vector_store_ids,
 )
 from localai.model import (
-    Passage,
     file_search_reply,
     parse_directives,
     reply_tokens,
@@ -39,12 +39,14 @@ from localai.objects import (
     run_object,
     run_step_object,
     run_step_tool_calls_delta_object,
+    text_block,
 )
 from localai.run_states import run_advance, run_end, run_fail_after_crash
-from localai.token_stream import TokenStream
+from localai.token_stream import Annotate, TokenStream, annotated
 
 Event = tuple[str, dict]
 
+# How each way of ending shows in the stream; anything else shows as cancelled.
 _RUN_EVENT = {
     "completed": "thread.run.completed",
     "cancelled": "thread.run.cancelled",
@@ -98,6 +100,52 @@ class RunExecution(Execution):
     def _message_event(self, name: str, message: Message) -> Event:
         return name, message_object(message, self.thread_id)
 
+    def _step_started(self, step: RunStep) -> list[Event]:
+        return [
+            self._step_event("thread.run.step.created", step),
+            self._step_event("thread.run.step.in_progress", step),
+        ]
+
+    def _ended(self, outcome: str, *steps: RunStep) -> list[Event]:
+        """The closing events of a run that ended as `outcome`: its open steps', its own."""
+        events = [
+            self._step_event(_STEP_EVENT.get(outcome, "thread.run.step.cancelled"), step)
+            for step in steps
+        ]
+        return [*events, self._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))]
+
+    async def _end(self, outcome: str, **fields) -> str:
+        """Ends the run (run_states.run_end); returns how it really ended."""
+        outcome = await run_end(self.run, outcome, **fields)
+        self.settled = True
+        return outcome
+
+    async def _tool_calls_step(self, tool_calls: list[dict]) -> RunStep:
+        return await RunStep.objects.acreate(
+            run=self.run,
+            type="tool_calls",
+            step_details={"type": "tool_calls", "tool_calls": tool_calls},
+        )
+
+    async def _tool_calls_step_complete(self, step: RunStep, completion_tokens: int) -> Event:
+        """Saves the step completed with its final calls; returns the event saying so."""
+        prompt_tokens = self.run.prompt_tokens
+        step.status, step.completed_at = "completed", unix_now()
+        step.usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        # An UPDATE of what changed, not a save(): what another process wrote meanwhile (an
+        # expiry ending the run's steps) stays.
+        await RunStep.objects.filter(pk=step.pk).aupdate(
+            status=step.status,
+            completed_at=step.completed_at,
+            usage=step.usage,
+            step_details=step.step_details,
+        )
+        return self._step_event("thread.run.step.completed", step)
+
     async def _crashed(self) -> Event | None:
         if await run_fail_after_crash(self.run):
             return self._run_event("thread.run.failed")
@@ -134,9 +182,8 @@ class RunExecution(Execution):
         )
         if not started:
             # Cancelled (or expired) before it began.
-            outcome = await run_end(run, "cancelled")
-            self.settled = True
-            yield self._run_event(_RUN_EVENT[outcome])
+            for event in self._ended(await self._end("cancelled")):
+                yield event
             return
         yield self._run_event("thread.run.in_progress")
 
@@ -192,34 +239,22 @@ class RunExecution(Execution):
 
     async def _file_search_reply(self, search: FileSearch) -> AsyncIterator[Event]:
         """A tool_calls step with the search, then the message quoting its passages."""
-        run = self.run
         call_id = ids.call_id()
         with_content = ASSISTANTS_INCLUDE in self.include
-        step = await RunStep.objects.acreate(
-            run=run,
-            type="tool_calls",
-            step_details={
-                "type": "tool_calls",
-                "tool_calls": [assistants_tool_call(call_id, None, with_content=with_content)],
-            },
+        step = await self._tool_calls_step(
+            [assistants_tool_call(call_id, None, with_content=with_content)]
         )
         self.steps = (step,)
-        yield self._step_event("thread.run.step.created", step)
-        yield self._step_event("thread.run.step.in_progress", step)
+        for event in self._step_started(step):
+            yield event
         yield "thread.run.step.delta", run_step_tool_calls_delta_object(step)
         step.step_details["tool_calls"] = [
             assistants_tool_call(call_id, search, with_content=with_content)
         ]
-        step.status, step.completed_at = "completed", unix_now()
-        step.usage = {
-            "prompt_tokens": run.prompt_tokens,
-            "completion_tokens": 0,
-            "total_tokens": run.prompt_tokens,
-        }
-        await step.asave()
-        yield self._step_event("thread.run.step.completed", step)
+        yield await self._tool_calls_step_complete(step, completion_tokens=0)
         reply = file_search_reply(search.passages, markers=True)
-        async with aclosing(self._stream_message(reply.tokens, reply.citations)) as events:
+        annotate = assistants_citations(reply.citations)
+        async with aclosing(self._stream_message(reply.tokens, annotate=annotate)) as events:
             async for event in events:
                 yield event
 
@@ -233,13 +268,9 @@ class RunExecution(Execution):
             }
             for call in calls
         ]
-        step = await RunStep.objects.acreate(
-            run=run,
-            type="tool_calls",
-            step_details={"type": "tool_calls", "tool_calls": tool_calls},
-        )
-        yield self._step_event("thread.run.step.created", step)
-        yield self._step_event("thread.run.step.in_progress", step)
+        step = await self._tool_calls_step(tool_calls)
+        for event in self._step_started(step):
+            yield event
         yield "thread.run.step.delta", run_step_tool_calls_delta_object(step)
         required_action = {
             "type": "submit_tool_outputs",
@@ -263,10 +294,8 @@ class RunExecution(Execution):
             self.settled = True
             yield self._run_event("thread.run.requires_action")
             return
-        outcome = await run_end(run, "cancelled", steps=(step,))
-        self.settled = True
-        yield self._step_event(_STEP_EVENT[outcome], step)
-        yield self._run_event(_RUN_EVENT[outcome])
+        for event in self._ended(await self._end("cancelled", steps=(step,)), step):
+            yield event
 
     async def _cancel_requested(self) -> bool:
         status = await Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).afirst()
@@ -274,10 +303,20 @@ class RunExecution(Execution):
         return status != "in_progress"
 
     async def _stream_message(
-        self, tokens: list[str], citations: dict[int, Passage] | None = None
+        self,
+        tokens: list[str],
+        *,
+        annotate: Annotate | None = None,
+        leading_blocks: tuple[dict, ...] = (),
+        previous_steps: tuple[RunStep, ...] = (),
     ) -> AsyncIterator[Event]:
-        """Streams the reply; `citations` maps the index of a citation marker token to the
-        passage it cites (file search), which its delta annotates."""
+        """Streams the reply as a message and ends the run.
+
+        `annotate` gives the annotation a token's delta carries (a file citation, a file
+        path); `leading_blocks` are content blocks before the text (the code interpreter's
+        images), each sent as one delta; `previous_steps` are the run's earlier steps, which
+        a client going away ends along with the message's.
+        """
         run = self.run
         message = await Message.objects.acreate(
             thread_id=run.thread_id,
@@ -295,44 +334,42 @@ class RunExecution(Execution):
                 "message_creation": {"message_id": message.public_id},
             },
         )
-        self.message, self.steps = message, (step,)
-        yield self._step_event("thread.run.step.created", step)
-        yield self._step_event("thread.run.step.in_progress", step)
+        self.message, self.steps = message, (*previous_steps, step)
+        for event in self._step_started(step):
+            yield event
         yield self._message_event("thread.message.created", message)
         yield self._message_event("thread.message.in_progress", message)
+        for index, block in enumerate(leading_blocks):
+            yield "thread.message.delta", message_delta_object(message.public_id, index, block)
 
+        text_index = len(leading_blocks)
         stream = TokenStream(tokens, self.directives, cancel_requested=self._cancel_requested)
         # Shared with _abandoned(): what was streamed so far.
         self.streamed = stream.streamed
         annotations: list[dict] = []
-        offset = 0
-        async for token in stream:
-            passage = (citations or {}).get(len(stream.streamed) - 1)
+        async for token, annotation in annotated(stream, annotate):
             added = []
-            if passage is not None:
-                number = len(annotations)
-                annotations.append(assistants_citation(passage, number, offset, delta=False))
-                added.append(assistants_citation(passage, number, offset, delta=True))
-            offset += len(token)
-            yield "thread.message.delta", message_delta_object(message.public_id, token, added)
+            if annotation is not None:
+                added.append({"index": len(annotations), **annotation})
+                annotations.append(annotation)
+            block = text_block(token, added)
+            yield "thread.message.delta", message_delta_object(message.public_id, text_index, block)
         self.cut = stream.outcome == "cut"
-        outcome = await run_end(
-            run,
+        outcome = await self._end(
             "failed" if self.cut else stream.outcome,
             message=message,
             steps=(step,),
             text=stream.text,
             streamed_tokens=len(stream.streamed),
             error=stream.error,
+            blocks_before=leading_blocks,
             annotations=tuple(annotations),
         )
-        self.settled = True
-
         if self.cut:
             return
         if message.status == "completed":
             yield self._message_event("thread.message.completed", message)
         else:
             yield self._message_event("thread.message.incomplete", message)
-        yield self._step_event(_STEP_EVENT.get(outcome, "thread.run.step.cancelled"), step)
-        yield self._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))
+        for event in self._ended(outcome, step):
+            yield event

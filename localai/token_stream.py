@@ -2,7 +2,8 @@
 
 A run streams its tokens as `thread.message.delta` events, a response as
 `response.output_text.delta` events; what a token is, when it is sent, and why the stream
-stops early are the same for both, so they live here once.
+stops early are the same for both, so they live here once; so does pairing each token
+with the annotation it carries (a citation, a file link).
 """
 
 import asyncio
@@ -13,6 +14,12 @@ from django.conf import settings
 
 from localai.faults import stream_fault
 from localai.model import Directives, stamped
+
+# The annotation a token carries, given its index in the reply and where it starts and ends
+# in the text streamed; None for most tokens. Each protocol anchors its annotations
+# differently (an Assistants citation spans its marker, a Responses one points after the
+# passage), so the callable gets both ends.
+Annotate = Callable[[int, int, int], dict | None]
 
 # A cancel is noticed within this many seconds; checking per token would hammer the database.
 CANCEL_CHECK_INTERVAL = 0.1
@@ -68,3 +75,13 @@ class TokenStream:
             self.streamed.append(token)
             yield token
         self.outcome = fault.outcome if fault else "completed"
+
+
+async def annotated(
+    stream: TokenStream, annotate: Annotate | None
+) -> AsyncIterator[tuple[str, dict | None]]:
+    """The stream's tokens, each with its annotation (None without `annotate`)."""
+    end = 0
+    async for token in stream:
+        start, end = end, end + len(token)
+        yield token, annotate(len(stream.streamed) - 1, start, end) if annotate else None
