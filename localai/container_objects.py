@@ -18,10 +18,6 @@ def container_object(container: Container) -> dict:
     }
 
 
-def container_deleted_object(container_id: str) -> dict:
-    return {"id": container_id, "object": "container.deleted", "deleted": True}
-
-
 def container_file_object(file: ContainerFile, container: Container) -> dict:
     return {
         "id": file.public_id,
@@ -32,7 +28,3 @@ def container_file_object(file: ContainerFile, container: Container) -> dict:
         "path": file.path,
         "source": file.source,
     }
-
-
-def container_file_deleted_object(file_id: str) -> dict:
-    return {"id": file_id, "object": "container.file.deleted", "deleted": True}

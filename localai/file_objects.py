@@ -23,6 +23,7 @@ def file_object(file: File) -> dict:
 
 
 def file_deleted_object(file_id: str) -> dict:
+    # The Files API names the object itself, not a `file.deleted` (objects.deleted_object).
     return {"id": file_id, "object": "file", "deleted": True}
 
 
@@ -47,10 +48,6 @@ def vector_store_object(vector_store: VectorStore, file_counts: dict, usage_byte
     }
 
 
-def vector_store_deleted_object(vector_store_id: str) -> dict:
-    return {"id": vector_store_id, "object": "vector_store.deleted", "deleted": True}
-
-
 def vector_store_file_object(entry: VectorStoreFile) -> dict:
     """`entry` with its `file` and `vector_store` loaded."""
     return {
@@ -64,10 +61,6 @@ def vector_store_file_object(entry: VectorStoreFile) -> dict:
         "attributes": entry.attributes,
         "chunking_strategy": entry.chunking_strategy,
     }
-
-
-def vector_store_file_deleted_object(file_id: str) -> dict:
-    return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
 
 def file_batch_object(batch: VectorStoreFileBatch, file_counts: dict) -> dict:

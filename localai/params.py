@@ -12,6 +12,15 @@ def invalid(param: str, message: str) -> APIError:
     return APIError(400, message, param=param, code="invalid_value")
 
 
+def missing(param: str) -> APIError:
+    return APIError(
+        400,
+        f"Missing required parameter: '{param}'.",
+        param=param,
+        code="missing_required_parameter",
+    )
+
+
 def optional_string(body: dict, param: str, *, max_length: int | None = None) -> str | None:
     value = body.get(param)
     if value is None:
@@ -26,12 +35,7 @@ def optional_string(body: dict, param: str, *, max_length: int | None = None) ->
 def required_string(body: dict, param: str) -> str:
     value = optional_string(body, param)
     if not value:
-        raise APIError(
-            400,
-            f"Missing required parameter: '{param}'.",
-            param=param,
-            code="missing_required_parameter",
-        )
+        raise missing(param)
     return value
 
 

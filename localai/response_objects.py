@@ -19,10 +19,6 @@ def conversation_object(conversation: Conversation) -> dict:
     }
 
 
-def conversation_deleted_object(conversation_id: str) -> dict:
-    return {"id": conversation_id, "object": "conversation.deleted", "deleted": True}
-
-
 def response_deleted_object(response_id: str) -> dict:
     # What the real API answers (the SDK discards the body).
     return {"id": response_id, "object": "response", "deleted": True}

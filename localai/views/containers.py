@@ -14,14 +14,10 @@ from localai.code_interpreter import (
     container_get,
     files_for_sandbox,
 )
-from localai.container_objects import (
-    container_deleted_object,
-    container_file_deleted_object,
-    container_file_object,
-    container_object,
-)
+from localai.container_objects import container_file_object, container_object
 from localai.files import check_size
 from localai.models import Container, ContainerFile
+from localai.objects import deleted_object
 from localai.pagination import paginate
 
 MEMORY_LIMITS = ("1g", "4g", "16g", "64g")
@@ -71,7 +67,7 @@ async def container_retrieve(request: HttpRequest, container_id: str) -> JsonRes
 async def container_delete(request: HttpRequest, container_id: str) -> JsonResponse:
     container = await container_get(container_id)
     await container.adelete()
-    return JsonResponse(container_deleted_object(container_id))
+    return JsonResponse(deleted_object(container_id, "container"))
 
 
 async def container_file_create(request: HttpRequest, container_id: str) -> JsonResponse:
@@ -136,4 +132,4 @@ async def container_file_delete(
     container = await container_get(container_id)
     file = await _container_file_get(container, file_id)
     await file.adelete()
-    return JsonResponse(container_file_deleted_object(file_id))
+    return JsonResponse(deleted_object(file_id, "container.file"))

@@ -4,10 +4,9 @@ from django.http import HttpRequest, JsonResponse
 
 from localai import params, response_params, services
 from localai.api import read_json
-from localai.objects import list_object
+from localai.objects import deleted_object, list_object
 from localai.pagination import paginate
 from localai.response_objects import (
-    conversation_deleted_object,
     conversation_object,
     item_object,
 )
@@ -41,7 +40,7 @@ async def conversation_update(request: HttpRequest, conversation_id: str) -> Jso
 async def conversation_delete(request: HttpRequest, conversation_id: str) -> JsonResponse:
     conversation = await conversation_get(conversation_id)
     await services.conversation_delete(conversation=conversation)
-    return JsonResponse(conversation_deleted_object(conversation_id))
+    return JsonResponse(deleted_object(conversation_id, "conversation"))
 
 
 async def item_list(request: HttpRequest, conversation_id: str) -> JsonResponse:

@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from localai import files
-from localai.api import APIError
+from localai import files, params
 from localai.file_objects import file_deleted_object, file_object
 from localai.models import File
 from localai.pagination import paginate
@@ -13,20 +12,10 @@ from localai.pagination import paginate
 async def file_create(request: HttpRequest) -> JsonResponse:
     upload = request.FILES.get("file")
     if upload is None:
-        raise APIError(
-            400,
-            "Missing required parameter: 'file'.",
-            param="file",
-            code="missing_required_parameter",
-        )
+        raise params.missing("file")
     purpose = request.POST.get("purpose")
     if not purpose:
-        raise APIError(
-            400,
-            "Missing required parameter: 'purpose'.",
-            param="purpose",
-            code="missing_required_parameter",
-        )
+        raise params.missing("purpose")
     if upload.size > settings.LOCAL_PROVIDER_MAX_FILE_BYTES:
         # Refused before reading it; file_create checks again for callers that are not views.
         files.check_size(upload.size)

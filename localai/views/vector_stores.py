@@ -4,29 +4,19 @@ from django.db.models import F
 from django.http import HttpRequest, JsonResponse
 
 from localai import params, vector_stores
-from localai.api import APIError, read_json
+from localai.api import read_json
 from localai.file_objects import (
     file_batch_object,
     search_results_page,
-    vector_store_deleted_object,
-    vector_store_file_deleted_object,
     vector_store_file_object,
     vector_store_object,
 )
 from localai.models import VectorStore, VectorStoreFile
+from localai.objects import deleted_object
 from localai.pagination import paginate
 from localai.vector_stores import DEFAULT_CHUNKING_STRATEGY, DEFAULT_MAX_RESULTS
 
 FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
-
-
-def _missing(param: str) -> APIError:
-    return APIError(
-        400,
-        f"Missing required parameter: '{param}'.",
-        param=param,
-        code="missing_required_parameter",
-    )
 
 
 def _string_list(body: dict, param: str) -> list[str]:
@@ -128,7 +118,7 @@ async def vector_store_update(request: HttpRequest, vector_store_id: str) -> Jso
 async def vector_store_delete(request: HttpRequest, vector_store_id: str) -> JsonResponse:
     vector_store = await vector_stores.vector_store_get(vector_store_id)
     await vector_stores.vector_store_delete(vector_store=vector_store)
-    return JsonResponse(vector_store_deleted_object(vector_store_id))
+    return JsonResponse(deleted_object(vector_store_id, "vector_store"))
 
 
 async def vector_store_search(request: HttpRequest, vector_store_id: str) -> JsonResponse:
@@ -138,7 +128,7 @@ async def vector_store_search(request: HttpRequest, vector_store_id: str) -> Jso
     if isinstance(query, list) and all(isinstance(item, str) for item in query):
         query = " ".join(query)
     if not isinstance(query, str) or not query.strip():
-        raise _missing("query")
+        raise params.missing("query")
     max_results = body.get("max_num_results", DEFAULT_MAX_RESULTS)
     if (
         isinstance(max_results, bool)
@@ -169,6 +159,11 @@ def _entries(**filters):
     )
 
 
+async def _entry_get(vector_store_id: str, file_id: str) -> VectorStoreFile:
+    vector_store = await vector_stores.vector_store_get(vector_store_id)
+    return await vector_stores.vector_store_file_get(vector_store, file_id)
+
+
 def _status_filter(request: HttpRequest, queryset):
     status = request.GET.get("filter")
     if status is None:
@@ -185,7 +180,7 @@ async def vector_store_file_create(request: HttpRequest, vector_store_id: str) -
     body = read_json(request)
     file_id = params.optional_string(body, "file_id")
     if not file_id:
-        raise _missing("file_id")
+        raise params.missing("file_id")
     entry = await vector_stores.vector_store_file_add(
         vector_store=vector_store,
         file_id=file_id,
@@ -205,16 +200,14 @@ async def vector_store_file_list(request: HttpRequest, vector_store_id: str) -> 
 async def vector_store_file_retrieve(
     request: HttpRequest, vector_store_id: str, file_id: str
 ) -> JsonResponse:
-    vector_store = await vector_stores.vector_store_get(vector_store_id)
-    entry = await vector_stores.vector_store_file_get(vector_store, file_id)
+    entry = await _entry_get(vector_store_id, file_id)
     return JsonResponse(vector_store_file_object(entry))
 
 
 async def vector_store_file_update(
     request: HttpRequest, vector_store_id: str, file_id: str
 ) -> JsonResponse:
-    vector_store = await vector_stores.vector_store_get(vector_store_id)
-    entry = await vector_stores.vector_store_file_get(vector_store, file_id)
+    entry = await _entry_get(vector_store_id, file_id)
     attributes = _attributes(read_json(request)) or {}
     entry = await vector_stores.vector_store_file_update(entry=entry, attributes=attributes)
     return JsonResponse(vector_store_file_object(entry))
@@ -223,18 +216,16 @@ async def vector_store_file_update(
 async def vector_store_file_delete(
     request: HttpRequest, vector_store_id: str, file_id: str
 ) -> JsonResponse:
-    vector_store = await vector_stores.vector_store_get(vector_store_id)
-    entry = await vector_stores.vector_store_file_get(vector_store, file_id)
+    entry = await _entry_get(vector_store_id, file_id)
     await vector_stores.vector_store_file_remove(entry=entry)
-    return JsonResponse(vector_store_file_deleted_object(file_id))
+    return JsonResponse(deleted_object(file_id, "vector_store.file"))
 
 
 async def vector_store_file_content(
     request: HttpRequest, vector_store_id: str, file_id: str
 ) -> JsonResponse:
     """The file's parsed text, chunk by chunk, as the API's content page."""
-    vector_store = await vector_stores.vector_store_get(vector_store_id)
-    entry = await vector_stores.vector_store_file_get(vector_store, file_id)
+    entry = await _entry_get(vector_store_id, file_id)
     data = [
         {"type": "text", "text": chunk.text} async for chunk in entry.chunks.order_by("position")
     ]
@@ -263,7 +254,7 @@ def _batch_files(body: dict) -> list[dict]:
             raise params.invalid("files", "Invalid 'files': expected an array.")
         for index, item in enumerate(files):
             if not isinstance(item, dict) or not isinstance(item.get("file_id"), str):
-                raise _missing(f"files[{index}].file_id")
+                raise params.missing(f"files[{index}].file_id")
             entries.append(
                 {
                     "file_id": item["file_id"],
@@ -272,7 +263,7 @@ def _batch_files(body: dict) -> list[dict]:
                 }
             )
     if not entries:
-        raise _missing("file_ids")
+        raise params.missing("file_ids")
     return entries
 
 
