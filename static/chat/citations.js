@@ -107,6 +107,9 @@ export function renderSources(citations) {
 
 let popover = null;
 let opener = null;
+/** Which message's citation is open (its key) and which number: a streaming reply is
+ * re-rendered many times a second, and the popover must follow its marker's new button. */
+let openFor = null;
 
 function buildPopover() {
   const box = el("div", "cite-popover");
@@ -152,7 +155,7 @@ function buildPopover() {
 }
 
 /** Opens the popover for `citation` next to `button`; a second click on it closes it. */
-export function toggleCitation(button, citation) {
+export function toggleCitation(button, citation, messageKey = null) {
   popover ??= buildPopover();
   if (!popover.box.hidden && opener === button) {
     closeCitation({ refocus: true });
@@ -160,6 +163,7 @@ export function toggleCitation(button, citation) {
   }
   if (opener) opener.setAttribute("aria-expanded", "false");
   opener = button;
+  openFor = { key: messageKey, number: String(citation.number) };
   button.setAttribute("aria-expanded", "true");
   popover.number.textContent = String(citation.number);
   popover.title.textContent = citation.filename || "Unnamed file";
@@ -176,6 +180,20 @@ export function toggleCitation(button, citation) {
   popover.box.focus();
 }
 
+/** After message `messageKey` was re-rendered into `body`: the open popover moves to the
+ * new button of its marker. */
+export function reattachCitation(body, messageKey) {
+  if (!popover || popover.box.hidden || !openFor || openFor.key !== messageKey) return;
+  if (opener && opener.isConnected) return;
+  const button = body.querySelector(`.cite[data-number="${CSS.escape(openFor.number)}"]`);
+  if (!button) return;
+  const hadFocus = document.activeElement === document.body;
+  opener = button;
+  button.setAttribute("aria-expanded", "true");
+  place(popover.box, button);
+  if (hadFocus) popover.box.focus();
+}
+
 /** Keeps the popover on its button when the transcript scrolls; closes it if the button went. */
 export function repositionCitation() {
   if (!popover || popover.box.hidden) return;
@@ -188,6 +206,7 @@ export function closeCitation({ refocus }) {
   popover.box.hidden = true;
   const button = opener;
   opener = null;
+  openFor = null;
   if (button) {
     button.setAttribute("aria-expanded", "false");
     if (refocus && button.isConnected) button.focus();

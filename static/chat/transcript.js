@@ -5,7 +5,9 @@
 
 import { icon } from "./icons.js";
 import { renderMarkdown } from "./markdown.js";
-import { closeCitation, decorateCitations, renderSources, repositionCitation, toggleCitation } from "./citations.js";
+import {
+  closeCitation, decorateCitations, reattachCitation, renderSources, repositionCitation, toggleCitation,
+} from "./citations.js";
 import {
   downloadChip, fileBadge, formatBytes, imageThumb, isInlineImage, openImageViewer, siteUrl,
 } from "./file_chips.js";
@@ -116,6 +118,25 @@ export class Transcript {
       this.scrollToBottom("smooth");
     });
     this.list.addEventListener("click", (event) => this.onActionClick(event));
+    // A streaming reply is re-rendered every frame, so a citation button pressed during the
+    // stream is often a new element by the time the pointer comes up, and the browser then
+    // sends the click to no button at all. The release on the same marker's new button
+    // counts as the click.
+    this.pressed = null;
+    this.list.addEventListener("pointerdown", (event) => {
+      const button = event.button === 0 ? event.target.closest(".cite") : null;
+      this.pressed = button ? { button, number: button.dataset.number, entry: this.entryOf(button) } : null;
+    });
+    this.list.addEventListener("pointerup", (event) => {
+      const pressed = this.pressed;
+      this.pressed = null;
+      const button = event.target.closest(".cite");
+      if (!pressed || !button || pressed.button.isConnected || button === pressed.button) return;
+      const entry = this.entryOf(button);
+      if (entry !== pressed.entry || button.dataset.number !== pressed.number) return;
+      const citation = entry.citations.find((c) => String(c.number) === button.dataset.number);
+      if (citation) toggleCitation(button, citation, entry._key);
+    });
     /** The id of the user message being edited in place, if any. */
     this.editingId = null;
   }
@@ -380,6 +401,7 @@ export class Transcript {
       const files = new Map(entry.files.map((f) => [f.name, siteUrl(f.url)]));
       body.innerHTML = renderMarkdown(entry.content, { sandboxFile: (name) => files.get(name) || null });
       decorateCitations(body, entry.citations);
+      reattachCitation(body, entry._key);
       if (active) this.appendCaret(body);
       for (const pre of body.querySelectorAll("pre")) this.decorateCode(pre);
     }
@@ -589,7 +611,7 @@ export class Transcript {
         break;
       case "cite": {
         const citation = entry?.citations.find((c) => String(c.number) === button.dataset.number);
-        if (citation) toggleCitation(button, citation);
+        if (citation) toggleCitation(button, citation, entry._key);
         break;
       }
       case "view-image":

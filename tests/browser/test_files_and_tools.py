@@ -358,8 +358,16 @@ def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(v
         page, "[[delay:0.03]] Who designed the Skerry Point lighthouse, and when was it first lit?"
     )
     page.wait_for_url(re.compile(r"/c/\d+/$"))
-    page.locator(".msg-assistant.is-streaming .msg-body .cite").first.wait_for()
+    live_marker = page.locator(".msg-assistant.is-streaming .msg-body .cite").first
+    # Where the user sees it: the button under the pointer is re-rendered with the stream.
+    box = live_marker.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("dialog").wait_for()
+    # The popover stays open, on its marker, while the reply re-renders to the end.
     wait_for_reply_to_finish(page)
+    assert page.get_by_role("dialog").is_visible()
+    assert page.locator(LAST_REPLY).locator('.msg-body .cite[aria-expanded="true"]').count() == 1
+    page.keyboard.press("Escape")
 
     reply = page.locator(LAST_REPLY)
     pills = reply.locator(".msg-body .cite")
