@@ -41,6 +41,14 @@ def code_block(text: str) -> str | None:
     return None
 
 
+def code_to_run(*, tool_choice: object, tools: list[dict], input_text: str) -> str | None:
+    """The code a run or a response runs: its message's block, when the code interpreter is
+    offered and `tool_choice` allows tools."""
+    if tool_choice == "none" or not offers_code_interpreter(tools):
+        return None
+    return code_block(input_text)
+
+
 @dataclass(frozen=True)
 class ProducedFile:
     name: str
@@ -65,6 +73,10 @@ class CodeReply:
     @property
     def text(self) -> str:
         return "".join(self.tokens)
+
+    @property
+    def links_by_token(self) -> dict[int, LinkToken]:
+        return {link.token_index: link for link in self.links}
 
 
 def _fenced(text: str) -> str:

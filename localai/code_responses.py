@@ -19,9 +19,9 @@ from localai.code_interpreter import (
     container_touch,
     sandbox_run_watched,
 )
-from localai.code_model import CodeReply, ProducedFile, code_pieces, code_reply
+from localai.code_model import CodeReply, LinkToken, ProducedFile, code_pieces, code_reply
 from localai.models import Container, Item
-from localai.token_stream import Annotate
+from localai.token_stream import Annotate, annotate_tokens
 
 if TYPE_CHECKING:
     from localai.response_runner import ResponseExecution
@@ -61,12 +61,8 @@ def _container_file_citations(
 ) -> Annotate:
     """The container_file_citation annotation that follows a link token, spanning the link
     target in the reply as written."""
-    links = {link.token_index: link for link in reply.links}
 
-    def annotate(index: int, start: int, end: int) -> dict | None:
-        link = links.get(index)
-        if link is None:
-            return None
+    def citation(link: LinkToken, start: int, end: int) -> dict:
         return {
             "type": "container_file_citation",
             "container_id": container_id,
@@ -76,7 +72,7 @@ def _container_file_citations(
             "end_index": link.end_index,
         }
 
-    return annotate
+    return annotate_tokens(reply.links_by_token, citation)
 
 
 async def code_response_events(execution: "ResponseExecution", code: str) -> AsyncIterator[dict]:

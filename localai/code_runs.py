@@ -18,11 +18,11 @@ from localai.code_interpreter import (
     run_input_file_ids,
     sandbox_run_watched,
 )
-from localai.code_model import CodeReply, ProducedFile, code_pieces, code_reply
+from localai.code_model import CodeReply, LinkToken, ProducedFile, code_pieces, code_reply
 from localai.model import count_tokens
 from localai.models import RunStep
 from localai.objects import run_step_tool_calls_delta_object
-from localai.token_stream import Annotate
+from localai.token_stream import Annotate, annotate_tokens
 
 if TYPE_CHECKING:
     from localai.runner import RunExecution
@@ -32,13 +32,9 @@ Event = tuple[str, dict]
 
 def _file_paths(reply: CodeReply, file_ids: dict[str, str]) -> Annotate:
     """A link token's file_path annotation, spanning the link target."""
-    links = {link.token_index: link for link in reply.links}
 
-    def annotate(index: int, start: int, end: int) -> dict | None:
-        link = links.get(index)
-        if link is None:
-            return None
-        text = reply.tokens[index]
+    def file_path(link: LinkToken, start: int, end: int) -> dict:
+        text = reply.tokens[link.token_index]
         return {
             "type": "file_path",
             "text": text,
@@ -47,7 +43,7 @@ def _file_paths(reply: CodeReply, file_ids: dict[str, str]) -> Annotate:
             "file_path": {"file_id": file_ids[link.name]},
         }
 
-    return annotate
+    return annotate_tokens(reply.links_by_token, file_path)
 
 
 async def code_run_events(execution: "RunExecution", code: str) -> AsyncIterator[Event]:

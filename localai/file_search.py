@@ -13,7 +13,7 @@ from localai.model import Passage, citation_marker, parse_directives
 from localai.models import Assistant, Thread, VectorStore
 from localai.params import invalid
 from localai.retrieval import bm25_score, passage_quote
-from localai.token_stream import Annotate
+from localai.token_stream import Annotate, annotate_tokens
 from localai.vector_stores import (
     DEFAULT_MAX_RESULTS,
     SearchResult,
@@ -142,10 +142,7 @@ def assistants_tool_call(call_id: str, search: FileSearch | None, *, with_conten
 def assistants_citations(citations: dict[int, Passage]) -> Annotate:
     """A marker token's file_citation annotation, spanning the marker."""
 
-    def annotate(index: int, start: int, end: int) -> dict | None:
-        passage = citations.get(index)
-        if passage is None:
-            return None
+    def citation(passage: Passage, start: int, end: int) -> dict:
         marker = citation_marker(passage)
         return {
             "type": "file_citation",
@@ -155,7 +152,7 @@ def assistants_citations(citations: dict[int, Passage]) -> Annotate:
             "file_citation": {"file_id": passage.file_id},
         }
 
-    return annotate
+    return annotate_tokens(citations, citation)
 
 
 # --- Responses API -------------------------------------------------------------------------
@@ -194,10 +191,7 @@ def responses_call_body(search: FileSearch | None, query: str, *, status: str, w
 def responses_citations(citations: dict[int, Passage]) -> Annotate:
     """The file_citation annotation that follows a quoted passage's last token."""
 
-    def annotate(index: int, start: int, end: int) -> dict | None:
-        passage = citations.get(index)
-        if passage is None:
-            return None
+    def citation(passage: Passage, start: int, end: int) -> dict:
         return {
             "type": "file_citation",
             "file_id": passage.file_id,
@@ -205,7 +199,7 @@ def responses_citations(citations: dict[int, Passage]) -> Annotate:
             "index": end,
         }
 
-    return annotate
+    return annotate_tokens(citations, citation)
 
 
 async def file_search_resources(tool_resources: object, param: str = "tool_resources") -> dict:

@@ -76,7 +76,3 @@ def container_id() -> str:
 
 def container_file_id() -> str:
     return new_id("cfile")
-
-
-def code_interpreter_call_id() -> str:
-    return new_id("ci")

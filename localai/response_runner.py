@@ -20,7 +20,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 from localai import ids
-from localai.code_model import code_block, offers_code_interpreter
+from localai.code_model import code_to_run
 from localai.code_responses import code_response_events
 from localai.execution import Execution
 from localai.file_search import (
@@ -137,7 +137,11 @@ class ResponseExecution(Execution):
                 async for event in self._call_functions(calls):
                     yield event
                 return
-            code = self._code_request()
+            code = code_to_run(
+                tool_choice=response.tool_choice,
+                tools=response.tools,
+                input_text=response.input_text,
+            )
             if code is not None:
                 async for event in code_response_events(self, code):
                     yield event
@@ -150,14 +154,6 @@ class ResponseExecution(Execution):
             tokens = reply_tokens(response.input_text)
         async for event in self._reply(tokens):
             yield event
-
-    def _code_request(self) -> str | None:
-        """The code to run, when the response offers the code interpreter
-        (code_responses.py)."""
-        response = self.response
-        if response.tool_choice == "none" or not offers_code_interpreter(response.tools):
-            return None
-        return code_block(response.input_text)
 
     async def _file_search(self) -> FileSearch | None:
         """The file search this response makes (file_search.py), or None: not offered,

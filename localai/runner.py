@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from localai import ids
-from localai.code_model import code_block, offers_code_interpreter
+from localai.code_model import code_to_run
 from localai.code_runs import code_run_events
 from localai.execution import Execution
 from localai.file_search import (
@@ -196,7 +196,9 @@ class RunExecution(Execution):
                     async for event in events:
                         yield event
                 return
-            code = self._code_request()
+            code = code_to_run(
+                tool_choice=run.tool_choice, tools=run.tools, input_text=run.input_text
+            )
             if code is not None:
                 async with aclosing(code_run_events(self, code)) as events:
                     async for event in events:
@@ -212,13 +214,6 @@ class RunExecution(Execution):
         async with aclosing(self._stream_message(tokens)) as events:
             async for event in events:
                 yield event
-
-    def _code_request(self) -> str | None:
-        """The code to run, when the run offers the code interpreter (code_runs.py)."""
-        run = self.run
-        if run.tool_choice == "none" or not offers_code_interpreter(run.tools):
-            return None
-        return code_block(run.input_text)
 
     async def _file_search(self) -> FileSearch | None:
         """The file search this run makes (file_search.py), or None: not offered, or no

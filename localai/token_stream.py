@@ -8,7 +8,8 @@ with the annotation it carries (a citation, a file link).
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -20,6 +21,7 @@ from localai.model import Directives, stamped
 # differently (an Assistants citation spans its marker, a Responses one points after the
 # passage), so the callable gets both ends.
 Annotate = Callable[[int, int, int], dict | None]
+Entry = TypeVar("Entry")
 
 # A cancel is noticed within this many seconds; checking per token would hammer the database.
 CANCEL_CHECK_INTERVAL = 0.1
@@ -75,6 +77,19 @@ class TokenStream:
             self.streamed.append(token)
             yield token
         self.outcome = fault.outcome if fault else "completed"
+
+
+def annotate_tokens(
+    entries: Mapping[int, Entry], annotation: Callable[[Entry, int, int], dict]
+) -> Annotate:
+    """Annotates the tokens `entries` names by index (a cited passage, a file link) with
+    `annotation(entry, start, end)`."""
+
+    def annotate(index: int, start: int, end: int) -> dict | None:
+        entry = entries.get(index)
+        return None if entry is None else annotation(entry, start, end)
+
+    return annotate
 
 
 async def annotated(
