@@ -12,8 +12,9 @@ from localai.pagination import paginate
 from localai.selectors import assistant_get
 
 
-def _assistant_fields(body: dict) -> dict:
-    """The fields present in a create or update body, validated."""
+async def _assistant_fields(body: dict) -> dict:
+    """The fields present in a create or update body, validated, their tools checked against
+    their resources, and the file_search helper stores made."""
     fields = {}
     for name, max_length in (("name", 256), ("description", 512), ("instructions", 256_000)):
         if name in body:
@@ -31,6 +32,11 @@ def _assistant_fields(body: dict) -> dict:
             fields[name] = params.optional_number(body, name, low=0.0, high=high)
     if body.get("response_format") is not None:
         fields["response_format"] = body["response_format"]
+    code_interpreter_check(
+        tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
+    )
+    if "tool_resources" in fields:
+        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     return fields
 
 
@@ -41,12 +47,7 @@ async def assistant_list(request: HttpRequest) -> JsonResponse:
 async def assistant_create(request: HttpRequest) -> JsonResponse:
     body = read_json(request)
     params.required_string(body, "model")
-    fields = _assistant_fields(body)
-    code_interpreter_check(
-        tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
-    )
-    if "tool_resources" in fields:
-        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
+    fields = await _assistant_fields(body)
     assistant = await services.assistant_create(fields=fields)
     return JsonResponse(assistant_object(assistant))
 
@@ -57,12 +58,7 @@ async def assistant_retrieve(request: HttpRequest, assistant_id: str) -> JsonRes
 
 async def assistant_update(request: HttpRequest, assistant_id: str) -> JsonResponse:
     assistant = await assistant_get(assistant_id)
-    fields = _assistant_fields(read_json(request))
-    code_interpreter_check(
-        tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
-    )
-    if "tool_resources" in fields:
-        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
+    fields = await _assistant_fields(read_json(request))
     assistant = await services.assistant_update(assistant=assistant, fields=fields)
     return JsonResponse(assistant_object(assistant))
 

@@ -5,7 +5,7 @@ container and leaves its files there."""
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from localai import params
-from localai.api import APIError, read_json
+from localai.api import APIError, not_found, read_json
 from localai.code_interpreter import (
     container_create as create_container,
 )
@@ -89,7 +89,7 @@ async def container_file_create(request: HttpRequest, container_id: str) -> Json
             )
         found = await files_for_sandbox([file_id])
         if not found:
-            raise APIError(404, f"No file found with id '{file_id}'.", param="file_id")
+            raise not_found("file", file_id, param="file_id")
         name, content = found[0]
     file = await container_file_put(
         container=container, name=name, content=content, source="user", mime=None
