@@ -135,6 +135,15 @@ def run_step_tool_calls_delta_object(step: RunStep, tool_calls: list[dict] | Non
     }
 
 
+def usage_object(prompt_tokens: int, completion_tokens: int) -> dict:
+    """The token usage of a run or a run step."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
 def list_object(data: list[dict], *, has_more: bool) -> dict:
     return {
         "object": "list",

@@ -6,7 +6,7 @@ one connection (or process) and the execution in another never overwrite each ot
 
 from localai.model import count_tokens
 from localai.models import ACTIVE_RUN_STATUSES, Message, Run, RunStep, Thread, unix_now
-from localai.objects import text_block
+from localai.objects import text_block, usage_object
 
 # How each way of ending shows on the run's steps and on its unfinished message.
 _STEP_STATUS = {
@@ -62,14 +62,6 @@ async def _tool_call_tokens(run: Run) -> int:
     )
 
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-    }
-
-
 async def run_end(
     run: Run,
     outcome: str,
@@ -92,7 +84,7 @@ async def run_end(
     in-memory objects to update for the stream's final events.
     """
     now = unix_now()
-    usage = _usage(run.prompt_tokens, streamed_tokens + await _tool_call_tokens(run))
+    usage = usage_object(run.prompt_tokens, streamed_tokens + await _tool_call_tokens(run))
     if outcome == "completed" and not await run_advance(
         run, "completed", from_statuses=("in_progress",), completed_at=now, usage=usage
     ):
@@ -139,7 +131,7 @@ async def run_end(
     for step in steps:
         fields = {**step_fields}
         if step.type == "message_creation":
-            fields["usage"] = _usage(run.prompt_tokens, streamed_tokens)
+            fields["usage"] = usage_object(run.prompt_tokens, streamed_tokens)
         for name, value in fields.items():
             setattr(step, name, value)
         await RunStep.objects.filter(pk=step.pk).aupdate(**fields)

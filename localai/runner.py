@@ -40,6 +40,7 @@ from localai.objects import (
     run_step_object,
     run_step_tool_calls_delta_object,
     text_block,
+    usage_object,
 )
 from localai.run_states import run_advance, run_end, run_fail_after_crash
 from localai.token_stream import Annotate, TokenStream, annotated
@@ -129,13 +130,8 @@ class RunExecution(Execution):
 
     async def _tool_calls_step_complete(self, step: RunStep, completion_tokens: int) -> Event:
         """Saves the step completed with its final calls; returns the event saying so."""
-        prompt_tokens = self.run.prompt_tokens
         step.status, step.completed_at = "completed", unix_now()
-        step.usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        }
+        step.usage = usage_object(self.run.prompt_tokens, completion_tokens)
         # An UPDATE of what changed, not a save(): what another process wrote meanwhile (an
         # expiry ending the run's steps) stays.
         await RunStep.objects.filter(pk=step.pk).aupdate(

@@ -16,6 +16,7 @@ from localai.models import (
     Thread,
     unix_now,
 )
+from localai.objects import usage_object
 from localai.response_states import (
     RESPONSE_LIFETIME_SECONDS,
     conversation_active_response,
@@ -156,11 +157,7 @@ async def run_submit_tool_outputs(*, run: Run, outputs: list[dict]) -> Run:
     completion_tokens = sum(
         count_tokens(call["function"]["arguments"]) for call in step.step_details["tool_calls"]
     )
-    step.usage = {
-        "prompt_tokens": run.prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": run.prompt_tokens + completion_tokens,
-    }
+    step.usage = usage_object(run.prompt_tokens, completion_tokens)
     await step.asave()
     return run
 
