@@ -333,7 +333,13 @@ def hidden_paths(scratch: Path) -> list[str]:
         if any(path.is_relative_to(directory) for path in needed):
             continue
         paths.append(str(directory))
-    return paths
+    # A directory inside another hidden one is hidden already, and mounting over it would
+    # fail: it no longer exists under the parent's empty mount.
+    return [
+        path
+        for path in paths
+        if not any(path != other and Path(path).is_relative_to(other) for other in paths)
+    ]
 
 
 def _command(runner: Path, config: dict, mode: str, hidden: list[str]) -> list[str]:

@@ -249,10 +249,15 @@ async def test_a_file_past_the_size_limit_stops_the_code():
     )
 
 
-async def test_proc_and_the_sites_data_are_hidden_in_the_namespaces(settings, monkeypatch):
+async def test_proc_and_the_sites_data_are_hidden_in_the_namespaces(
+    settings, monkeypatch, tmp_path_factory
+):
     _isolation("full", monkeypatch)
-    var_dir = settings.VAR_DIR
-    assert os.listdir(var_dir), "the test needs something in VAR_DIR to hide"
+    # The site's data as a fresh checkout lays it out: media inside VAR_DIR (hidden with it).
+    var_dir = tmp_path_factory.mktemp("var")
+    (var_dir / "db.sqlite3").write_bytes(b"site data")
+    (var_dir / "media").mkdir()
+    settings.VAR_DIR, settings.MEDIA_ROOT = var_dir, var_dir / "media"
     code = (
         "import os, sys\n"
         "print(sorted(int(name) for name in os.listdir('/proc') if name.isdigit()))\n"
