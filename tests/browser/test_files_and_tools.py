@@ -360,7 +360,10 @@ def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(v
     page.wait_for_url(re.compile(r"/c/\d+/$"))
     live_marker = page.locator(".msg-assistant.is-streaming .msg-body .cite").first
     # Where the user sees it: the button under the pointer is re-rendered with the stream.
-    box = live_marker.bounding_box()
+    box = None
+    while box is None:  # None when the stream replaced the button while it was measured
+        live_marker.wait_for()
+        box = live_marker.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.get_by_role("dialog").wait_for()
     # The popover stays open, on its marker, while the reply re-renders to the end.
