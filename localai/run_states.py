@@ -129,6 +129,8 @@ async def run_end(
     if outcome == "failed":
         step_fields["last_error"] = {"code": "server_error", "message": error}
     for step in steps:
+        if step.status != "in_progress":
+            continue  # a finished step (the code that ran) stays as it ended, as in the API
         fields = {**step_fields}
         if step.type == "message_creation":
             fields["usage"] = usage_object(run.prompt_tokens, streamed_tokens)

@@ -347,6 +347,32 @@ async def test_cancelling_a_run_stops_its_code(client):
     assert not running & _sandbox_pids()
 
 
+async def test_a_client_gone_while_it_replies_keeps_the_finished_code_step(client):
+    assistant = await new_assistant(client, tools=[CODE_TOOL])
+    thread = await client.beta.threads.create(
+        messages=[{"role": "user", "content": "[[delay:0.3]]\n```\nprint('done')\n```"}]
+    )
+    stream = await client.beta.threads.runs.create(
+        thread_id=thread.id, assistant_id=assistant.id, stream=True
+    )
+    async for event in stream:
+        if event.event == "thread.run.created":
+            run_id = event.data.id
+        if event.event == "thread.message.delta":
+            break  # the reader goes away while the reply is being written
+    await stream.close()
+    run = await wait_for_run(client, thread.id, run_id, {"cancelled"}, timeout=15)
+
+    steps = await client.beta.threads.runs.steps.list(
+        thread_id=thread.id, run_id=run.id, order="asc"
+    )
+    # The code ran to its end before that: only the reply being written is cancelled.
+    assert [(step.type, step.status) for step in steps.data] == [
+        ("tool_calls", "completed"),
+        ("message_creation", "cancelled"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [({}, "False"), ({"LOCAL_PROVIDER_CODE_INTERPRETER": "true"}, "True")],
