@@ -546,12 +546,12 @@ def test_files_screenshots(make_visitor, screenshot_dir, scheme):
 
     # The code run: its step open, the plot inline, the CSV as a chip (a tall window, to
     # show them together).
-    page.set_viewport_size({"width": 1280, "height": 1400})
+    page.set_viewport_size({"width": 1280, "height": 1500})
     page.locator(LAST_REPLY).locator("details.tool-step-code summary").click()
     page.locator(LAST_REPLY).locator(".msg-images img").evaluate(
         "img => img.decode ? img.decode() : null"
     )
-    _settle(page, ".msg-assistant:last-child")
+    _settle(page)
     page.screenshot(path=str(screenshot_dir / f"files-code-{scheme}.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
 
