@@ -110,13 +110,17 @@ def _audit(event, args):
 sys.addaudithook(_audit)
 
 _figures = [0]
+# Figures the code saved itself (savefig): at the end they are not saved a second time.
+_saved_by_code = set()
 
 
-def _save_figures():
+def _save_figures(unsaved_only=False):
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None:
         return
     for number in pyplot.get_fignums():
+        if unsaved_only and id(pyplot.figure(number)) in _saved_by_code:
+            continue
         _figures[0] += 1
         name = "figure_%d.png" % _figures[0]
         while os.path.exists(name):
@@ -130,6 +134,13 @@ def _patch_pyplot(module):
     def show(*args, **kwargs):
         _save_figures()
     module.show = show
+    figure_class = module.Figure
+    original_savefig = figure_class.savefig
+
+    def savefig(self, *args, **kwargs):
+        _saved_by_code.add(id(self))
+        return original_savefig(self, *args, **kwargs)
+    figure_class.savefig = savefig
 
 
 class _PyplotHook:
@@ -185,14 +196,14 @@ _source = open(_config["code_path"], encoding="utf-8").read()
 _namespace = {"__name__": "__main__", "__builtins__": __builtins__}
 try:
     exec(compile(_source, "<code>", "exec"), _namespace)
-    _save_figures()
+    _save_figures(unsaved_only=True)
 except MemoryError as error:
     del _reserve
     _print_traceback(error)
     _report("memory")
     sys.exit(1)
 except SystemExit as exit:
-    _save_figures()
+    _save_figures(unsaved_only=True)
     code = exit.code
     if code is None or code == 0:
         _report("ok")
@@ -205,7 +216,7 @@ except SystemExit as exit:
 except BaseException as error:
     _print_traceback(error)
     try:
-        _save_figures()
+        _save_figures(unsaved_only=True)
     except Exception:
         pass
     _report("error", ("%s: %s" % (type(error).__name__, error)).rstrip(": "))

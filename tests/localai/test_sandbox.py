@@ -216,6 +216,19 @@ async def test_a_matplotlib_plot_returns_a_png():
         assert file.is_image
 
 
+async def test_a_figure_the_code_saved_itself_is_not_saved_twice():
+    pytest.importorskip("matplotlib")
+    limits = SandboxLimits(cpu_seconds=10, wall_seconds=20, memory_mb=1024, output_bytes=4096)
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2, 3], [2, 4, 1])\n"
+        "plt.savefig('chart.png')\n"
+    )
+    result = await sandbox_run(code=code, limits=limits)
+    assert result.ok, result.logs
+    assert [file.name for file in result.files] == ["chart.png"]
+
+
 async def test_the_environment_is_minimal_and_the_scratch_directory_private(scratch_root):
     code = (
         "import os, sys\n"
