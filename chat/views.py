@@ -125,7 +125,14 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
     data = {
         "user": {"username": request.user.get_username()},
         "assistants": [
-            {"id": a.pk, "name": a.name, "description": a.description}
+            {
+                "id": a.pk,
+                "name": a.name,
+                "description": a.description,
+                # The composer warns when files go to an assistant that cannot read them.
+                "file_search": a.file_search,
+                "code_interpreter": a.code_interpreter,
+            }
             for a in selectors.assistant_list_active()
         ],
         **_sidebar_page_payload(page, pinned),

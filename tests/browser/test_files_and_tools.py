@@ -217,6 +217,20 @@ def test_attach_by_button_and_by_drop_remove_and_refused_files(visitor):
     assert [e for e in visitor.errors if "status of 400" not in e] == []
 
 
+def test_files_for_an_assistant_without_file_tools_come_with_a_warning(visitor):
+    page = visitor.sign_in()
+    choose(page, "Demo assistant")
+    attach(page, ("lighthouse.txt", LIGHTHOUSE, "text/plain"))
+    wait_for_uploads(page)
+
+    note = page.locator("#attach-note")
+    assert note.is_visible()
+    assert "neither file search nor the code interpreter" in note.inner_text()
+    # The librarian can read them: no warning.
+    choose(page, "Librarian")
+    assert note.is_hidden()
+
+
 def test_send_waits_for_uploads_and_the_message_carries_its_files(visitor):
     page = visitor.sign_in()
     choose(page, "Librarian")

@@ -139,7 +139,13 @@ def test_index_embeds_assistants_and_the_first_sidebar_page(alice_client, alice,
     assert response.status_code == 200
     data = page_data(response)
     assert data["assistants"] == [
-        {"id": assistant.pk, "name": "Helper", "description": "Answers questions."}
+        {
+            "id": assistant.pk,
+            "name": "Helper",
+            "description": "Answers questions.",
+            "file_search": False,
+            "code_interpreter": False,
+        }
     ]
     assert [c["id"] for c in data["conversations"]] == [conversation.pk]
     assert data["conversations"][0]["assistant"] == {"id": assistant.pk, "name": "Helper"}
