@@ -57,7 +57,7 @@ async def test_a_tool_step_is_shown_live_and_saved_with_the_reply(protocol, prov
     step = steps[-1]
     assert step["name"] == "calculator"
     assert json.loads(step["arguments"]) == {"expression": "6 * 7"}
-    assert set(step) == {"id", "name", "arguments", "output"}
+    assert (step["type"], step["details"]) == ("function", {})
     expected = "".join(tool_reply_tokens(TOOL_TEXT, [("calculator", "42")]))
     assert done["message"]["status"] == "complete"
     assert done["message"]["content"] == expected == socket.texts[reply_id]
