@@ -18,6 +18,15 @@ B = 0.75
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?…。])\s+")
+# A Markdown heading line ("# Expenses"). In a one-line quote its "#" would turn the whole
+# quote into a heading, so the heading is quoted as a lead-in ("Expenses:") instead.
+_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+(?P<title>.*?)[ \t#]*$", re.MULTILINE)
+
+
+def _heading_as_lead_in(match: re.Match) -> str:
+    title = match["title"]
+    return title if not title or title[-1] in ".:!?…" else f"{title}:"
+
 
 STOP_WORDS = frozenset(
     """
@@ -127,6 +136,7 @@ def passage_quote(text: str, query: str, limit: int = 400) -> str:
     """The part of a chunk a reply quotes: whitespace collapsed, at most about `limit`
     characters, centred on the sentence that holds the most query terms and widened with
     its neighbours while it fits; a sentence longer than that is cut between words."""
+    text = _HEADING.sub(_heading_as_lead_in, text)
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat

@@ -88,6 +88,12 @@ def test_quote_is_centred_on_the_matching_sentence_and_bounded():
     assert cut.startswith("…") and cut.endswith("…")
 
 
+def test_a_quoted_markdown_heading_reads_as_a_lead_in_not_a_heading():
+    text = "# Travel policy\n\nStaff book trains.\n\n## Expenses ##\n\nReceipts are due in 30 days."
+    quote = passage_quote(text, "When are receipts due?", 400)
+    assert quote == "Travel policy: Staff book trains. Expenses: Receipts are due in 30 days."
+
+
 def test_reply_quotes_each_passage_with_its_marker_then_closes():
     passages = [
         Passage("file-a", "a.md", "First line\nsecond line", 0),
