@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -601,13 +602,35 @@ def _classify(
     return None, ""
 
 
+# Runs at once per process (one event loop each): more wait their turn, so a burst of code
+# messages cannot start a process per message and starve the site of CPU and memory.
+_slots: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(max(1, int(settings.LOCAL_PROVIDER_SANDBOX_CONCURRENCY)))
+    return _slots[loop]
+
+
 async def sandbox_run(
     *,
     code: str,
     files: Iterable[tuple[str, bytes]] = (),
     limits: SandboxLimits | None = None,
 ) -> SandboxResult:
-    """Runs `code` in a fresh sandbox with `files` ((name, bytes) pairs) in its directory."""
+    """Runs `code` in a fresh sandbox with `files` ((name, bytes) pairs) in its directory,
+    once one of the process's LOCAL_PROVIDER_SANDBOX_CONCURRENCY slots is free."""
+    async with _slot():
+        return await _sandbox_run(code=code, files=files, limits=limits)
+
+
+async def _sandbox_run(
+    *, code: str, files: Iterable[tuple[str, bytes]], limits: SandboxLimits | None
+) -> SandboxResult:
     limits = limits or SandboxLimits.from_settings()
     scratch = Path(tempfile.mkdtemp(prefix="localai-sandbox-"))
     started = time.monotonic()

@@ -5,6 +5,7 @@ environment at all the site runs on SQLite, the in-memory channel layer and the 
 local provider. `assistants_site.settings.production` tightens these for deployment.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -212,6 +213,10 @@ LOCAL_PROVIDER_SANDBOX_CPU_SECONDS = env_int("LOCAL_PROVIDER_SANDBOX_CPU_SECONDS
 LOCAL_PROVIDER_SANDBOX_WALL_SECONDS = env_float("LOCAL_PROVIDER_SANDBOX_WALL_SECONDS", 20.0)
 LOCAL_PROVIDER_SANDBOX_MEMORY_MB = env_int("LOCAL_PROVIDER_SANDBOX_MEMORY_MB", 1024)
 LOCAL_PROVIDER_SANDBOX_OUTPUT_BYTES = env_int("LOCAL_PROVIDER_SANDBOX_OUTPUT_BYTES", 65536)
+# Code runs at once per process; more wait for a free slot.
+LOCAL_PROVIDER_SANDBOX_CONCURRENCY = env_int(
+    "LOCAL_PROVIDER_SANDBOX_CONCURRENCY", max(1, os.cpu_count() or 1)
+)
 # The largest file the local provider's Files API accepts (bytes); the real API takes 512 MB.
 LOCAL_PROVIDER_MAX_FILE_BYTES = env_int("LOCAL_PROVIDER_MAX_FILE_BYTES", 50 * 1024 * 1024)
 

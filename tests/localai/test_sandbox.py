@@ -229,6 +229,18 @@ async def test_a_figure_the_code_saved_itself_is_not_saved_twice():
     assert [file.name for file in result.files] == ["chart.png"]
 
 
+async def test_runs_past_the_concurrency_limit_wait_their_turn(settings):
+    settings.LOCAL_PROVIDER_SANDBOX_CONCURRENCY = 1
+    code = "import time\nprint(time.time())\ntime.sleep(0.4)\nprint(time.time())\n"
+
+    first, second = await asyncio.gather(
+        sandbox_run(code=code, limits=LIMITS), sandbox_run(code=code, limits=LIMITS)
+    )
+
+    spans = sorted(tuple(map(float, r.logs.split())) for r in (first, second))
+    assert spans[1][0] >= spans[0][1], spans  # the second began after the first ended
+
+
 async def test_the_environment_is_minimal_and_the_scratch_directory_private(scratch_root):
     code = (
         "import os, sys\n"
