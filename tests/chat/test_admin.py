@@ -4,22 +4,11 @@ import json
 
 import openai
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from chat.models import Assistant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
-
-
-@pytest.fixture
-def remote():
-    """A plain SDK client on the same local provider, to see what the admin stored there."""
-    return openai.OpenAI(
-        base_url=settings.LOCAL_PROVIDER_BASE_URL,
-        api_key=settings.LOCAL_PROVIDER_API_KEY,
-        max_retries=0,
-    )
 
 
 @pytest.fixture

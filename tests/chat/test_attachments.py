@@ -14,11 +14,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @sync_to_async
 def signed_in(username: str = "alice"):
     user = make_user(username)

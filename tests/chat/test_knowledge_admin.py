@@ -2,7 +2,6 @@
 
 import openai
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -11,20 +10,6 @@ from chat.models import Assistant, KnowledgeFile
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
 FAQ = b"# Opening hours\n\nThe office opens at nine and closes at five on weekdays.\n"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def remote():
-    return openai.OpenAI(
-        base_url=settings.LOCAL_PROVIDER_BASE_URL,
-        api_key=settings.LOCAL_PROVIDER_API_KEY,
-        max_retries=0,
-    )
 
 
 def form_data(files=(), existing=(), protocol="assistants", **overrides):

@@ -23,21 +23,6 @@ from chat.services.conversations import conversation_delete
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def remote():
-    return openai.OpenAI(
-        base_url=settings.LOCAL_PROVIDER_BASE_URL,
-        api_key=settings.LOCAL_PROVIDER_API_KEY,
-        max_retries=0,
-    )
-
-
 @pytest.fixture
 def provider_down(settings):
     """The provider refuses everything until `provider_down.restore()`."""

@@ -3,10 +3,8 @@
 Checked with the plain SDK against the local provider, as a remote service would be.
 """
 
-import openai
 import pytest
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.core.files.base import ContentFile
 
 from chat.agents import ProviderError, ToolResources
@@ -16,20 +14,6 @@ from chat.services.tool_resources import conversation_tool_resources
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 40
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def remote():
-    return openai.OpenAI(
-        base_url=settings.LOCAL_PROVIDER_BASE_URL,
-        api_key=settings.LOCAL_PROVIDER_API_KEY,
-        max_retries=0,
-    )
 
 
 def conversation_with(admin_user, files: dict[str, bytes], **tools) -> Conversation:

@@ -15,12 +15,6 @@ PASSWORD = "pw-for-tests-123"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + b"\0" * 40
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def alice():
     return get_user_model().objects.create_user("alice", password=PASSWORD)
