@@ -4,7 +4,7 @@ docs/websocket-protocol.md documents them; keep the two in step.
 """
 
 from channels.db import database_sync_to_async
-from django.db.models import prefetch_related_objects
+from django.db.models import QuerySet, prefetch_related_objects
 from django.urls import reverse
 
 from .models import Conversation, Message, OutputFile, Upload
@@ -43,14 +43,17 @@ def output_file_payload(output: OutputFile) -> dict:
     }
 
 
+def cited_uploads(*, conversation_id: int, file_ids) -> QuerySet[Upload]:
+    """The conversation's uploads with these remote file ids: what its citations link to."""
+    return Upload.objects.filter(conversation_id=conversation_id, remote_file_id__in=file_ids)
+
+
 def _cited_uploads(message: Message) -> dict[str, Upload]:
     """The conversation's uploads that the message's citations name, by remote file id."""
     file_ids = {c.get("file_id") for c in message.citations if c.get("file_id")}
     if not file_ids:
         return {}
-    uploads = Upload.objects.filter(
-        conversation_id=message.conversation_id, remote_file_id__in=file_ids
-    )
+    uploads = cited_uploads(conversation_id=message.conversation_id, file_ids=file_ids)
     return {u.remote_file_id: u for u in uploads}
 
 

@@ -11,8 +11,8 @@ from django.core.files.base import ContentFile
 from chat.agents.events import Citation
 from chat.agents.events import OutputFile as ProducedFile
 from chat.agents.files import ProviderFiles
-from chat.models import Conversation, Message, OutputFile, Upload
-from chat.presenters import citation_payload
+from chat.models import Conversation, Message, OutputFile
+from chat.presenters import citation_payload, cited_uploads
 
 
 async def reply_citation_payload(*, conversation: Conversation, citation: Citation) -> dict:
@@ -20,8 +20,8 @@ async def reply_citation_payload(*, conversation: Conversation, citation: Citati
     in this conversation (message_payload shows it the same way afterwards)."""
     uploads = {
         upload.remote_file_id: upload
-        async for upload in Upload.objects.filter(
-            conversation=conversation, remote_file_id=citation.file_id
+        async for upload in cited_uploads(
+            conversation_id=conversation.pk, file_ids=[citation.file_id]
         )
     }
     return citation_payload(citation.as_dict(), uploads)
