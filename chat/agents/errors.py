@@ -61,8 +61,11 @@ def _missing_tool_api(exc: openai.APIStatusError) -> str | None:
         path = exc.response.request.url.path
     except (AttributeError, RuntimeError):
         return None
-    last = path.rstrip("/").rsplit("/", 1)[-1]
-    return TOOL_APIS.get(last)
+    # Only a top-level collection (`/v1/files`, `/v1/vector_stores`): below one, as in
+    # `vector_stores/<id>/files`, a 404 says the object above is gone, not the API.
+    segments = path.strip("/").split("/")
+    first = next((i for i, segment in enumerate(segments) if segment in TOOL_APIS), None)
+    return TOOL_APIS[segments[first]] if first == len(segments) - 1 else None
 
 
 def _tool_at(exc: openai.APIStatusError, param: str) -> str | None:

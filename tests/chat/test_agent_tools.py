@@ -582,3 +582,8 @@ def test_a_missing_file_is_not_taken_for_a_missing_api():
     )
 
     assert missing.code == "not_found"
+    # A store deleted on the provider: its files collection answers 404, the API is there.
+    gone_store = provider_error_from(
+        status_error(404, "POST", "/vector_stores/vs_gone/files", {"message": "No such store"})
+    )
+    assert gone_store.code == "not_found"
