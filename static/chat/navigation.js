@@ -42,29 +42,30 @@ export async function loadMoreConversations() {
   sidebar.appendPage(result.data.conversations, result.data.next_cursor);
 }
 
-export async function renameConversation(id, title) {
-  const result = await apiPost(data.urls.rename.replace("{id}", String(id)), { title });
+/** Renames or pins: the conversation's new payload, or null once an alert says why not. */
+async function changeConversation(urlTemplate, id, body) {
+  const result = await apiPost(urlTemplate.replace("{id}", String(id)), body);
   if (!result.ok) {
     if (result.status === 404) sidebar.remove(id);
     showAlert(result.data.error);
     return null;
-  }
-  if (state.current?.id === id) {
-    state.current = result.data;
-    renderHeader();
   }
   return result.data;
 }
 
-export async function pinConversation(id, pinned) {
-  const result = await apiPost(data.urls.pin.replace("{id}", String(id)), { pinned });
-  if (!result.ok) {
-    if (result.status === 404) sidebar.remove(id);
-    showAlert(result.data.error);
-    return null;
+export async function renameConversation(id, title) {
+  const updated = await changeConversation(data.urls.rename, id, { title });
+  if (updated && state.current?.id === id) {
+    state.current = updated;
+    renderHeader();
   }
-  if (state.current?.id === id) state.current = result.data;
-  return result.data;
+  return updated;
+}
+
+export async function pinConversation(id, pinned) {
+  const updated = await changeConversation(data.urls.pin, id, { pinned });
+  if (updated && state.current?.id === id) state.current = updated;
+  return updated;
 }
 
 export async function deleteConversation(id) {
@@ -84,6 +85,23 @@ export async function deleteConversation(id) {
 
 // --- Opening, new chat, history --------------------------------------------------------------
 
+/**
+ * Makes `conversation` (null: the new chat screen) the shown one, empty until its snapshot
+ * arrives, with its own draft and files; the one left keeps its draft.
+ */
+function show(conversation) {
+  saveDraft();
+  state.current = conversation;
+  state.pendingSend = null;
+  state.pendingNew = null;
+  state.pendingEdit = null;
+  restoreDraft();
+  state.stopping = false;
+  transcript.clear();
+  sidebar.setCurrent(conversation?.id ?? null);
+  renderHeader();
+}
+
 export function openConversation(id, { push }) {
   if (state.current?.id === id) return;
   if (!socket.isOpen) {
@@ -92,16 +110,7 @@ export function openConversation(id, { push }) {
     return;
   }
   clearAlerts();
-  saveDraft();
-  state.current = sidebar.get(id) || { id, title: "", assistant: null, updated_at: new Date().toISOString() };
-  state.pendingSend = null;
-  state.pendingNew = null;
-  state.pendingEdit = null;
-  restoreDraft();
-  state.stopping = false;
-  transcript.clear();
-  sidebar.setCurrent(id);
-  renderHeader();
+  show(sidebar.get(id) || { id, title: "", assistant: null, updated_at: new Date().toISOString() });
   if (push && location.pathname !== conversationUrl(id)) history.pushState({ id }, "", conversationUrl(id));
   socket.send({ type: "conversation.open", conversation_id: id });
   updateComposer();
@@ -110,16 +119,7 @@ export function openConversation(id, { push }) {
 
 export function newChat({ push }) {
   if (state.current !== null) socket.send({ type: "conversation.close" });
-  saveDraft();
-  state.current = null;
-  state.pendingSend = null;
-  state.pendingNew = null;
-  state.pendingEdit = null;
-  restoreDraft();
-  state.stopping = false;
-  transcript.clear();
-  sidebar.setCurrent(null);
-  renderHeader();
+  show(null);
   if (push && location.pathname !== data.urls.index) history.pushState({ id: null }, "", data.urls.index);
   updateComposer();
   focusComposer();
