@@ -8,17 +8,10 @@
 // keeps an upload until it is sent or removed).
 
 import { apiDelete, apiUpload } from "./api.js";
-import { icon } from "./icons.js";
+import { el, icon } from "./elements.js";
 import { extensionOf, fileBadge, formatBytes, isInlineImage, siteUrl } from "./file_chips.js";
 
 const storageKey = (key) => `chat.draft-files.${key}`;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 let nextLocalId = 1;
 

@@ -6,19 +6,12 @@
 // elements made here (DOMPurify forbids buttons in model output, rightly): the model's text
 // can never produce one, only a citation the server sent can.
 
-import { icon } from "./icons.js";
+import { el, icon } from "./elements.js";
 import { downloadChip, siteUrl } from "./file_chips.js";
 
 const MARKER = /\[(\d{1,3})\]/g;
 // Text inside these stays as written: code is code, and a link's text is already a link.
 const SKIP = new Set(["A", "CODE", "PRE", "BUTTON"]);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 export function citationMap(citations) {
   return new Map((citations || []).map((c) => [Number(c.number), c]));

@@ -1,7 +1,7 @@
 // Files as the page shows them: chips (name, size, a download link), image thumbnails and
 // the full-size image viewer. Shared by the composer's tray and the transcript.
 
-import { icon } from "./icons.js";
+import { el, icon } from "./elements.js";
 
 /** "820 B", "14 KB", "2.3 MB": binary units, as file managers show them. */
 export function formatBytes(bytes) {
@@ -37,13 +37,6 @@ const INLINE_IMAGES = new Set(["image/png", "image/jpeg", "image/gif", "image/we
 export function isInlineImage(file) {
   if (typeof file.is_image === "boolean") return file.is_image;
   return INLINE_IMAGES.has(file.content_type);
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 /** A file's badge: its extension on a small tile, like a file manager's icon. */

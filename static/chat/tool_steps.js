@@ -5,15 +5,8 @@
 // Steps are re-rendered with the reply while it streams, so which ones the reader opened is
 // remembered by step id (`open`), or every new token would fold them shut again.
 
-import { icon } from "./icons.js";
+import { el, icon } from "./elements.js";
 import { renderCode } from "./markdown.js";
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 const RUNNING_STATES = new Set(["in_progress", "searching", "interpreting"]);
 

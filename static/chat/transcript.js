@@ -1,22 +1,13 @@
 // The message list of the open conversation: snapshot, live deltas, final states, and the
 // actions on messages (copy, regenerate or retry the last reply, edit the last message).
-// A reply also shows its tool steps (tool_steps.js), its numbered sources (citations.js)
-// and the files its code produced; a user message shows the files it carried.
+// Each message is painted by message_view.js (with its tool steps, sources and files) and
+// edited in place by message_edit.js.
 
-import { icon } from "./icons.js";
-import { renderMarkdown } from "./markdown.js";
-import {
-  closeCitation, decorateCitations, reattachCitation, renderSources, repositionCitation, toggleCitation,
-} from "./citations.js";
-import {
-  downloadChip, fileBadge, formatBytes, imageThumb, isInlineImage, openImageViewer, siteUrl,
-} from "./file_chips.js";
-import { renderToolSteps, stepIsRunning } from "./tool_steps.js";
+import { closeCitation, repositionCitation, toggleCitation } from "./citations.js";
+import { openImageViewer } from "./file_chips.js";
+import { openEditor, undoEdit } from "./message_edit.js";
+import { ACTIVE, copyText, createMessageElement, renderMessage } from "./message_view.js";
 
-const ACTIVE = new Set(["pending", "streaming"]);
-// Blocks the streaming caret descends into, so it sits at the end of the text, not below it.
-const CARET_CONTAINERS = new Set(["P", "UL", "OL", "LI", "BLOCKQUOTE", "PRE", "CODE", "H1", "H2",
-  "H3", "H4", "H5", "H6", "TABLE", "TBODY", "TR", "TD"]);
 // Within this many pixels of the bottom counts as "following the stream".
 const STICK_THRESHOLD_PX = 48;
 
@@ -33,57 +24,6 @@ function copyLists(entry, message) {
     // A payload without the field keeps what live frames brought (never drops sources).
     entry[field] = [...(message[field] ?? entry[field] ?? [])];
   }
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function actionButton(action, iconName, label, { text = false } = {}) {
-  const button = el("button", text ? "msg-action has-text" : "msg-action icon-btn");
-  button.type = "button";
-  button.dataset.action = action;
-  button.append(icon(iconName));
-  if (text) button.append(el("span", "", label));
-  else button.setAttribute("aria-label", label);
-  button.title = label;
-  return button;
-}
-
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dateAndTime = new Intl.DateTimeFormat(undefined, {
-  month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
-});
-
-function shortTime(iso) {
-  const date = new Date(iso);
-  return date.toDateString() === new Date().toDateString()
-    ? timeOnly.format(date)
-    : dateAndTime.format(date);
-}
-
-async function copyText(button, text) {
-  const label = button.querySelector("span");
-  const original = label ? label.textContent : button.getAttribute("aria-label");
-  let ok = true;
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    ok = false;
-  }
-  const result = ok ? "Copied" : "Copy failed";
-  if (label) label.textContent = result;
-  button.setAttribute("aria-label", result);
-  button.classList.toggle("is-done", ok);
-  clearTimeout(button._resetTimer);
-  button._resetTimer = setTimeout(() => {
-    if (label) label.textContent = original;
-    button.setAttribute("aria-label", original);
-    button.classList.remove("is-done");
-  }, 1500);
 }
 
 export class Transcript {
@@ -330,188 +270,11 @@ export class Transcript {
   // --- Rendering ---------------------------------------------------------------------------
 
   createElement(entry) {
-    const item = el("li", `msg msg-${entry.role}`);
-    const role = el("div", entry.role === "user" ? "msg-role visually-hidden" : "msg-role");
-    if (entry.role === "assistant") {
-      const mark = el("span", "brand-mark");
-      mark.setAttribute("aria-hidden", "true");
-      role.append(mark, el("span", "msg-role-name", this.assistantName));
-    } else {
-      role.textContent = "You";
-    }
-    const body = el("div", entry.role === "assistant" ? "msg-body markdown" : "msg-body");
-    const foot = el("div", "msg-foot");
-    const time = el("time", "msg-time");
-    const actions = el("div", "msg-actions");
-    if (entry.role === "assistant") {
-      actions.append(
-        actionButton("copy-reply", "copy", "Copy reply"),
-        actionButton("regenerate", "refresh", "Regenerate reply"),
-      );
-    } else {
-      actions.append(actionButton("edit", "pencil", "Edit message"));
-    }
-    foot.append(time, actions);
-    item.append(role, body, foot);
-    return item;
+    return createMessageElement(entry, this.assistantName);
   }
 
   renderEntry(entry) {
-    const item = entry._el;
-    const active = ACTIVE.has(entry.status);
-    item.classList.toggle("is-streaming", active);
-    item.classList.toggle("is-sending", entry.status === "sending");
-    item.setAttribute("aria-busy", active ? "true" : "false");
-    const time = item.querySelector(".msg-time");
-    time.classList.toggle("is-live", active);
-    if (active) {
-      time.removeAttribute("datetime");
-      time.textContent = "Writing…";
-    } else if (entry.created_at) {
-      time.dateTime = entry.created_at;
-      time.textContent = shortTime(entry.created_at);
-      time.title = new Date(entry.created_at).toLocaleString();
-    } else {
-      time.textContent = entry.status === "sending" ? "Sending…" : "";
-    }
-    const body = item.querySelector(".msg-body");
-
-    if (entry.role === "user") {
-      this.renderSection(entry, "attachments", ".msg-attachments", () => this.renderAttachments(entry),
-        (section) => body.before(section));
-      if (this.editingId === null || entry.id !== this.editingId) {
-        body.textContent = entry.content; // user text is never parsed as HTML or markdown
-        body.hidden = !entry.content; // files sent without words: no empty bubble
-      } else {
-        body.hidden = false;
-      }
-      return;
-    }
-
-    item.querySelector(".tool-steps")?.remove();
-    if (entry.tool_steps.length) {
-      body.before(renderToolSteps(entry.tool_steps, { live: active, open: entry._openSteps }));
-    }
-
-    if (active && !entry.content) {
-      // The dots say "working"; a running step already says it with its own spinner.
-      const stepRunning = entry.tool_steps.some(stepIsRunning);
-      body.replaceChildren(...(stepRunning ? [] : [this.typingIndicator()]));
-    } else {
-      const files = new Map(entry.files.map((f) => [f.name, siteUrl(f.url)]));
-      body.innerHTML = renderMarkdown(entry.content, { sandboxFile: (name) => files.get(name) || null });
-      decorateCitations(body, entry.citations);
-      reattachCitation(body, entry._key);
-      if (active) this.appendCaret(body);
-      for (const pre of body.querySelectorAll("pre")) this.decorateCode(pre);
-    }
-    body.hidden = !body.firstChild;
-
-    this.renderSection(entry, "files", ".msg-files", () => this.renderOutputFiles(entry),
-      (section) => body.after(section));
-    this.renderSection(entry, "citations", ".sources", () => renderSources(entry.citations),
-      (section) => (item.querySelector(".msg-files") || body).after(section));
-
-    item.querySelector(".msg-status")?.remove();
-    const status = this.renderStatus(entry);
-    if (status) item.querySelector(".msg-foot").before(status);
-  }
-
-  /** A header over each code block: its language and a copy button. */
-  decorateCode(pre) {
-    const code = pre.querySelector("code");
-    const language = [...(code?.classList || [])].find((c) => c.startsWith("language-"));
-    const block = el("div", "code-block");
-    const head = el("div", "code-head");
-    head.append(el("span", "code-lang", language ? language.slice(9) : "text"));
-    head.append(actionButton("copy-code", "copy", "Copy code", { text: true }));
-    pre.replaceWith(block);
-    block.append(head, pre);
-  }
-
-  /** Puts the streaming caret right after the last character, inside the innermost block. */
-  appendCaret(body) {
-    let target = body;
-    while (target.lastElementChild && CARET_CONTAINERS.has(target.lastElementChild.tagName)) {
-      target = target.lastElementChild;
-    }
-    const caret = el("span", "stream-caret");
-    caret.setAttribute("aria-hidden", "true");
-    target.append(caret);
-  }
-
-  typingIndicator() {
-    const dots = el("span", "typing");
-    dots.setAttribute("role", "img");
-    dots.setAttribute("aria-label", "Writing a reply");
-    dots.append(el("span"), el("span"), el("span"));
-    return dots;
-  }
-
-  /**
-   * Rebuilds a section (attachments, output files, sources) only when its data changed:
-   * images in it would otherwise be re-created, and flicker, on every streamed token.
-   */
-  renderSection(entry, field, selector, build, insert) {
-    const list = entry[field] || [];
-    const signature = JSON.stringify(list);
-    const existing = entry._el.querySelector(`:scope > ${selector}`);
-    if (existing && entry[`_${field}Sig`] === signature) return;
-    entry[`_${field}Sig`] = signature;
-    existing?.remove();
-    if (list.length) insert(build());
-  }
-
-  /** The files a user message carried: images as thumbnails, the rest as download chips. */
-  renderAttachments(entry) {
-    const wrap = el("ul", "msg-attachments");
-    wrap.setAttribute("aria-label", "Attached files");
-    for (const file of entry.attachments) {
-      const item = el("li");
-      item.append(isInlineImage(file) && siteUrl(file.url) ? imageThumb(file, "image-thumb is-small") : downloadChip(file));
-      wrap.append(item);
-    }
-    return wrap;
-  }
-
-  /** The files a reply's code produced: images inline, other files as download chips. */
-  renderOutputFiles(entry) {
-    const wrap = el("div", "msg-files");
-    const images = entry.files.filter((f) => isInlineImage(f) && siteUrl(f.url));
-    const others = entry.files.filter((f) => !images.includes(f));
-    if (images.length) {
-      const gallery = el("div", "msg-images");
-      for (const file of images) gallery.append(imageThumb(file));
-      wrap.append(gallery);
-    }
-    if (others.length) {
-      const chips = el("ul", "msg-file-chips");
-      chips.setAttribute("aria-label", "Files produced");
-      for (const file of others) {
-        const item = el("li");
-        item.append(downloadChip(file));
-        chips.append(item);
-      }
-      wrap.append(chips);
-    }
-    return wrap;
-  }
-
-  renderStatus(entry) {
-    const texts = {
-      cancelled: "Stopped.",
-      incomplete: "The reply ended early; what arrived is kept.",
-      failed: "The reply failed.",
-    };
-    if (!texts[entry.status]) return null;
-    const box = el("div", `msg-status is-${entry.status}`);
-    if (entry.status !== "cancelled") box.append(icon("alert"));
-    box.append(el("p", "", entry.error ? `${texts[entry.status]} ${entry.error}` : texts[entry.status]));
-    if (entry.status !== "cancelled") {
-      // Retry is a regenerate: shown on the last reply only (see updateActions).
-      box.append(actionButton("retry", "refresh", "Retry", { text: true }));
-    }
-    return box;
+    renderMessage(entry, { editing: this.editingId !== null && entry.id === this.editingId });
   }
 
   /** Streaming text is painted at most once per frame, however many deltas arrive. */
@@ -621,59 +384,13 @@ export class Transcript {
     }
   }
 
-  /** Edits the last user message in place; Enter (or Send) resends it, Escape cancels. */
+  /** Edits the last user message in place (message_edit.js). */
   startEdit(entry) {
     if (this.editingId !== null || entry.id === null) return;
     this.editingId = entry.id;
     const item = entry._el;
-    const body = item.querySelector(".msg-body");
     item.classList.add("is-editing");
-    const form = el("form", "msg-edit");
-    const label = el("label", "visually-hidden", "Edit your message");
-    const input = el("textarea");
-    input.id = `edit-${entry.id}`;
-    label.htmlFor = input.id;
-    input.value = entry.content;
-    input.rows = Math.min(10, Math.max(2, entry.content.split("\n").length));
-    // The message's files stay with the edit unless removed here (the server keeps the
-    // ones whose ids the edit lists again).
-    let kept = [...entry.attachments];
-    const files = el("ul", "attach-list msg-edit-files");
-    files.setAttribute("aria-label", "Attached files");
-    const renderFiles = () => {
-      files.replaceChildren(...kept.map((file) => {
-        const chip = el("li", "attach-chip is-done");
-        const text = el("span", "attach-text");
-        text.append(el("span", "attach-name", file.name), el("span", "attach-meta", formatBytes(file.size)));
-        const remove = el("button", "icon-btn attach-remove");
-        remove.type = "button";
-        remove.setAttribute("aria-label", `Remove ${file.name}`);
-        remove.append(icon("x"));
-        remove.addEventListener("click", () => {
-          const index = kept.indexOf(file);
-          kept = kept.filter((f) => f !== file);
-          renderFiles();
-          (files.querySelectorAll(".attach-remove")[Math.min(index, kept.length - 1)] || input).focus();
-        });
-        chip.append(fileBadge(file.name), text, remove);
-        return chip;
-      }));
-      files.hidden = kept.length === 0;
-    };
-    renderFiles();
-    const buttons = el("div", "msg-edit-actions");
-    const cancel = el("button", "btn btn-small btn-ghost", "Cancel");
-    cancel.type = "button";
-    const save = el("button", "btn btn-small btn-primary", "Send");
-    save.type = "submit";
-    buttons.append(cancel, save);
-    form.append(label, files, input, buttons);
-    body.replaceChildren(form);
-    body.hidden = false; // a message of files alone has its bubble hidden
     this.updateActions();
-    input.focus();
-    input.setSelectionRange(input.value.length, input.value.length);
-
     const close = (refocus) => {
       if (this.editingId !== entry.id) return;
       this.editingId = null;
@@ -682,53 +399,20 @@ export class Transcript {
       this.updateActions();
       if (refocus) item.querySelector('[data-action="edit"]')?.focus();
     };
-    const submit = () => {
-      const text = input.value;
-      if (!text.trim() && !kept.length) return;
-      const filesChanged = kept.length !== entry.attachments.length;
-      if (text === entry.content && !filesChanged) {
-        close(true);
-        return;
-      }
-      // Only a message that had files lists them (an old server may not know the field).
-      const ids = entry.attachments.length ? kept.map((f) => f.id) : null;
-      if (!this.handlers.onEdit(entry.id, text, ids)) return;
-      // Shown at once; message.deleted then message.created replace it with the saved one.
-      entry._previous = entry.content;
-      entry._previousAttachments = entry.attachments;
-      entry.content = text;
-      entry.attachments = kept;
-      entry.status = "sending";
-      close(false);
-      this.stick = true;
-      this.afterStructureChange();
-    };
-    form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      submit();
-    });
-    cancel.addEventListener("click", () => close(true));
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        submit();
-      } else if (event.key === "Escape") {
-        event.preventDefault();
-        event.stopPropagation();
-        close(true);
-      }
+    openEditor(entry, {
+      send: (text, attachmentIds) => this.handlers.onEdit(entry.id, text, attachmentIds),
+      close,
+      sent: () => {
+        this.stick = true;
+        this.afterStructureChange();
+      },
     });
   }
 
   /** The server refused an edit: the message shows its saved text again. */
   revertEdit(messageId) {
     const entry = this.byKey.get(String(messageId));
-    if (!entry || entry._previous === undefined) return;
-    entry.content = entry._previous;
-    entry.attachments = entry._previousAttachments || entry.attachments;
-    delete entry._previous;
-    delete entry._previousAttachments;
-    entry.status = "complete";
+    if (!entry || !undoEdit(entry)) return;
     this.renderEntry(entry);
     this.afterStructureChange();
   }

@@ -1,4 +1,12 @@
-// The page's SVG sprite (templates/chat/index.html) as <svg><use> elements.
+// Builders for the page's elements: el() for HTML ones, icon() for the SVG sprite's
+// (templates/chat/index.html) <svg><use>.
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
 
 export function icon(name) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
