@@ -286,9 +286,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if delta is not None:
             await self.send_json(delta)
 
-    async def chat_frame(self, event):
-        await self.send_json(event["frame"])
-
     async def session_ended(self, event):
         # Signed out in another tab: this socket no longer speaks for anyone.
         await self.close(code=4401)
