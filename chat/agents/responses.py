@@ -260,6 +260,24 @@ class OpenAIResponsesAgent(Agent):
             await self.client.responses.cancel(run_id)
 
 
+async def response_text(
+    *,
+    client: openai.AsyncOpenAI,
+    model: str,
+    input: str,
+    max_output_tokens: int,
+    instructions: str = "",
+) -> str:
+    """The text of one short response outside any conversation, not stored by the provider
+    (a conversation's title, a connection check)."""
+    request = {"model": model, "input": input, "max_output_tokens": max_output_tokens}
+    if instructions:
+        request["instructions"] = instructions
+    async with provider_errors():
+        response = await client.responses.create(**request, store=False)
+    return response.output_text or ""
+
+
 def _call_of(item) -> ToolCall:
     return ToolCall(item.call_id, item.name, item.arguments)
 
