@@ -20,6 +20,7 @@ from .presenters import conversation_payload, message_payloads
 from .selectors import message_list
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
+from .services.refusals import Refused
 from .services.stale_replies import replies_close_stale
 from .services.turns import (
     TurnRefused,
@@ -169,7 +170,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await handler(self, frame)
-        except TurnRefused as refusal:
+        except Refused as refusal:
             await self._error(refusal.code, str(refusal), frame.get("conversation_id"))
         except Exception:
             logger.exception("Frame %r failed", frame.get("type"))
