@@ -21,7 +21,8 @@ from .services.conversations import conversation_delete
 from .services.file_types import is_indexable
 from .services.knowledge import assistant_knowledge_sync
 from .services.providers import provider_check_assistant
-from .services.uploads import UploadRefused, file_checked
+from .services.refusals import Refused
+from .services.uploads import file_checked
 from .tools import registry
 
 DEFINITION_FIELDS = [
@@ -128,8 +129,8 @@ class KnowledgeFileForm(forms.ModelForm):
             return file
         try:
             name, content_type = file_checked(file=file)
-        except UploadRefused as refusal:
-            raise ValidationError(str(refusal)) from None
+        except Refused as refusal:
+            raise ValidationError(str(refusal), code=refusal.code) from None
         if not is_indexable(content_type):
             raise ValidationError(f"“{name}”: file search cannot read images; use text or PDF.")
         self.instance.name, self.instance.content_type = name, content_type

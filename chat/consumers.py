@@ -20,6 +20,7 @@ from .presenters import conversation_payload, message_payloads
 from .selectors import message_list
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
+from .services.refusals import Refused
 from .services.stale_replies import replies_close_stale
 from .services.turns import (
     TurnRefused,
@@ -169,7 +170,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await handler(self, frame)
-        except TurnRefused as refusal:
+        except Refused as refusal:
             await self._error(refusal.code, str(refusal), frame.get("conversation_id"))
         except Exception:
             logger.exception("Frame %r failed", frame.get("type"))
@@ -202,36 +203,32 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation_id = _optional_id(frame, "conversation_id")
         assistant_id = None if conversation_id else _required_id(frame, "assistant_id")
         client_message_id = _client_message_id(frame)
-        start = await database_sync_to_async(turn_create)(
-            user=self.user,
+        await self._start_turn(
+            turn_create,
+            client_message_id=client_message_id,
             text=frame.get("text"),
             conversation_id=conversation_id,
             assistant_id=assistant_id,
             attachments=frame.get("attachments"),
         )
-        await self._follow(start.conversation.pk)
-        await turn_launch(start, client_message_id=client_message_id)
 
     async def regenerate_reply(self, frame):
-        start = await database_sync_to_async(turn_regenerate)(
-            user=self.user, conversation_id=_required_id(frame, "conversation_id")
+        await self._start_turn(
+            turn_regenerate, conversation_id=_required_id(frame, "conversation_id")
         )
-        await self._follow(start.conversation.pk)
-        await turn_launch(start)
 
     async def edit_message(self, frame):
         conversation_id = _required_id(frame, "conversation_id")
         message_id = _required_id(frame, "message_id")
         client_message_id = _client_message_id(frame)
-        start = await database_sync_to_async(turn_edit)(
-            user=self.user,
+        await self._start_turn(
+            turn_edit,
+            client_message_id=client_message_id,
             conversation_id=conversation_id,
             message_id=message_id,
             text=frame.get("text"),
             attachments=frame.get("attachments"),
         )
-        await self._follow(start.conversation.pk)
-        await turn_launch(start, client_message_id=client_message_id)
 
     async def stop_turn(self, frame):
         await turn_stop(user=self.user, conversation_id=_required_id(frame, "conversation_id"))
@@ -286,9 +283,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if delta is not None:
             await self.send_json(delta)
 
-    async def chat_frame(self, event):
-        await self.send_json(event["frame"])
-
     async def session_ended(self, event):
         # Signed out in another tab: this socket no longer speaks for anyone.
         await self.close(code=4401)
@@ -308,6 +302,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(
                 conversation_group(conversation_id), self.channel_name
             )
+
+    async def _start_turn(
+        self, service, *, client_message_id: str | None = None, **arguments
+    ) -> None:
+        """Saves a turn through `service` (turn_create, turn_edit, turn_regenerate), follows
+        its conversation, then launches it: this socket is in the group before the first
+        frame of the turn is published."""
+        start = await database_sync_to_async(service)(user=self.user, **arguments)
+        await self._follow(start.conversation.pk)
+        await turn_launch(start, client_message_id=client_message_id)
 
     async def _error(self, code: str, message: str, conversation_id=None) -> None:
         frame = {"type": "error", "code": code, "message": message}

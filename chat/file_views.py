@@ -19,7 +19,7 @@ from .services.uploads import (
     upload_delete,
     upload_too_large_message,
 )
-from .views import api_login_required, json_error
+from .views import api_login_required, json_error, json_refused
 
 # Room for the multipart framing around the file: boundaries, headers, the CSRF field.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -55,20 +55,15 @@ class SizeLimitHandler(FileUploadHandler):
         return None
 
 
-def _refused(refusal: UploadRefused) -> JsonResponse:
-    # json_error's shape plus a code the page can act on.
-    return JsonResponse({"error": str(refusal), "code": refusal.code}, status=refusal.status)
-
-
 @csrf_protect
 def _create_upload(request: HttpRequest, limit: SizeLimitHandler) -> JsonResponse:
     file = request.FILES.get("file")  # parses the body, through the size limit
     if limit.too_large:
-        return _refused(UploadRefused("file_too_large", upload_too_large_message(), status=413))
+        return json_refused(UploadRefused("file_too_large", upload_too_large_message(), status=413))
     try:
         upload = upload_create(user=request.user, file=file)
     except UploadRefused as refusal:
-        return _refused(refusal)
+        return json_refused(refusal)
     return JsonResponse({"upload": upload_payload(upload)}, status=201)
 
 

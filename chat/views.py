@@ -11,7 +11,6 @@ from datetime import datetime
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +22,7 @@ from .agents.errors import ProviderError
 from .models import Conversation
 from .presenters import conversation_payload, message_payloads
 from .services import conversations as conversation_services
+from .services.refusals import Refused
 
 # Longer search terms only make the query slower; nobody types a paragraph into the box.
 MAX_QUERY_CHARS = 200
@@ -55,6 +55,11 @@ def decode_cursor(value: str) -> selectors.Cursor:
 
 def json_error(message: str, *, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
+
+
+def json_refused(refusal: Refused) -> JsonResponse:
+    # json_error's shape plus a code the page can act on.
+    return JsonResponse({"error": str(refusal), "code": refusal.code}, status=refusal.status)
 
 
 def api_login_required(view):
@@ -217,8 +222,8 @@ def api_conversation_rename(request: HttpRequest, pk: int) -> JsonResponse:
         )
     except Conversation.DoesNotExist:
         return json_error("No such conversation.", status=404)
-    except ValidationError as exc:
-        return json_error(" ".join(exc.messages), status=400)
+    except Refused as refusal:
+        return json_refused(refusal)
     return JsonResponse(conversation_payload(conversation))
 
 

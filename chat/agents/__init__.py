@@ -22,17 +22,11 @@ def agent_class(protocol: str) -> type[Agent]:
         ) from None
 
 
-def agent_for(*, provider: str, protocol: str, definition: AssistantDefinition) -> Agent:
-    """An agent for a definition already stored where its protocol keeps it."""
-    return agent_class(protocol)(client=client_for(provider), definition=definition)
-
-
 __all__ = [
     "Agent",
     "AssistantDefinition",
     "ProviderError",
     "ToolResources",
     "agent_class",
-    "agent_for",
     "client_for",
 ]

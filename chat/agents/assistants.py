@@ -10,7 +10,7 @@ from chat.tools import registry
 
 from .base import Agent
 from .definition import PROVIDER_TOOLS, AssistantDefinition, ToolResources
-from .errors import provider_error_from
+from .errors import provider_error_from, provider_errors
 from .events import (
     AgentResponseItem,
     Cancelled,
@@ -33,6 +33,8 @@ warnings.filterwarnings("ignore", "deprecated$", DeprecationWarning, module=r"ch
 CUT_STREAM_REASON = "The provider closed the stream before the reply finished."
 # Without it a run step's file_search results carry no text, and citations no quote.
 FILE_SEARCH_INCLUDE = ["step_details.tool_calls[*].file_search.results[*].content"]
+# What cancelling a run or response that has already ended answers.
+ENDED_ERRORS = (openai.NotFoundError, openai.BadRequestError, openai.ConflictError)
 STEP_EVENTS = (
     "thread.run.step.created",
     "thread.run.step.completed",
@@ -116,34 +118,25 @@ class OpenAIAssistantAgent(Agent):
 
     @classmethod
     async def create(cls, *, client, definition):
-        try:
+        async with provider_errors():
             remote = await client.beta.assistants.create(**_remote_fields(definition))
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         return cls(client=client, definition=_definition_from(remote))
 
     @classmethod
     async def retrieve(cls, *, client, remote_id):
-        try:
+        async with provider_errors():
             remote = await client.beta.assistants.retrieve(remote_id)
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         return cls(client=client, definition=_definition_from(remote))
 
     async def update(self, definition):
-        try:
+        async with provider_errors():
             remote = await self.client.beta.assistants.update(self.id, **_remote_fields(definition))
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         self.definition = _definition_from(remote)
 
     async def delete(self):
-        try:
+        # Already gone (404): the goal of deleting is reached.
+        async with provider_errors(ignore=(openai.NotFoundError,)):
             await self.client.beta.assistants.delete(self.id)
-        except openai.NotFoundError:
-            pass  # Already gone: the goal of deleting is reached.
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
 
     async def invoke_stream(
         self,
@@ -156,7 +149,7 @@ class OpenAIAssistantAgent(Agent):
         if thread.id is None:
             await thread.create()
         run_options = {"include": FILE_SEARCH_INCLUDE} if self.definition.file_search else {}
-        try:
+        async with provider_errors():
             if tool_resources := _thread_resources(self.definition, resources):
                 await self.client.beta.threads.update(thread.id, tool_resources=tool_resources)
             for text in [messages] if isinstance(messages, str) else messages:
@@ -164,8 +157,6 @@ class OpenAIAssistantAgent(Agent):
             stream = await self.client.beta.threads.runs.create(
                 thread_id=thread.id, assistant_id=self.id, stream=True, **run_options
             )
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         shown: dict[str, str | None] = {}  # tool step id -> output already reported
         sources = ReplySources()
         for rounds in range(MAX_TOOL_ROUNDS + 1):
@@ -192,7 +183,7 @@ class OpenAIAssistantAgent(Agent):
             for call, output in zip(calls, outputs, strict=True):
                 shown[call.id] = output
                 yield AgentResponseItem(call.step(output), thread)
-            try:
+            async with provider_errors():
                 stream = await self.client.beta.threads.runs.submit_tool_outputs(
                     run_id,
                     thread_id=thread.id,
@@ -202,8 +193,6 @@ class OpenAIAssistantAgent(Agent):
                     ],
                     stream=True,
                 )
-            except openai.OpenAIError as exc:
-                raise provider_error_from(exc) from exc
 
     async def _events(self, stream, sources: ReplySources) -> AsyncIterator:
         """The run's normalised events up to a terminal one, or `_RequiresAction`."""
@@ -279,9 +268,6 @@ class OpenAIAssistantAgent(Agent):
         return []
 
     async def cancel(self, *, thread, run_id):
-        try:
+        # Refused because the run already ended: nothing left to cancel.
+        async with provider_errors(ignore=ENDED_ERRORS):
             await self.client.beta.threads.runs.cancel(run_id, thread_id=thread.id)
-        except (openai.NotFoundError, openai.BadRequestError, openai.ConflictError):
-            pass  # The run already ended: nothing left to cancel.
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc

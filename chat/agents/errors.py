@@ -2,6 +2,7 @@
 
 import json
 import re
+from contextlib import asynccontextmanager
 
 import httpx2
 import openai
@@ -167,3 +168,18 @@ def provider_error_from(exc: Exception) -> ProviderError:
     if isinstance(exc, openai.OpenAIError):
         return ProviderError(f"The provider call failed: {exc}")
     raise exc
+
+
+@asynccontextmanager
+async def provider_errors(*, ignore: tuple[type[openai.OpenAIError], ...] = ()):
+    """Turns the SDK errors raised in the block into ProviderErrors (provider_error_from).
+
+    `ignore` lists the errors that mean the call's goal is reached already (deleting what
+    is gone, cancelling what has ended): the block ends quietly.
+    """
+    try:
+        yield
+    except ignore:
+        pass
+    except openai.OpenAIError as exc:
+        raise provider_error_from(exc) from exc

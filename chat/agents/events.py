@@ -113,7 +113,6 @@ StreamEvent = (
     | Incomplete
     | Failed
 )
-TERMINAL_EVENTS = (Completed, Cancelled, Incomplete, Failed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import openai
 
-from .errors import ProviderError, provider_error_from
+from .errors import ProviderError, provider_errors
 
 UNSUPPORTED = (
     "This provider does not support files and vector stores (file search, code interpreter): "
@@ -31,19 +31,15 @@ async def _provider_call(*, missing_means_unsupported: bool = False, missing_ok:
     """Translates SDK errors. A 404 on a create call means the endpoint itself is missing;
     a 404 on a delete means the object is gone already, which is what was asked."""
     try:
-        yield
-    except openai.NotFoundError as exc:
-        if missing_ok:
-            return
-        error = provider_error_from(exc)
+        async with provider_errors(ignore=(openai.NotFoundError,) if missing_ok else ()):
+            yield
+    except ProviderError as error:
         # errors.py names the missing API when the URL shows it; otherwise say it here.
-        if missing_means_unsupported and error.code != "unsupported_tool":
+        if missing_means_unsupported and error.status == 404 and error.code != "unsupported_tool":
             raise ProviderError(
                 UNSUPPORTED.format(detail=error), code="unsupported_tool", status=404
-            ) from exc
-        raise error from exc
-    except openai.OpenAIError as exc:
-        raise provider_error_from(exc) from exc
+            ) from error
+        raise
 
 
 class ProviderFiles:

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 import httpx2
 import openai
 
-from .assistants import CUT_STREAM_REASON
+from .assistants import CUT_STREAM_REASON, ENDED_ERRORS
 from .base import Agent
 from .definition import ToolResources
-from .errors import ProviderError, provider_error_from
+from .errors import ProviderError, provider_error_from, provider_errors
 from .events import (
     AgentResponseItem,
     Cancelled,
@@ -131,10 +131,8 @@ class OpenAIResponsesAgent(Agent):
             request = self._request(
                 thread, input_items, tools_allowed=rounds < MAX_TOOL_ROUNDS, resources=resources
             )
-            try:
+            async with provider_errors():
                 stream = await self.client.responses.create(**request)
-            except openai.OpenAIError as exc:
-                raise provider_error_from(exc) from exc
             self._pending_calls = []
             try:
                 async for event in self._events(stream, sources):
@@ -256,14 +254,28 @@ class OpenAIResponsesAgent(Agent):
 
     async def cancel(self, *, thread, run_id):
         await self._close_calls(thread, CANCELLED_CALL_OUTPUT)
-        try:
+        # Refused when finished already, or not cancellable (the API cancels background
+        # responses only); closing the stream, which the caller has done, stops it there.
+        async with provider_errors(ignore=ENDED_ERRORS):
             await self.client.responses.cancel(run_id)
-        except (openai.NotFoundError, openai.BadRequestError, openai.ConflictError):
-            # Finished already, or not cancellable (the API cancels background responses
-            # only); closing the stream, which the caller has done, stops it on the provider.
-            pass
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
+
+
+async def response_text(
+    *,
+    client: openai.AsyncOpenAI,
+    model: str,
+    input: str,
+    max_output_tokens: int,
+    instructions: str = "",
+) -> str:
+    """The text of one short response outside any conversation, not stored by the provider
+    (a conversation's title, a connection check)."""
+    request = {"model": model, "input": input, "max_output_tokens": max_output_tokens}
+    if instructions:
+        request["instructions"] = instructions
+    async with provider_errors():
+        response = await client.responses.create(**request, store=False)
+    return response.output_text or ""
 
 
 def _call_of(item) -> ToolCall:

@@ -4,7 +4,7 @@ from abc import ABC, abstractmethod
 
 import openai
 
-from .errors import provider_error_from
+from .errors import provider_errors
 
 
 class AgentThread(ABC):
@@ -24,12 +24,8 @@ class AgentThread(ABC):
         """Deletes the remote thread; one that is already gone counts as deleted."""
         if self.id is None:
             return
-        try:
+        async with provider_errors(ignore=(openai.NotFoundError,)):
             await self._delete_remote()
-        except openai.NotFoundError:
-            pass
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         self.id = None
 
 
@@ -37,10 +33,8 @@ class AssistantAgentThread(AgentThread):
     """An Assistants API v2 thread (like Semantic Kernel's `AssistantAgentThread`)."""
 
     async def create(self) -> str:
-        try:
+        async with provider_errors():
             thread = await self.client.beta.threads.create()
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         self.id = thread.id
         return thread.id
 
@@ -56,10 +50,8 @@ class ConversationThread(AgentThread):
     """
 
     async def create(self) -> str:
-        try:
+        async with provider_errors():
             conversation = await self.client.conversations.create()
-        except openai.OpenAIError as exc:
-            raise provider_error_from(exc) from exc
         self.id = conversation.id
         return conversation.id
 

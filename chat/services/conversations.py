@@ -4,7 +4,6 @@ import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +12,7 @@ from chat.presenters import conversation_payload
 
 from .assistants import assistant_agent
 from .events import publish_on_commit, user_group
+from .refusals import Refused
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
 TITLE_MAX_CHARS = 200
@@ -69,12 +69,16 @@ def conversation_title_from(text: str) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
+class TitleRefused(Refused):
+    """A title the user typed that cannot be one; the message says why."""
+
+
 def conversation_rename(*, user, conversation_id: int, title: str) -> Conversation:
     title = " ".join((title or "").split())
     if not title:
-        raise ValidationError("A title cannot be empty.")
+        raise TitleRefused("empty", "A title cannot be empty.")
     if len(title) > TITLE_MAX_CHARS:
-        raise ValidationError(f"A title has at most {TITLE_MAX_CHARS} characters.")
+        raise TitleRefused("too_long", f"A title has at most {TITLE_MAX_CHARS} characters.")
     with transaction.atomic():
         conversation = Conversation.objects.select_related("assistant").get(
             pk=conversation_id, owner=user

@@ -11,6 +11,8 @@ from pathlib import PurePath
 
 from django.conf import settings
 
+from .refusals import Refused
+
 # How much of a file is read to decide: enough for every signature and a fair text check.
 SNIFF_BYTES = 8192
 
@@ -60,8 +62,11 @@ EXECUTABLE_SIGNATURES = (
 )
 
 
-class FileTypeRefused(ValueError):
+class FileTypeRefused(Refused):
     """The file is not of a kind the site accepts; the message says why, for the user."""
+
+    def __init__(self, message: str):
+        super().__init__("file_type", message)
 
 
 def extension_of(name: str) -> str:

@@ -5,19 +5,12 @@ Used by `manage.py check_provider` and the admin's "Check provider connection" a
 
 from dataclasses import dataclass
 
-import openai
 from asgiref.sync import async_to_sync
-from django.conf import settings
 
-from chat.agents import ProviderError, agent_class, client_for
-from chat.agents.clients import default_model, provider_config
-from chat.agents.errors import provider_error_from
+from chat.agents import ProviderError
+from chat.agents.checks import connection_check
+from chat.agents.clients import provider_config
 from chat.models import Assistant
-
-# A check should answer quickly: no retries, and at most this wait.
-CHECK_TIMEOUT = 15.0
-# The Responses API's smallest allowed output budget; the check spends at most this much.
-CHECK_MAX_OUTPUT_TOKENS = 16
 
 
 @dataclass(frozen=True)
@@ -42,40 +35,15 @@ def _where(provider: str) -> str:
         return provider
 
 
-async def _check(*, provider: str, protocol: str, model: str, remote_id: str) -> str:
-    cls = agent_class(protocol)  # an unknown protocol is a ProviderError too
-    timeout = min(settings.PROVIDER_TIMEOUT, CHECK_TIMEOUT)
-    client = client_for(provider).with_options(max_retries=0, timeout=timeout)
-    if cls.stores_definition:
-        # The Assistants API: reading one definition (or listing one) proves the key and that
-        # the API still exists there (Azure answers 410 once it is retired).
-        if remote_id:
-            remote = await client.beta.assistants.retrieve(remote_id)
-            return f"the assistant {remote.id} ({remote.name or 'unnamed'}) is there"
-        await client.beta.assistants.list(limit=1)
-        return "the Assistants API answers"
-    model = model or default_model(provider)
-    # Only a response proves that the model (on Azure: the deployment) exists; this one is
-    # tiny and not stored.
-    await client.responses.create(
-        model=model,
-        input="Reply with OK.",
-        max_output_tokens=CHECK_MAX_OUTPUT_TOKENS,
-        store=False,
-    )
-    return f"the model {model!r} answers through the Responses API"
-
-
 def provider_check(
     *, provider: str, protocol: str, model: str = "", remote_id: str = ""
 ) -> ProviderCheck:
     """Makes one cheap call to the provider; never raises for a provider problem."""
     try:
-        detail = async_to_sync(_check)(
+        detail = async_to_sync(connection_check)(
             provider=provider, protocol=protocol, model=model, remote_id=remote_id
         )
-    except (ProviderError, openai.OpenAIError) as exc:
-        error = provider_error_from(exc)
+    except ProviderError as error:
         message = str(error)
         if error.code == "not_found" and protocol == "responses":
             message = (

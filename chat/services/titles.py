@@ -9,9 +9,10 @@ which is no LLM and would only echo), the locally derived title stays.
 import asyncio
 import logging
 
-from chat.agents import client_for
+from chat.agents.responses import response_text
 from chat.models import Assistant, Conversation, Message
 
+from .assistants import assistant_agent
 from .conversations import TITLE_MAX_CHARS, conversation_title_from
 
 logger = logging.getLogger(__name__)
@@ -30,20 +31,22 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
         return ""
     try:
         async with asyncio.timeout(TITLE_TIMEOUT):
-            response = await client_for(assistant.provider).responses.create(
-                model=assistant.model,
+            # The agent's model is the turns' one: a blank model means the provider's default.
+            agent = assistant_agent(assistant)
+            text = await response_text(
+                client=agent.client,
+                model=agent.definition.model,
                 instructions=TITLE_INSTRUCTIONS,
                 input=(
                     f"User: {question[:TITLE_INPUT_CHARS]}\n\n"
                     f"Assistant: {answer[:TITLE_INPUT_CHARS]}"
                 ),
                 max_output_tokens=30,
-                store=False,
             )
     except Exception as exc:  # any failure means "use the local title", never a failed turn
         logger.info("No generated title from %s: %s", assistant.provider, exc)
         return ""
-    title = conversation_title_from(response.output_text or "").strip("\"'“”«» ")
+    title = conversation_title_from(text).strip("\"'“”«» ")
     return title[:TITLE_MAX_CHARS]
 
 

@@ -27,18 +27,15 @@ from chat.presenters import conversation_payload, message_payload, message_prefe
 
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
+from .refusals import Refused
 from .stale_replies import replies_close_stale
-from .uploads import UploadRefused, uploads_claim
+from .uploads import uploads_claim
 
 logger = logging.getLogger(__name__)
 
 
-class TurnRefused(Exception):
+class TurnRefused(Refused):
     """The turn cannot start; `code` and the message go to the user as an error frame."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 BUSY_MESSAGE = "A reply is still being written in this conversation. Wait for it or press Stop."
@@ -82,14 +79,6 @@ def validate_attachments(attachments) -> list[int]:
     if len(set(attachments)) > limit:
         raise TurnRefused("bad_attachment", f"A message can carry at most {limit} files.")
     return list(dict.fromkeys(attachments))
-
-
-def _attach(**arguments) -> None:
-    try:
-        uploads_claim(**arguments)
-    except UploadRefused as refusal:
-        # Raised inside the turn's transaction: the message it would have joined is undone.
-        raise TurnRefused(refusal.code, str(refusal)) from None
 
 
 def _unless_stale(create, *, conversation_id: int | None, **arguments) -> TurnStart:
@@ -233,7 +222,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
-        _attach(
+        uploads_claim(
             user=user,
             upload_ids=upload_ids,
             conversation=conversation,
@@ -276,7 +265,10 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
-        _attach(user=user, upload_ids=upload_ids, conversation=conversation, message=user_message)
+        # An UploadRefused leaves the transaction: the message it would have joined is undone.
+        uploads_claim(
+            user=user, upload_ids=upload_ids, conversation=conversation, message=user_message
+        )
         if created and not conversation.title and upload_ids:
             # Files and no words: the first file's name is the best title there is.
             conversation.title = conversation_title_from(user_message.uploads.first().name)

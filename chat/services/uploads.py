@@ -15,6 +15,7 @@ from django.utils import timezone
 from chat.models import Conversation, Message, Upload
 
 from .file_types import SNIFF_BYTES, FileTypeRefused, file_content_type
+from .refusals import Refused
 
 NAME_MAX_CHARS = 255
 # Unsent uploads one user may hold: enough for several messages' worth of attachments, not
@@ -22,13 +23,8 @@ NAME_MAX_CHARS = 255
 UNSENT_PER_MESSAGE_ALLOWANCE = 5
 
 
-class UploadRefused(Exception):
+class UploadRefused(Refused):
     """A file or an attachment was refused; `code` and the message go to the user."""
-
-    def __init__(self, code: str, message: str, *, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 def _megabytes(size: int) -> str:

@@ -1,9 +1,12 @@
 """Titles derived locally from a message: what the sidebar shows before (or instead of) a
-title the provider writes."""
+title the provider writes; and the title the provider writes."""
 
 import pytest
 
+from chat.models import Assistant
 from chat.services.conversations import conversation_title_from
+from chat.services.titles import title_generate
+from tests.chat.provider_configs import configure
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,18 @@ def test_a_long_line_is_cut_at_a_word_boundary():
     assert title.endswith("…")
     assert len(title) <= 61
     assert title[:-1].split() == ["word"] * len(title[:-1].split())
+
+
+async def test_an_assistant_on_the_default_model_gets_its_title_from_that_model(
+    site_server, monkeypatch, settings
+):
+    # OpenAI-style, served by the local provider: OPENAI_CHAT_MODEL_ID is its model. A blank
+    # model is the provider's default, for the title as for the turns (a blank one would be
+    # refused and leave the derived title).
+    configure("openai", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings)
+    assistant = Assistant(name="Default model", provider="openai", protocol="responses", model="")
+
+    title = await title_generate(assistant=assistant, question="Plan a trip", answer="Sure.")
+
+    # The local model echoes what it was sent, under a first line "**You said:**".
+    assert title == "You said"

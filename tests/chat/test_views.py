@@ -403,6 +403,20 @@ def test_rename_refuses_an_empty_or_missing_title(
     assert conversation.title == "Keep me"
 
 
+def test_rename_refuses_a_title_over_200_characters_with_a_code(alice_client, alice, assistant):
+    conversation = make_conversation(alice, assistant, "Keep me")
+
+    response = alice_client.post(rename_url(conversation.pk), {"title": "x" * 201})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "A title has at most 200 characters.",
+        "code": "too_long",
+    }
+    conversation.refresh_from_db()
+    assert conversation.title == "Keep me"
+
+
 def test_rename_is_404_for_another_users_conversation(alice_client, bobs_conversation):
     response = alice_client.post(rename_url(bobs_conversation.pk), {"title": "Mine now"})
 

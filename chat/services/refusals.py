@@ -1,0 +1,16 @@
+"""Refusals: what the site declines to do, with a code and a sentence the user can act on.
+
+The services raise them (turns, uploads, file types, titles); the consumer sends one as an
+`error` frame, the views as JSON with its HTTP status, the admin as a form error, each in
+one place.
+"""
+
+
+class Refused(Exception):
+    """`code` and the message (`str()`) go to the user as they are; `status` is the HTTP
+    answer where a view sends it."""
+
+    def __init__(self, code: str, message: str, *, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.status = status
