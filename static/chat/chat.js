@@ -5,23 +5,27 @@
 // socket takes over: the snapshot it sends after conversation.open replaces the transcript,
 // so a reconnect never duplicates anything.
 //
-// page.js holds the shared state and the parts made here; shell.js the frame around the
-// conversation; composer.js the message box and what it sends; navigation.js the sidebar's
-// list and moving between conversations; server_frames.js what the socket brings.
+// Beside this file: page.js holds the shared state and the parts made here; shell.js the
+// frame around the conversation; elements.js el() and icon(). One folder per part of the page:
+// transcript/ the message list and what paints a message; composer/ the message box, what it
+// sends and its attachments; sidebar/ the list and moving between conversations
+// (navigation.js); server/ the JSON API, the socket and what it brings (server_frames.js).
 
-import { setLoginUrl } from "./api.js";
-import { Attachments } from "./attachments.js";
-import { bindComposer, focusComposer, regenerate, restoreDraft, sendEdit, updateComposer } from "./composer.js";
+import { setLoginUrl } from "./server/api.js";
+import { Attachments } from "./composer/attachments.js";
+import {
+  bindComposer, focusComposer, regenerate, restoreDraft, sendEdit, updateComposer,
+} from "./composer/composer.js";
 import {
   bindNavigation, deleteConversation, loadMoreConversations, openConversation, pinConversation, renameConversation,
   renderPicker, restorePicker,
-} from "./navigation.js";
+} from "./sidebar/navigation.js";
 import { $, conversationUrl, data, els, setParts, state } from "./page.js";
-import { socketHandlers } from "./server_frames.js";
+import { socketHandlers } from "./server/server_frames.js";
 import { announceReply, bindDrawer, closeSidebar, renderHeader, showAlert } from "./shell.js";
-import { Sidebar } from "./sidebar.js";
-import { ChatSocket } from "./socket.js";
-import { Transcript } from "./transcript.js";
+import { Sidebar } from "./sidebar/sidebar.js";
+import { ChatSocket } from "./server/socket.js";
+import { Transcript } from "./transcript/transcript.js";
 
 setLoginUrl(data.urls.login);
 

@@ -1,9 +1,9 @@
 // The frame around the conversation: alerts, the screen reader's announcements, the header
 // and the empty state, the connection notice, and the sidebar as a drawer on small screens.
 
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown } from "./transcript/markdown.js";
 import { els, selectedAssistant, state, transcript } from "./page.js";
-import { conversationTitle } from "./sidebar.js";
+import { conversationTitle } from "./sidebar/sidebar.js";
 
 const SITE_NAME = document.title.split(" · ").pop() || "Assistants";
 

@@ -23,7 +23,8 @@ def make_user(username: str):
 
 
 class ChatSocket:
-    """Applies frames the way static/chat/chat.js does: offsets drop what is already shown."""
+    """Applies frames the way applyDelta in static/chat/transcript/transcript.js does: offsets
+    drop what is already shown."""
 
     def __init__(self, cookie: bytes | None, origin: bytes = ORIGIN):
         headers = [(b"origin", origin)]

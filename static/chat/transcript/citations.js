@@ -6,7 +6,7 @@
 // elements made here (DOMPurify forbids buttons in model output, rightly): the model's text
 // can never produce one, only a citation the server sent can.
 
-import { el, icon } from "./elements.js";
+import { el, icon } from "../elements.js";
 import { downloadChip, siteUrl } from "./file_chips.js";
 
 const MARKER = /\[(\d{1,3})\]/g;

@@ -7,9 +7,9 @@
 // Finished uploads are remembered in localStorage too, so a reload keeps them (the server
 // keeps an upload until it is sent or removed).
 
-import { apiDelete, apiUpload } from "./api.js";
-import { el, icon } from "./elements.js";
-import { extensionOf, fileBadge, formatBytes, isInlineImage, siteUrl } from "./file_chips.js";
+import { apiDelete, apiUpload } from "../server/api.js";
+import { el, icon } from "../elements.js";
+import { extensionOf, fileBadge, formatBytes, isInlineImage, siteUrl } from "../transcript/file_chips.js";
 
 const storageKey = (key) => `chat.draft-files.${key}`;
 

@@ -2,10 +2,10 @@
 // and what the page does when the socket opens, drops or gives up.
 
 import { apiGet, goToLogin } from "./api.js";
-import { autoGrow, forgetDraft, rollBackSend, updateComposer } from "./composer.js";
-import { adopt, loadConversations, newChat } from "./navigation.js";
-import { attachments, data, els, selectedAssistant, sidebar, socket, state, transcript } from "./page.js";
-import { renderHeader, showAlert, showConnection } from "./shell.js";
+import { autoGrow, forgetDraft, rollBackSend, updateComposer } from "../composer/composer.js";
+import { adopt, loadConversations, newChat } from "../sidebar/navigation.js";
+import { attachments, data, els, selectedAssistant, sidebar, socket, state, transcript } from "../page.js";
+import { renderHeader, showAlert, showConnection } from "../shell.js";
 
 // Refusals that mean "your message was not saved": it goes back into the box.
 const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame",

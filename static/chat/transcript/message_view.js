@@ -3,7 +3,7 @@
 // copy buttons. transcript.js keeps the list and decides when a message is painted.
 
 import { decorateCitations, reattachCitation, renderSources } from "./citations.js";
-import { el, icon } from "./elements.js";
+import { el, icon } from "../elements.js";
 import { downloadChip, imageThumb, isInlineImage, siteUrl } from "./file_chips.js";
 import { renderMarkdown } from "./markdown.js";
 import { renderToolSteps, stepIsRunning } from "./tool_steps.js";

@@ -1,7 +1,7 @@
 // Files as the page shows them: chips (name, size, a download link), image thumbnails and
 // the full-size image viewer. Shared by the composer's tray and the transcript.
 
-import { el, icon } from "./elements.js";
+import { el, icon } from "../elements.js";
 
 /** "820 B", "14 KB", "2.3 MB": binary units, as file managers show them. */
 export function formatBytes(bytes) {

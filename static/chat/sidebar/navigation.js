@@ -1,12 +1,14 @@
 // Moving between conversations: the sidebar's list (pages, search, rename, pin, delete),
 // opening one, starting a new chat, the browser's history, and the assistant picker.
 
-import { apiGet, apiPost } from "./api.js";
-import { focusComposer, forgetDraft, renderCapabilities, restoreDraft, saveDraft, updateComposer } from "./composer.js";
+import { apiGet, apiPost } from "../server/api.js";
+import {
+  focusComposer, forgetDraft, renderCapabilities, restoreDraft, saveDraft, updateComposer,
+} from "../composer/composer.js";
 import {
   assistants, attachments, conversationUrl, data, els, selectedAssistant, sidebar, socket, state, transcript,
-} from "./page.js";
-import { clearAlerts, closeSidebar, renderHeader, showAlert } from "./shell.js";
+} from "../page.js";
+import { clearAlerts, closeSidebar, renderHeader, showAlert } from "../shell.js";
 
 const conversationPath = new RegExp(
   `^${data.urls.conversation.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace("{id}", "(\\d+)")}$`,

@@ -2,7 +2,7 @@
 // files it carried; Enter (or Send) resends it, Escape cancels. transcript.js decides which
 // message may be edited and paints the message again when the editing ends.
 
-import { el, icon } from "./elements.js";
+import { el, icon } from "../elements.js";
 import { fileBadge, formatBytes } from "./file_chips.js";
 
 /**

@@ -5,7 +5,7 @@
 // Steps are re-rendered with the reply while it streams, so which ones the reader opened is
 // remembered by step id (`open`), or every new token would fold them shut again.
 
-import { el, icon } from "./elements.js";
+import { el, icon } from "../elements.js";
 import { renderCode } from "./markdown.js";
 
 const RUNNING_STATES = new Set(["in_progress", "searching", "interpreting"]);

@@ -1,7 +1,7 @@
 // The conversation list: pinned first, then grouped by date of last activity (today,
 // yesterday, previous 7 days, older); live updates, search, pin, rename, delete.
 
-import { icon } from "./elements.js";
+import { icon } from "../elements.js";
 
 const UNTITLED = "New conversation";
 

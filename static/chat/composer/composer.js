@@ -1,9 +1,9 @@
 // The composer: the message box with its draft per conversation, the Send and Stop buttons,
 // and what it sends (a message, an edit, a regenerate).
 
-import { assistants, attachments, data, els, selectedAssistant, socket, state, transcript } from "./page.js";
-import { renderEmptyState, showAlert } from "./shell.js";
-import { codePointLength } from "./transcript.js";
+import { assistants, attachments, data, els, selectedAssistant, socket, state, transcript } from "../page.js";
+import { renderEmptyState, showAlert } from "../shell.js";
+import { codePointLength } from "../transcript/transcript.js";
 
 // --- Drafts: what is typed stays per conversation, across reloads -----------------------------
 
