@@ -74,7 +74,8 @@ def postgres_ctl() -> list[str] | None:
     bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     if not (data / "postmaster.pid").exists() or not bins:
         return None
-    command = [str(bins[-1]), "-D", str(data)]
+    # Its own log file: otherwise the new server holds pg_ctl's output open for ever.
+    command = [str(bins[-1]), "-D", str(data), "-l", str(data / "server.log")]
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
