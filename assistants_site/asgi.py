@@ -15,11 +15,15 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.services.drain import drain_on_sigterm  # noqa: E402
 
 if settings.SERVE_STATIC:
     # Serves /static/ from the app folders with no collectstatic step; a deployment behind a
     # web server or CDN switches it off.
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+# Under Daphne, SIGTERM (a deploy) lets the replies in flight finish first (see drain.py).
+drain_on_sigterm()
 
 application = ProtocolTypeRouter(
     {

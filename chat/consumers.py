@@ -18,10 +18,11 @@ from django.conf import settings
 from .models import Conversation, Message
 from .presenters import conversation_payload, message_payloads
 from .selectors import message_list
+from .services import drain
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
 from .services.refusals import Refused
-from .services.stale_replies import replies_close_stale
+from .services.stale_replies import replies_close_stale, stale_sweeper_start
 from .services.turns import (
     TurnRefused,
     turn_create,
@@ -132,8 +133,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        stale_sweeper_start()
+        if drain.is_draining():
+            await self.close(code=drain.SERVICE_RESTART)  # reconnect to another process
+            return
+        drain.socket_opened(self)
 
     async def disconnect(self, code):
+        drain.socket_closed(self)
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
         await self._follow(None)
@@ -167,6 +174,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         handler = self.handlers.get(frame.get("type"))
         if handler is None:
             await self._error("unknown_type", f"Unknown frame type {frame.get('type')!r}.")
+            return
+        if handler in self.turn_handlers and drain.is_draining():
+            # Not saved: the page reconnects elsewhere and gives the text back to the user.
+            await self.close(code=drain.SERVICE_RESTART)
             return
         try:
             await handler(self, frame)
@@ -245,6 +256,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         "turn.stop": stop_turn,
         "ping": ping,
     }
+    turn_handlers = (send_message, regenerate_reply, edit_message)
 
     # --- Channel-layer events -------------------------------------------------------------
 
@@ -282,6 +294,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(frame)
         if delta is not None:
             await self.send_json(delta)
+
+    async def chat_resync(self, event):
+        # This process lost Redis for a while (chat/redis_layer.py): whatever was published
+        # meanwhile never arrived. The snapshot has it, as after a reconnect.
+        if self.open_conversation_id is None:
+            return
+        try:
+            await self.open_conversation({"conversation_id": self.open_conversation_id})
+        except Exception:
+            logger.exception("Could not resynchronise a socket")
 
     async def session_ended(self, event):
         # Signed out in another tab: this socket no longer speaks for anyone.

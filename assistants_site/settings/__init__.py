@@ -84,6 +84,10 @@ def _database(url: str) -> dict:
         # under ASGI) and the next opens another, password exchange included: under load that
         # cost the single database thread of a Daphne process more than the queries did.
         config["CONN_MAX_AGE"] = 0
+        # Health checks make Django give the pool `check=ConnectionPool.check_connection`: a
+        # connection is tested before it is handed out. Without it, after PostgreSQL restarts
+        # the pool held connections the server had closed, and each served an error (HTTP 500).
+        config["CONN_HEALTH_CHECKS"] = True
         config["OPTIONS"] = {
             "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 20), "timeout": 30}
         }
@@ -102,6 +106,8 @@ DATABASE_ROUTERS = ["localai.routers.LocalProviderRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
+# A Redis that is down or unreachable answers within seconds, not after the kernel's timeouts.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -110,8 +116,9 @@ if REDIS_URL:
             # every socket's messages through one shared blocking read, and a read cancelled
             # mid-pop (a socket closing, a reply ending) dropped a message meant for another
             # socket (channels_redis issue 366): streams lost deltas under load.
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # channels_redis's, made to ride out a Redis restart (chat/redis_layer.py).
+            "BACKEND": "chat.redis_layer.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_URL, **REDIS_TIMEOUTS}]},
         }
     }
 else:
@@ -127,7 +134,11 @@ else:
 if REDIS_URL:
     # Shared by every process: rate limits hold per user, not per process.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_TIMEOUTS,
+        }
     }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -183,6 +194,20 @@ CHAT_UNSENT_UPLOAD_HOURS = env_int("CHAT_UNSENT_UPLOAD_HOURS", 24)
 # A streaming reply's task touches it this often (seconds); one silent for three beats belongs
 # to a process that died, and is closed as incomplete so the conversation goes on.
 CHAT_RUNNER_HEARTBEAT = env_float("CHAT_RUNNER_HEARTBEAT", 10.0)
+# How long a reply's end (and other frames that must arrive) is retried while the channel
+# layer (Redis) is unreachable, in seconds. Deltas are never lost meanwhile: the next frame
+# that gets through starts where the last delivered one ended.
+CHAT_FANOUT_RETRY_SECONDS = env_float("CHAT_FANOUT_RETRY_SECONDS", 120.0)
+# How long a reply's saves are retried while the database is unreachable (PostgreSQL
+# restarting), in seconds, before the reply is given up.
+CHAT_DATABASE_RETRY_SECONDS = env_float("CHAT_DATABASE_RETRY_SECONDS", 30.0)
+# On SIGTERM a process takes no new turns and lets the replies it is writing finish for this
+# many seconds, then closes the rest as incomplete; its sockets close with 1012. A deploy must
+# let it run about this long plus a few seconds (README: Deployment).
+CHAT_DRAIN_GRACE = env_float("CHAT_DRAIN_GRACE", 20.0)
+# Seconds a Stop waits for the reply's task to answer before it closes a reply whose process
+# is gone itself.
+CHAT_STOP_TIMEOUT = env_float("CHAT_STOP_TIMEOUT", 2.0)
 # Frames a user may send per window (all their sockets together), then `rate_limited`.
 CHAT_RATE_LIMIT_FRAMES = env_int("CHAT_RATE_LIMIT_FRAMES", 60)
 CHAT_RATE_LIMIT_WINDOW = env_int("CHAT_RATE_LIMIT_WINDOW", 10)

@@ -3,11 +3,22 @@
 Two kinds of group: one per user (the sidebar, in every tab) and one per conversation (the
 transcript, in every socket that has it open, in any process). Consumers relay the `frame`
 of a `chat.frame` message to the browser as it is.
+
+A publish that cannot reach the channel layer (Redis restarting) is logged, not raised: what
+it carried is in the database, and every socket of a process whose connection to Redis came
+back gets a fresh snapshot (chat/redis_layer.py). The few frames that must arrive (a reply's
+end) use `publish_retrying`.
 """
+
+import asyncio
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 def user_group(user_id: int) -> str:
@@ -22,8 +33,28 @@ def session_group(session_key: str) -> str:
     return f"session-{session_key}"
 
 
-async def publish(group: str, frame: dict) -> None:
-    await get_channel_layer().group_send(group, {"type": "chat.frame", "frame": frame})
+async def publish(group: str, frame: dict) -> bool:
+    """Sends `frame` to every socket of `group`; False when the channel layer is unreachable."""
+    try:
+        await get_channel_layer().group_send(group, {"type": "chat.frame", "frame": frame})
+    except Exception as error:
+        logger.warning("Could not publish %s to %s: %s", frame.get("type"), group, error)
+        return False
+    return True
+
+
+async def publish_retrying(group: str, frame: dict) -> bool:
+    """`publish`, tried again (backing off) for up to CHAT_FANOUT_RETRY_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.CHAT_FANOUT_RETRY_SECONDS
+    pause = 0.1
+    while not await publish(group, frame):
+        if loop.time() + pause > deadline:
+            logger.error("Gave up publishing %s to %s", frame.get("type"), group)
+            return False
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
+    return True
 
 
 def publish_on_commit(group: str, frame: dict) -> None:

@@ -1,9 +1,18 @@
-"""Replies whose process died mid-stream: closed as incomplete, keeping what was saved."""
+"""Replies whose process died mid-stream: closed as incomplete, keeping what was saved.
 
+Every process sweeps for them once a heartbeat (`stale_sweeper_start`), so a reply whose
+process was killed is closed and announced to the sockets still showing it, in any process,
+within a few beats, whether or not anyone opens its conversation. A Stop that its task does not
+answer closes the reply at once (`reply_close_unanswered`).
+"""
+
+import asyncio
+import logging
 from datetime import timedelta
 
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import Case, Value, When
+from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Message
@@ -11,38 +20,84 @@ from chat.presenters import message_payload
 
 from .events import conversation_group, publish_on_commit
 
+logger = logging.getLogger(__name__)
+
 STALE_REASON = "The server stopped while this reply was being written; what arrived is kept."
+UNANSWERED_STOP_REASON = (
+    "Stopped. The server writing this reply had stopped answering; what arrived is kept."
+)
 MISSED_BEATS = 3
+
+
+def stale_cutoff():
+    """Active replies last touched before this belong to a task that is gone."""
+    return timezone.now() - timedelta(seconds=settings.CHAT_RUNNER_HEARTBEAT * MISSED_BEATS)
 
 
 def replies_close_stale(*, conversation_id: int | None = None) -> int:
     """Closes active replies whose task has missed its heartbeats; returns how many.
 
-    Every socket still showing one, in any process, hears it end with `message.done`.
+    Every socket still showing one, in any process, hears it end with `message.done`, once:
+    processes sweeping at the same moment lock different rows (SKIP LOCKED on PostgreSQL).
     """
-    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_RUNNER_HEARTBEAT * MISSED_BEATS)
-    stale = Message.objects.filter(status__in=Message.ACTIVE_STATUSES, updated_at__lt=cutoff)
-    if conversation_id is not None:
-        stale = stale.filter(conversation_id=conversation_id)
-    ids = list(stale.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    # The conditions hold again in the UPDATE: a reply that beat since the read stays open.
-    closed = stale.filter(pk__in=ids).update(
-        status=Case(
-            When(content="", then=Value(Message.Status.FAILED)),
-            default=Value(Message.Status.INCOMPLETE),
-        ),
-        error=STALE_REASON,
-        runner_channel="",
-        updated_at=timezone.now(),
-    )
-    ended = Message.objects.filter(pk__in=ids, error=STALE_REASON).exclude(
-        status__in=Message.ACTIVE_STATUSES
-    )
-    for reply in ended:
+    with transaction.atomic():
+        stale = Message.objects.filter(
+            status__in=Message.ACTIVE_STATUSES, updated_at__lt=stale_cutoff()
+        )
+        if conversation_id is not None:
+            stale = stale.filter(conversation_id=conversation_id)
+        replies = list(stale.select_for_update(skip_locked=True))
+        now = timezone.now()
+        for reply in replies:
+            reply.status = Message.Status.INCOMPLETE if reply.content else Message.Status.FAILED
+            reply.error, reply.runner_channel, reply.updated_at = STALE_REASON, "", now
+        _close(replies)
+    return len(replies)
+
+
+def reply_close_unanswered(*, reply_id: int, runner_channel: str) -> bool:
+    """Closes a reply as stopped after its task did not answer a Stop; False when it has ended
+    (or moved to another task) meanwhile."""
+    with transaction.atomic():
+        reply = (
+            Message.objects.select_for_update()
+            .filter(pk=reply_id, status__in=Message.ACTIVE_STATUSES, runner_channel=runner_channel)
+            .first()
+        )
+        if reply is None:
+            return False
+        reply.status, reply.error = Message.Status.CANCELLED, UNANSWERED_STOP_REASON
+        reply.runner_channel, reply.updated_at = "", timezone.now()
+        _close([reply])
+    return True
+
+
+def _close(replies: list[Message]) -> None:
+    Message.objects.bulk_update(replies, ["status", "error", "runner_channel", "updated_at"])
+    for reply in replies:
         publish_on_commit(
             conversation_group(reply.conversation_id),
             {"type": "message.done", "message": message_payload(reply)},
         )
-    return closed
+
+
+_sweepers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
+
+
+def stale_sweeper_start() -> None:
+    """Starts this process's sweep for dead replies, once per event loop (Daphne has one)."""
+    loop = asyncio.get_running_loop()
+    task = _sweepers.get(loop)
+    if task is None or task.done():
+        _sweepers[loop] = loop.create_task(_sweep_forever(), name="stale-replies-sweep")
+
+
+async def _sweep_forever() -> None:
+    close = database_sync_to_async(replies_close_stale)
+    while True:
+        await asyncio.sleep(settings.CHAT_RUNNER_HEARTBEAT)
+        try:
+            if closed := await close():
+                logger.warning("Closed %d replies whose process had stopped", closed)
+        except Exception:
+            logger.exception("Could not sweep for replies whose process had stopped")

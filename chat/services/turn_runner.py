@@ -35,7 +35,8 @@ from chat.models import Conversation, Message, Upload
 from chat.presenters import amessage_payload, conversation_payload, output_file_payload
 
 from .assistants import assistant_agent, assistant_ensure_remote
-from .events import conversation_group, publish, user_group
+from .database_retry import adatabase_retrying
+from .events import conversation_group, publish, publish_retrying, user_group
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
 from .reply_files import output_file_copy, reply_citation_payload
 from .reply_progress import reply_progress
@@ -47,6 +48,9 @@ logger = logging.getLogger(__name__)
 Status = Message.Status
 REMOTE_CANCEL_TIMEOUT = 10.0
 CONTAINER_DELETE_TIMEOUT = 30.0
+# After a delta could not be published (Redis away), the next attempt waits this long; the
+# text keeps arriving and being saved meanwhile, and goes out in one frame.
+FANOUT_RETRY_INTERVAL = 0.5
 
 
 class TurnRunner:
@@ -66,6 +70,9 @@ class TurnRunner:
         self.thread = None
         self.agent = None
         self.stop_requested = False
+        # Why the process ended the reply (a drain), when it did: the reply is incomplete.
+        self.interrupted_because = ""
+        self.fanout_down_until = 0.0
         self.send_lock = asyncio.Lock()
         self.loop = asyncio.get_running_loop()
         self.last_broadcast = 0.0
@@ -84,13 +91,19 @@ class TurnRunner:
         listener = asyncio.create_task(self._listen())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await Message.objects.filter(pk=self.reply.pk).aupdate(
-                status=Status.STREAMING, runner_channel=self.channel, updated_at=timezone.now()
+            await adatabase_retrying(
+                lambda: Message.objects.filter(pk=self.reply.pk).aupdate(
+                    status=Status.STREAMING, runner_channel=self.channel, updated_at=timezone.now()
+                ),
+                what=f"start reply {self.reply.pk}",
             )
             self.stream_task = asyncio.create_task(self._stream())
             status, error = await self.stream_task
         except asyncio.CancelledError:
             status, error = Status.CANCELLED, ""
+            if self.interrupted_because:
+                status = Status.INCOMPLETE if self.content else Status.FAILED
+                error = self.interrupted_because
         except ProviderError as exc:
             status, error = (Status.INCOMPLETE if self.content else Status.FAILED), str(exc)
         except Exception:
@@ -159,20 +172,30 @@ class TurnRunner:
         thread_id = self.thread.id if self.thread else None
         if thread_id and thread_id != self.conversation.remote_thread_id:
             self.conversation.remote_thread_id = thread_id
-            await Conversation.objects.filter(pk=self.conversation.pk).aupdate(
-                remote_thread_id=thread_id
+            await adatabase_retrying(
+                lambda: Conversation.objects.filter(pk=self.conversation.pk).aupdate(
+                    remote_thread_id=thread_id
+                ),
+                what=f"record the thread of conversation {self.conversation.pk}",
             )
+
+    def interrupt(self, reason: str) -> None:
+        """Ends the reply now as incomplete (or failed when no text came), with `reason`."""
+        self.interrupted_because = reason
+        if self.stream_task:
+            self.stream_task.cancel()
 
     # --- Relaying -------------------------------------------------------------------------
 
     async def _delta_arrived(self) -> None:
         now = self.loop.time()
         interval = settings.CHAT_BROADCAST_INTERVAL
-        if now - self.last_broadcast >= interval:
+        due = max(self.last_broadcast + interval, self.fanout_down_until)
+        if now >= due:
             await self._broadcast()
         elif self.flush_timer is None:
             # Deltas closer together than the interval wait for this one flush.
-            self.flush_timer = self.loop.call_at(self.last_broadcast + interval, self._flush_later)
+            self.flush_timer = self.loop.call_at(due, self._flush_later)
         # Written with every other streaming reply, once per CHAT_REPLY_SAVE_INTERVAL, and
         # never awaited here: the relay does not wait for the database.
         self.progress.note(self.reply.pk, self.content)
@@ -189,7 +212,7 @@ class TurnRunner:
                 return
             offset, self.sent = self.sent, len(self.content)
             self.last_broadcast = self.loop.time()
-            await publish(
+            delivered = await publish(
                 self.group,
                 {
                     "type": "message.delta",
@@ -199,6 +222,13 @@ class TurnRunner:
                     "text": self.content[offset : self.sent],
                 },
             )
+            if not delivered:
+                # Sent again from the same offset once the layer is back; the sockets that
+                # got nothing meanwhile are resynchronised (chat/redis_layer.py).
+                self.sent = offset
+                self.fanout_down_until = self.loop.time() + FANOUT_RETRY_INTERVAL
+                if self.flush_timer is None:
+                    self.flush_timer = self.loop.call_at(self.fanout_down_until, self._flush_later)
 
     async def _tool_step(self, step: ToolStep) -> None:
         await self._broadcast()
@@ -220,7 +250,10 @@ class TurnRunner:
 
     async def _save_step(self, entry: dict) -> None:
         # Saved at once (steps are few), so a tab opened now shows them in its snapshot.
-        await Message.objects.filter(pk=self.reply.pk).aupdate(tool_steps=self.tool_steps)
+        await adatabase_retrying(
+            lambda: Message.objects.filter(pk=self.reply.pk).aupdate(tool_steps=self.tool_steps),
+            what=f"save the tool steps of reply {self.reply.pk}",
+        )
         await publish(
             self.group,
             {
@@ -235,7 +268,10 @@ class TurnRunner:
         """Saved and sent at once: it arrives before the text with its `[n]` marker, so a
         client never shows a marker it cannot resolve."""
         self.citations.append(citation.as_dict())
-        await Message.objects.filter(pk=self.reply.pk).aupdate(citations=self.citations)
+        await adatabase_retrying(
+            lambda: Message.objects.filter(pk=self.reply.pk).aupdate(citations=self.citations),
+            what=f"save the citations of reply {self.reply.pk}",
+        )
         await publish(
             self.group,
             {
@@ -304,31 +340,50 @@ class TurnRunner:
             # While text streams, the batched progress saves already show it (and every
             # reply's beat falling due together stalled the process for a moment).
             if not self.progress.saved_within(self.reply.pk, beat):
-                await Message.objects.filter(pk=self.reply.pk).aupdate(updated_at=timezone.now())
+                try:
+                    await Message.objects.filter(pk=self.reply.pk).aupdate(
+                        updated_at=timezone.now()
+                    )
+                except Exception as error:  # the next beat tries again; the task lives on
+                    logger.warning("Reply %s missed a heartbeat: %s", self.reply.pk, error)
 
     async def _listen(self) -> None:
         """Control messages from other sockets and processes: Stop, and late joiners."""
         while True:
             message = await self.layer.receive(self.channel)
-            if message.get("type") == "turn.cancel":
-                self.stop_requested = True
-                if self.stream_task:
-                    self.stream_task.cancel()
-            elif message.get("type") == "turn.text":
-                async with self.send_lock:
-                    await self.layer.send(
-                        message["reply_channel"],
-                        {
-                            "type": "chat.frame",
-                            "frame": {
-                                "type": "message.delta",
-                                "conversation_id": self.conversation.pk,
-                                "message_id": self.reply.pk,
-                                "offset": 0,
-                                "text": self.content[: self.sent],
-                            },
-                        },
-                    )
+            try:
+                await self._control(message)
+            except Exception as error:  # Redis away: the listener lives on for the next one
+                logger.warning("Reply %s could not answer %s: %s", self.reply.pk, message, error)
+
+    async def _control(self, message: dict) -> None:
+        if message.get("type") == "turn.cancel":
+            self.stop_requested = True
+            if self.stream_task:
+                self.stream_task.cancel()
+            if message.get("reply_channel"):
+                # Alive: the Stop need not close the reply itself (turns.turn_stop).
+                await self.layer.send(message["reply_channel"], {"type": "turn.stopping"})
+        elif message.get("type") == "chat.resync":
+            # This process lost Redis for a while: sockets that missed deltas (in any
+            # process) drop the later ones until a frame from offset 0 closes the gap.
+            async with self.send_lock:
+                await publish(self.group, self._text_so_far())
+        elif message.get("type") == "turn.text":
+            async with self.send_lock:
+                await self.layer.send(
+                    message["reply_channel"],
+                    {"type": "chat.frame", "frame": self._text_so_far()},
+                )
+
+    def _text_so_far(self) -> dict:
+        return {
+            "type": "message.delta",
+            "conversation_id": self.conversation.pk,
+            "message_id": self.reply.pk,
+            "offset": 0,
+            "text": self.content[: self.sent],
+        }
 
     # --- Ending ---------------------------------------------------------------------------
 
@@ -348,21 +403,34 @@ class TurnRunner:
             "",
         )
         reply.citations = self.citations
-        await Message.objects.filter(pk=reply.pk).aupdate(
-            content=reply.content,
-            status=status,
-            error=error,
-            tool_steps=reply.tool_steps,
-            citations=reply.citations,
-            remote_run_id=self.run_id,
-            runner_channel="",
-            updated_at=now,
+        await adatabase_retrying(
+            lambda: Message.objects.filter(pk=reply.pk).aupdate(
+                content=reply.content,
+                status=status,
+                error=error,
+                tool_steps=reply.tool_steps,
+                citations=reply.citations,
+                remote_run_id=self.run_id,
+                runner_channel="",
+                updated_at=now,
+            ),
+            what=f"save the end of reply {reply.pk}",
         )
         self.conversation.updated_at = now
-        await Conversation.objects.filter(pk=self.conversation.pk).aupdate(updated_at=now)
-        await publish(
-            self.group, {"type": "message.done", "message": await amessage_payload(reply)}
-        )
+        try:
+            await adatabase_retrying(
+                lambda: Conversation.objects.filter(pk=self.conversation.pk).aupdate(
+                    updated_at=now
+                ),
+                what=f"touch conversation {self.conversation.pk}",
+            )
+            payload = await adatabase_retrying(
+                lambda: amessage_payload(reply), what=f"present reply {reply.pk}"
+            )
+        except Exception:
+            logger.exception("Could not present the end of reply %s", reply.pk)
+            return
+        await publish_retrying(self.group, {"type": "message.done", "message": payload})
         if error:
             await publish(
                 self.group,

@@ -28,7 +28,7 @@ from chat.presenters import conversation_payload, message_payload, message_prefe
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
 from .refusals import Refused
-from .stale_replies import replies_close_stale
+from .stale_replies import replies_close_stale, reply_close_unanswered, stale_cutoff
 from .uploads import uploads_claim
 
 logger = logging.getLogger(__name__)
@@ -282,6 +282,12 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
 
 # Replies running in this process, by message id: keeps their tasks referenced.
 _running_tasks: dict[int, asyncio.Task] = {}
+_runners: dict[int, object] = {}  # their TurnRunner, for a drain (drain.py)
+
+
+def running_turns() -> dict[int, tuple[asyncio.Task, object]]:
+    """The replies this process is writing: their task and runner, by message id."""
+    return {pk: (task, _runners.get(pk)) for pk, task in _running_tasks.items()}
 
 
 async def turn_launch(start: TurnStart, *, client_message_id: str | None = None) -> asyncio.Task:
@@ -318,9 +324,11 @@ async def turn_launch(start: TurnStart, *, client_message_id: str | None = None)
             },
         )
     await publish(group, {"type": "message.created", "message": message_payload(start.reply)})
-    task = asyncio.create_task(TurnRunner(start).run(), name=f"turn-{start.reply.pk}")
-    _running_tasks[start.reply.pk] = task
+    runner = TurnRunner(start)
+    task = asyncio.create_task(runner.run(), name=f"turn-{start.reply.pk}")
+    _running_tasks[start.reply.pk], _runners[start.reply.pk] = task, runner
     task.add_done_callback(lambda _: _running_tasks.pop(start.reply.pk, None))
+    task.add_done_callback(lambda _: _runners.pop(start.reply.pk, None))
     return task
 
 
@@ -334,12 +342,16 @@ def _active_reply(*, user, conversation_id) -> Message | None:
 
 
 async def turn_stop(*, user, conversation_id: int) -> None:
-    """Asks the task streaming the reply, in whichever process, to cancel it."""
+    """Asks the task streaming the reply, in whichever process, to cancel it; closes the reply
+    itself when that task is gone (its process died) or does not answer."""
     reply = await _active_reply(user=user, conversation_id=conversation_id)
     if reply is None:
         raise TurnRefused("not_running", "No reply is being written in this conversation.")
     if reply.runner_channel:
-        await get_channel_layer().send(reply.runner_channel, {"type": "turn.cancel"})
+        if reply.updated_at < stale_cutoff() or not await _runner_answers_stop(reply):
+            await database_sync_to_async(reply_close_unanswered)(
+                reply_id=reply.pk, runner_channel=reply.runner_channel
+            )
         return
     task = _running_tasks.get(reply.pk)
     if task is not None:
@@ -349,9 +361,46 @@ async def turn_stop(*, user, conversation_id: int) -> None:
     raise TurnRefused("not_running", "This reply is not running any more.")
 
 
+async def _runner_answers_stop(reply: Message) -> bool:
+    """Sends Stop to the reply's task; whether it answered within CHAT_STOP_TIMEOUT."""
+    layer = get_channel_layer()
+    try:
+        answers = await layer.new_channel()
+    except Exception as error:  # the channel layer is unreachable: so is the task
+        logger.warning("Could not send Stop to reply %s: %s", reply.pk, error)
+        return False
+
+    async def answered() -> None:
+        await layer.send(reply.runner_channel, {"type": "turn.cancel", "reply_channel": answers})
+        while (await layer.receive(answers)).get("type") != "turn.stopping":
+            pass
+
+    waiting = asyncio.ensure_future(answered())
+    try:
+        async with asyncio.timeout(settings.CHAT_STOP_TIMEOUT):
+            await asyncio.shield(waiting)
+        return True
+    except TimeoutError:
+        return False
+    except Exception as error:
+        logger.warning("Could not send Stop to reply %s: %s", reply.pk, error)
+        return False
+    finally:
+        # A receive that is cancelled gives its channel up (channels_redis unsubscribes).
+        if waiting.done():
+            waiting = asyncio.ensure_future(layer.receive(answers))
+            await asyncio.sleep(0)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+
+
 async def turn_request_text(*, reply: Message, reply_channel: str) -> None:
     """Asks a running reply to send its text so far to one socket (a late joiner)."""
     if reply.runner_channel:
-        await get_channel_layer().send(
-            reply.runner_channel, {"type": "turn.text", "reply_channel": reply_channel}
-        )
+        try:
+            await get_channel_layer().send(
+                reply.runner_channel, {"type": "turn.text", "reply_channel": reply_channel}
+            )
+        except Exception as error:
+            # The socket shows the saved text; it is resynchronised when the layer is back.
+            logger.warning("Could not ask reply %s for its text: %s", reply.pk, error)

@@ -1,0 +1,168 @@
+"""The channel layer of a multi-process site (REDIS_URL): channels_redis's pub/sub layer, made
+to ride out a Redis restart or outage.
+
+The stock layer fails every call while Redis is away, and after it comes back: a subscribe
+raised (a new socket answered HTTP 500, a reply could not open its channel), a publish on a
+pooled connection that Redis had closed raised once per process (redis-py's asyncio client
+retries nothing by default), and whatever was published while a process's subscription was
+down was gone without anyone knowing. Here:
+
+- a subscription is recorded even when Redis cannot be told; every recorded one is made again
+  once the connection is back;
+- a publish on a stale connection is retried on a fresh one; while Redis is known to be down
+  publishes fail at once (`ChannelLayerUnavailable`) instead of each waiting for a refused
+  connect, and callers decide what to retry (chat/services/events.py);
+- once a lost connection is back, every channel of the process gets a `chat.resync` message:
+  the consumers send their socket a fresh snapshot (what they missed is in the database), as
+  Zulip's clients reload when their event queue is gone.
+"""
+
+import asyncio
+import logging
+
+from channels_redis.pubsub import RedisPubSubChannelLayer as StockRedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# After a failed call, how long the shard answers "unavailable" without trying Redis again.
+RETRY_AFTER = 0.5
+# Between two attempts of the receiving loop to get the subscription back.
+RECONNECT_INTERVAL = 0.25
+RESYNC = {"type": "chat.resync"}
+LOST = (RedisError, OSError, asyncio.TimeoutError)
+
+
+class ChannelLayerUnavailable(Exception):
+    """Redis cannot be reached right now; nothing was published."""
+
+
+class ResilientShardConnection(RedisSingleShardConnection):
+    def __init__(self, host, channel_layer):
+        super().__init__(host, channel_layer)
+        self._down_since: float | None = None
+        self._failed_at = 0.0
+
+    @property
+    def is_down(self) -> bool:
+        return self._down_since is not None
+
+    def _lost(self, error: BaseException) -> None:
+        loop = asyncio.get_running_loop()
+        self._failed_at = loop.time()
+        if self._down_since is None:
+            self._down_since = self._failed_at
+            logger.warning("Redis is unreachable (%s); retrying", error)
+
+    def _failing_fast(self) -> bool:
+        return self.is_down and asyncio.get_running_loop().time() - self._failed_at < RETRY_AFTER
+
+    async def publish(self, channel, message):
+        if self._failing_fast():
+            raise ChannelLayerUnavailable("Redis is unreachable")
+        async with self._lock:
+            self._ensure_redis()
+            for attempt in (1, 2):
+                try:
+                    await self._redis.publish(channel, message)
+                    return
+                except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                    # The pooled connection may be one that Redis closed when it restarted:
+                    # redis-py drops it, and the second attempt connects afresh.
+                    if attempt == 2:
+                        self._lost(error)
+                        raise ChannelLayerUnavailable(str(error)) from error
+
+    async def subscribe(self, channel):
+        async with self._lock:
+            if channel in self._subscribed_to:
+                return
+            self._ensure_redis()
+            self._ensure_receiver()
+            self._subscribed_to.add(channel)
+            if self._failing_fast():
+                return  # subscribed on reconnection
+            try:
+                await self._pubsub.subscribe(channel)
+            except LOST as error:
+                self._lost(error)
+
+    async def unsubscribe(self, channel):
+        async with self._lock:
+            if channel not in self._subscribed_to:
+                return
+            self._subscribed_to.discard(channel)
+            if self._failing_fast():
+                return
+            try:
+                await self._pubsub.unsubscribe(channel)
+            except LOST as error:
+                self._lost(error)
+
+    async def _do_receiving(self):
+        while True:
+            try:
+                if self.is_down:
+                    await self._resubscribe()
+                if self._pubsub is None or not self._pubsub.subscribed:
+                    await asyncio.sleep(0.1)
+                    continue
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=0.1
+                )
+                self._receive_message(message)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except LOST as error:
+                self._lost(error)
+                await asyncio.sleep(RECONNECT_INTERVAL)
+            except Exception:
+                logger.exception("Unexpected exception in the Redis receive task")
+                await asyncio.sleep(1)
+
+    async def _resubscribe(self) -> None:
+        """Makes every recorded subscription again (Redis forgot them all), then tells every
+        channel of the process to catch up."""
+        async with self._lock:
+            # A fresh connection: the old one may be half-closed, and redis-py would subscribe
+            # its own record of channels (unsubscribes that failed included) on it.
+            await self._pubsub.aclose()
+            self._pubsub = self._redis.pubsub()
+            if self._subscribed_to:
+                await self._pubsub.subscribe(*self._subscribed_to)
+            down_for = asyncio.get_running_loop().time() - self._down_since
+            self._down_since = None
+        logger.warning("Redis is back after %.1f s; resynchronising the sockets", down_for)
+        self.channel_layer.resync()
+
+
+class ResilientLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._shards = [ResilientShardConnection(shard.host, self) for shard in self._shards]
+
+    @property
+    def is_down(self) -> bool:
+        return any(shard.is_down for shard in self._shards)
+
+    def resync(self) -> None:
+        """A `chat.resync` message on every channel of this process."""
+        data = self.channel_layer.serialize(RESYNC)
+        for queue in list(self.channels.values()):
+            queue.put_nowait(data)
+
+
+class RedisPubSubChannelLayer(StockRedisPubSubChannelLayer):
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = ResilientLoopLayer(
+                *self._args, **self._kwargs, channel_layer=self
+            )
+            _wrap_close(self, loop)
+        return layer
