@@ -31,6 +31,14 @@ async def connection_check(*, provider: str, protocol: str, model: str, remote_i
             await client.beta.assistants.list(limit=1)
         return "the Assistants API answers"
     model = model or default_model(provider)
+    if protocol == "chat_completions":
+        async with provider_errors():
+            await client.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": "Reply with OK."}],
+                max_tokens=CHECK_MAX_OUTPUT_TOKENS,
+            )
+        return f"the model {model!r} answers through the Chat Completions API"
     # Only a response proves that the model (on Azure: the deployment) exists; this one is
     # tiny and not stored.
     await response_text(
