@@ -236,3 +236,22 @@ def _ending(completion: _Round, usage: ReplyUsage):
     if completion.finish_reason in FINISH_REASONS:
         return Incomplete(FINISH_REASONS[completion.finish_reason])
     return Completed(usage=usage.as_dict(), model=usage.model)
+
+
+async def completion_text(
+    *,
+    client: openai.AsyncOpenAI,
+    model: str,
+    input: str,
+    max_output_tokens: int,
+    instructions: str = "",
+) -> str:
+    """The text of one short completion outside any conversation (a title, a connection
+    check): `response_text` for servers that have only Chat Completions."""
+    messages = [{"role": "system", "content": instructions}] if instructions else []
+    messages.append({"role": "user", "content": input})
+    async with provider_errors():
+        completion = await client.chat.completions.create(
+            model=model, messages=messages, max_tokens=max_output_tokens
+        )
+    return (completion.choices[0].message.content or "") if completion.choices else ""
