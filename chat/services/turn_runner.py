@@ -113,8 +113,10 @@ class TurnRunner:
         assistant = self.conversation.assistant
         self.agent = assistant_agent(assistant)
         self.model = self.agent.definition.model
-        history = await self._history() if self.agent.thread_class.site_held else ()
-        self.thread = self.agent.thread(self.conversation.remote_thread_id or None, history=history)
+        if self.agent.thread_class.site_held:
+            self.thread = self.agent.thread(history=await self._history())
+        else:
+            self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
         resources = None
         if self.agent.provider_tools and (assistant.file_search or assistant.code_interpreter):
             resources = await conversation_tool_resources(conversation=self.conversation)

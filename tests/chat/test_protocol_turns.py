@@ -6,8 +6,11 @@ round, Stop, the usage recorded, and an exact regenerate."""
 
 import json
 
+import openai
 import pytest
 from asgiref.sync import sync_to_async
+from django.test import Client
+from django.urls import reverse
 from openai.resources.chat.completions import AsyncCompletions
 from openai.resources.responses import AsyncResponses
 
@@ -209,4 +212,31 @@ async def test_regenerate_and_edit_send_exactly_the_transcript_shown(setup, sent
         first_exchange = [("user", "keep me"), ("assistant", reply_text("keep me"))]
         assert said(regenerate_request) == [*first_exchange, ("user", "replace me")]
         assert said(edit_request) == [*first_exchange, ("user", "edited")]
+    await socket.close()
+
+
+async def test_deleting_a_chat_deletes_its_chain_of_stored_responses(remote):
+    user, cookie = await signed_in()
+    assistant = await make_assistant(("responses", "stored"))
+    socket = await connected(cookie)
+
+    conversation_id, first_id = await start_chat(socket, assistant, "one")
+    await socket.until_type("message.done")
+    second = await send(socket, conversation_id, "two")
+    chain = [
+        (await Message.objects.aget(pk=pk)).remote_response_id
+        for pk in (first_id, second["message"]["id"])
+    ]
+    assert remote.responses.retrieve(chain[1]).previous_response_id == chain[0]
+
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    response = await sync_to_async(client.post)(
+        reverse("chat:api_conversation_delete", args=[conversation_id])
+    )
+
+    assert response.status_code in (200, 204)
+    for response_id in chain:
+        with pytest.raises(openai.NotFoundError):
+            remote.responses.retrieve(response_id)
     await socket.close()
