@@ -30,6 +30,8 @@ DEFINITION_FIELDS = [
     "description",
     "provider",
     "protocol",
+    "responses_thread",
+    "context_budget",
     "model",
     "instructions",
     "function_tools",
@@ -59,6 +61,19 @@ class AssistantAdminForm(forms.ModelForm):
             "not run by this site.",
         }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (a script's POST, an older form): the model's defaults.
+        for name in ("responses_thread", "context_budget"):
+            self.fields[name].required = False
+
+    def clean_responses_thread(self):
+        return self.cleaned_data.get("responses_thread") or Assistant.ResponsesThread.CONVERSATION
+
+    def clean_context_budget(self):
+        budget = self.cleaned_data.get("context_budget")
+        return Assistant.DEFAULT_CONTEXT_BUDGET if budget is None else budget
+
     def clean_tools(self):
         tools = self.cleaned_data.get("tools") or []
         if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
@@ -71,7 +86,13 @@ class AssistantAdminForm(forms.ModelForm):
             return cleaned
         instance = self.instance
         self.moved = bool(instance.pk) and (
-            cleaned["provider"] != instance.provider or cleaned["protocol"] != instance.protocol
+            cleaned["provider"] != instance.provider
+            or cleaned["protocol"] != instance.protocol
+            # Another home for a responses thread: a conversation id is no chain's head.
+            or (
+                cleaned["protocol"] == Assistant.Protocol.RESPONSES
+                and cleaned["responses_thread"] != instance.responses_thread
+            )
         )
         try:
             stored_remotely = agent_class(cleaned["protocol"]).stores_definition
@@ -100,6 +121,8 @@ class AssistantAdminForm(forms.ModelForm):
                 definition=assistant_definition(draft),
             )
         except ProviderError as exc:
+            if exc.code == "invalid":
+                raise ValidationError(str(exc)) from exc  # refused here, not by the provider
             raise ValidationError(f"The provider refused this assistant: {exc}") from exc
         return cleaned
 

@@ -16,12 +16,37 @@ class Assistant(models.Model):
 
     class Protocol(models.TextChoices):
         ASSISTANTS = "assistants", "Assistants API v2"
-        RESPONSES = "responses", "Responses + Conversations API"
+        RESPONSES = "responses", "Responses API"
+        CHAT_COMPLETIONS = "chat_completions", "Chat Completions API"
+
+    class ResponsesThread(models.TextChoices):
+        """Where a `responses` assistant's thread lives (the other protocols have one way)."""
+
+        CONVERSATION = "conversation", "A remote conversation (Conversations API)"
+        STORED = "stored", "A chain of stored responses (previous_response_id)"
+        STATELESS = "stateless", "On this site (the transcript is sent each turn)"
+
+    # Tokens of the transcript sent each turn where the site holds the thread.
+    DEFAULT_CONTEXT_BUDGET = 8000
 
     name = models.CharField(max_length=256)
     description = models.TextField(blank=True)
     provider = models.CharField(max_length=16, choices=Provider, default=Provider.LOCAL)
     protocol = models.CharField(max_length=16, choices=Protocol, default=Protocol.ASSISTANTS)
+    responses_thread = models.CharField(
+        "thread (responses)",
+        max_length=16,
+        choices=ResponsesThread,
+        default=ResponsesThread.CONVERSATION,
+        help_text="Where the thread of a `responses` assistant lives. Self-hosted servers "
+        "rarely have conversations: choose stored responses, or stateless.",
+    )
+    context_budget = models.PositiveIntegerField(
+        default=DEFAULT_CONTEXT_BUDGET,
+        help_text="Where this site holds the thread (chat_completions, stateless responses): "
+        "the most tokens of instructions and transcript sent each turn, estimated as "
+        "characters / 4. Older messages beyond it are left out, and the reply says so.",
+    )
     model = models.CharField(
         max_length=256,
         blank=True,
@@ -63,6 +88,16 @@ class Assistant(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def thread_mode(self) -> str:
+        """Where the thread lives, as the agent layer takes it ("" where there is one way)."""
+        return self.responses_thread if self.protocol == self.Protocol.RESPONSES else ""
+
+    @property
+    def thread_is_chain(self) -> bool:
+        """The thread is a chain of stored responses, its head in `remote_thread_id`."""
+        return self.thread_mode == self.ResponsesThread.STORED
+
 
 class Conversation(models.Model):
     owner = models.ForeignKey(
@@ -72,6 +107,7 @@ class Conversation(models.Model):
     assistant = models.ForeignKey(
         Assistant, on_delete=models.SET_NULL, null=True, related_name="conversations"
     )
+    # The remote thread or conversation; with stored responses, the chain's last response.
     remote_thread_id = models.CharField(max_length=256, blank=True)
     # The provider's vector store of the files attached in this conversation (file search).
     remote_vector_store_id = models.CharField(max_length=256, blank=True)
@@ -120,6 +156,13 @@ class Message(models.Model):
     citations = models.JSONField(default=list, blank=True)
     remote_message_id = models.CharField(max_length=256, blank=True)
     remote_run_id = models.CharField(max_length=256, blank=True)
+    # With stored responses: the chain's head once this reply ended, so that a regenerate
+    # or an edit of the next message continues the chain from here.
+    remote_response_id = models.CharField(max_length=256, blank=True)
+    # What the provider reported for this reply (null when it reported no usage).
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    model = models.CharField(max_length=256, blank=True)
     # Channel-layer name of the task streaming this reply: how Stop and late joiners reach it
     # from any process.
     runner_channel = models.CharField(max_length=256, blank=True)

@@ -84,8 +84,17 @@ def message_payload(
         "attachments": [upload_payload(u) for u in message.uploads.all()] if is_user else [],
         "citations": [citation_payload(c, uploads_by_remote_id or {}) for c in message.citations],
         "files": [] if is_user else [output_file_payload(f) for f in message.output_files.all()],
+        "model": message.model,
+        "usage": _usage_payload(message),
         "created_at": message.created_at.isoformat(),
     }
+
+
+def _usage_payload(message: Message) -> dict | None:
+    """The provider's token counts for the reply; None when it reported none."""
+    if message.input_tokens is None and message.output_tokens is None:
+        return None
+    return {"input_tokens": message.input_tokens, "output_tokens": message.output_tokens}
 
 
 def message_payloads(messages: list[Message]) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from .assistants import OpenAIAssistantAgent
 from .base import Agent
+from .chat_completions import ChatCompletionAgent
 from .clients import client_for
 from .definition import AssistantDefinition, ToolResources
 from .errors import ProviderError
@@ -10,6 +11,7 @@ from .responses import OpenAIResponsesAgent
 PROTOCOLS: dict[str, type[Agent]] = {
     "assistants": OpenAIAssistantAgent,
     "responses": OpenAIResponsesAgent,
+    "chat_completions": ChatCompletionAgent,
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import openai
 
 from .definition import AssistantDefinition, ToolResources
+from .errors import ProviderError
 from .events import AgentResponseItem
 from .threads import AgentThread
 
@@ -19,10 +20,33 @@ class Agent(ABC):
     thread_class: type[AgentThread]
     # Whether the provider keeps the definition (and gives it an id), or the site does.
     stores_definition: bool = True
+    # Whether the protocol has the provider's own tools (file_search, code_interpreter).
+    provider_tools: bool = True
 
-    def __init__(self, *, client: openai.AsyncOpenAI, definition: AssistantDefinition):
+    # Where the thread can live, by thread mode ("" is the protocol's one way); see
+    # `thread_classes`, which only `responses` has more than one of.
+    thread_classes: dict[str, type[AgentThread]] = {}
+
+    def __init__(
+        self, *, client: openai.AsyncOpenAI, definition: AssistantDefinition, thread_mode: str = ""
+    ):
         self.client = client
         self.definition = definition
+        self.thread_mode = thread_mode or next(iter(self.thread_classes), "")
+        if self.thread_classes:
+            try:
+                self.thread_class = self.thread_classes[self.thread_mode]
+            except KeyError:
+                raise ProviderError(
+                    f"The {thread_mode!r} thread is not available for this protocol.",
+                    code="config",
+                ) from None
+
+    @classmethod
+    def check_definition(cls, definition: AssistantDefinition) -> None:
+        """Raises ProviderError (code "invalid") for a definition this protocol cannot
+        serve, before anything is saved; every protocol serves every definition by default."""
+        return None
 
     @property
     def id(self) -> str:
@@ -45,7 +69,10 @@ class Agent(ABC):
     @abstractmethod
     async def delete(self) -> None: ...
 
-    def thread(self, thread_id: str | None = None) -> AgentThread:
+    def thread(self, thread_id: str | None = None, *, history=()) -> AgentThread:
+        """The thread of that id; a site-held thread takes its earlier messages instead."""
+        if self.thread_class.site_held:
+            return self.thread_class(self.client, history=history)
         return self.thread_class(self.client, thread_id)
 
     @abstractmethod

@@ -6,6 +6,7 @@ Used through chat.services.providers by `manage.py check_provider` and the admin
 from django.conf import settings
 
 from . import agent_class
+from .chat_completions import completion_text
 from .clients import client_for, default_model
 from .errors import provider_errors
 from .responses import response_text
@@ -31,6 +32,14 @@ async def connection_check(*, provider: str, protocol: str, model: str, remote_i
             await client.beta.assistants.list(limit=1)
         return "the Assistants API answers"
     model = model or default_model(provider)
+    if protocol == "chat_completions":
+        await completion_text(
+            client=client,
+            model=model,
+            input="Reply with OK.",
+            max_output_tokens=CHECK_MAX_OUTPUT_TOKENS,
+        )
+        return f"the model {model!r} answers through the Chat Completions API"
     # Only a response proves that the model (on Azure: the deployment) exists; this one is
     # tiny and not stored.
     await response_text(

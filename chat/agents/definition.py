@@ -32,6 +32,8 @@ class AssistantDefinition:
     code_interpreter: bool = False
     # The vector store of the assistant's knowledge files ("" when it has none).
     knowledge_vector_store_id: str = ""
+    # Where the site holds the thread: the most tokens of instructions and transcript sent.
+    context_budget: int = 8000
 
     def _offered(self):
         return [tool for name in self.function_tools if (tool := registry.get(name))]
@@ -51,6 +53,14 @@ class AssistantDefinition:
         names = {tool["function"]["name"] for tool in chosen}
         provider = [{"type": name} for name in PROVIDER_TOOLS if getattr(self, name)]
         return chosen + self._extras(names) + provider
+
+    def chat_completions_tools(self) -> list[dict]:
+        """The function tools in the Chat Completions shape (the Assistants one, nested);
+        the provider tools have no place there."""
+        chosen = [tool.assistants_schema() for tool in self._offered()]
+        names = {tool["function"]["name"] for tool in chosen}
+        extras = [_nested(t) for t in self._extras(names) if t.get("type") == "function"]
+        return chosen + extras
 
     def assistants_tool_resources(self) -> dict | None:
         """The assistant's own tool resources: its knowledge store for file search.
@@ -101,6 +111,14 @@ def _function_name(tool: dict) -> str | None:
     if tool.get("type") != "function":
         return None
     return (tool.get("function") or {}).get("name") or tool.get("name")
+
+
+def _nested(tool: dict) -> dict:
+    """A Responses-style function tool (flat) in the Chat Completions shape."""
+    if isinstance(tool.get("function"), dict):
+        return tool
+    fields = {k: v for k, v in tool.items() if k in ("name", "description", "parameters")}
+    return {"type": "function", "function": fields}
 
 
 def _flat(tool: dict) -> dict:

@@ -57,6 +57,44 @@ def _error_field(exc: openai.APIStatusError, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+# A 404 on one of these collections means the server lacks the API the protocol needs.
+PROTOCOL_APIS = {
+    ("responses",): (
+        "This server does not implement the Responses API (404): choose the "
+        "chat_completions protocol."
+    ),
+    ("conversations",): (
+        "This server does not implement the Conversations API (404): choose the stored or "
+        "stateless thread for the responses protocol, or chat_completions."
+    ),
+    ("chat", "completions"): (
+        "This server does not implement the Chat Completions API (404): check the base URL, "
+        "or choose another protocol."
+    ),
+}
+
+
+def _no_such_route(exc: openai.APIStatusError) -> bool:
+    """A 404 from the server's router rather than about an object or a model: no
+    OpenAI-shaped error (vLLM and llama.cpp answer {"detail": "Not Found"}, Ollama plain
+    text, LM Studio a string error), or OpenAI's own "Invalid URL (...)"."""
+    # The SDK keeps the `error` object of an OpenAI-shaped body as `exc.body`.
+    error = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else None
+    if not isinstance(error, dict) or not error.get("message"):
+        return True
+    return str(error["message"]).startswith("Invalid URL")
+
+
+def _missing_protocol_api(exc: openai.APIStatusError) -> str | None:
+    if not _no_such_route(exc):
+        return None  # e.g. an unknown model or Azure deployment: the API itself is there
+    try:
+        segments = tuple(exc.response.request.url.path.strip("/").split("/"))
+    except (AttributeError, RuntimeError):
+        return None
+    return next((m for tail, m in PROTOCOL_APIS.items() if segments[-len(tail) :] == tail), None)
+
+
 def _missing_tool_api(exc: openai.APIStatusError) -> str | None:
     try:
         path = exc.response.request.url.path
@@ -115,6 +153,8 @@ def provider_error_from(exc: Exception) -> ProviderError:
                 code="auth",
                 status=status,
             )
+        if status == 404 and (missing := _missing_protocol_api(exc)):
+            return ProviderError(missing, code="unsupported_api", status=status)
         if status == 404 and (api := _missing_tool_api(exc)):
             return ProviderError(
                 f"This provider does not support {api} (404): {detail}",

@@ -25,9 +25,11 @@ class ToolStep:
     """A tool call; `output` is None until the tool has answered.
 
     `type` is "function" (a chat.tools function the site runs), "file_search" or
-    "code_interpreter" (tools the provider runs). `details` holds what the transcript shows
-    of a provider tool: file_search {"queries", "results": [{file_id, filename, score,
-    text}]}; code_interpreter {"code", "logs", "status"}.
+    "code_interpreter" (tools the provider runs), or "context": no tool, the note that
+    older messages were left out of what was sent (details {"omitted", "budget"}).
+    `details` holds what the transcript shows of a provider tool: file_search {"queries",
+    "results": [{file_id, filename, score, text}]}; code_interpreter {"code", "logs",
+    "status"}.
     """
 
     id: str
@@ -82,8 +84,12 @@ class OutputFile:
 
 @dataclass(frozen=True, slots=True)
 class Completed:
+    """`usage`: {"input_tokens", "output_tokens"} of the whole reply, where the provider
+    reported them (chat.agents.usage); `model`: the model that answered, as it said."""
+
     message_id: str = ""
     usage: dict = field(default_factory=dict)
+    model: str = ""
 
 
 @dataclass(frozen=True, slots=True)

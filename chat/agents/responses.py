@@ -1,8 +1,14 @@
-"""The `responses` protocol: the Responses API on a Conversations API conversation.
+"""The `responses` protocol: the Responses API, its thread in one of three places.
 
 The definition (model, instructions, tools) lives in Django and is sent with every response;
 there is nothing to create, retrieve or delete remotely. Assistant -> this definition,
-thread -> conversation, run -> response, run step -> output item.
+run -> response, run step -> output item, and thread -> by `thread_mode`:
+
+- `conversation`: a Conversations API conversation (OpenAI, Azure AI Foundry);
+- `stored`: a chain of stored responses, each created with `previous_response_id` = the
+  last (Semantic Kernel's `ResponsesAgentThread`); the thread id is the chain's head;
+- `stateless`: nothing stored (`store: false`); the site sends the transcript each turn,
+  up to the context budget, as for Chat Completions.
 """
 
 import logging
@@ -23,9 +29,22 @@ from .events import (
     Incomplete,
     RunStarted,
 )
+from .history import HistoryMessage, context_step, history_within
 from .provider_tools import ReplySources, responses_annotation, responses_item
-from .threads import AgentThread, ConversationThread
-from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
+from .threads import (
+    AgentThread,
+    ChatHistoryAgentThread,
+    ConversationThread,
+    ResponseChainThread,
+)
+from .tool_calls import (
+    MAX_TOOL_ROUNDS,
+    TOOL_LIMIT_OUTPUT,
+    TOOL_LIMIT_REASON,
+    ToolCall,
+    run_tool_calls,
+)
+from .usage import ReplyUsage
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +62,10 @@ INCLUDES = {
     "code_interpreter": "code_interpreter_call.outputs",
 }
 
+# Where the thread lives (Assistant.ResponsesThread).
+CONVERSATION, STORED, STATELESS = "conversation", "stored", "stateless"
+
 CANCEL_CHECK_TIMEOUT = 10.0
-TOOL_LIMIT_OUTPUT = (
-    "Error: this reply reached its limit of tool calls; answer without calling tools."
-)
 CANCELLED_CALL_OUTPUT = "Error: the user stopped the reply before this tool finished."
 
 
@@ -58,13 +77,19 @@ class _ToolCallsRequested(Exception):
 
 
 class OpenAIResponsesAgent(Agent):
-    """The same agent interface over `client.responses` and `client.conversations`."""
+    """The same agent interface over `client.responses`, with the thread in a conversation
+    (`client.conversations`), in a chain of stored responses, or on this site."""
 
+    thread_classes = {
+        CONVERSATION: ConversationThread,
+        STORED: ResponseChainThread,
+        STATELESS: ChatHistoryAgentThread,
+    }
     thread_class = ConversationThread
     stores_definition = False
 
-    def __init__(self, *, client, definition):
-        super().__init__(client=client, definition=definition)
+    def __init__(self, *, client, definition, thread_mode=""):
+        super().__init__(client=client, definition=definition, thread_mode=thread_mode)
         # Calls of the current response still waiting for their outputs.
         self._pending_calls: list[ToolCall] = []
 
@@ -91,16 +116,20 @@ class OpenAIResponsesAgent(Agent):
         thread: AgentThread,
         input_items: list[dict],
         *,
+        previous: str | None,
         tools_allowed: bool,
         resources: ToolResources | None,
     ) -> dict:
         definition = self.definition
-        request = {
-            "model": definition.model,
-            "input": input_items,
-            "conversation": thread.id,
-            "stream": True,
-        }
+        request = {"model": definition.model, "input": input_items, "stream": True}
+        if self.thread_mode == CONVERSATION:
+            request["conversation"] = thread.id
+        elif self.thread_mode == STORED:
+            request["store"] = True
+            if previous:
+                request["previous_response_id"] = previous
+        else:
+            request["store"] = False
         if definition.instructions:
             request["instructions"] = definition.instructions
         tools = definition.responses_tools(resources)
@@ -125,17 +154,41 @@ class OpenAIResponsesAgent(Agent):
             await thread.create()
         texts = [messages] if isinstance(messages, str) else messages
         input_items = [{"type": "message", "role": "user", "content": text} for text in texts]
+        if thread.site_held:
+            budget = self.definition.context_budget
+            kept, omitted = history_within(
+                thread.history,
+                instructions=self.definition.instructions,
+                new_texts=texts,
+                budget=budget,
+            )
+            input_items = [_history_item(message) for message in kept] + input_items
+            if omitted:
+                yield AgentResponseItem(context_step(omitted, budget), thread)
+        # A chain's head before this reply: where it stays if the reply fails or is stopped
+        # while its tools run (a response waiting for call outputs cannot be continued).
+        head = previous = thread.id if self.thread_mode == STORED else None
         rounds = 0
         sources = ReplySources()
+        usage = ReplyUsage()
         while True:
             request = self._request(
-                thread, input_items, tools_allowed=rounds < MAX_TOOL_ROUNDS, resources=resources
+                thread,
+                input_items,
+                previous=previous,
+                tools_allowed=rounds < MAX_TOOL_ROUNDS,
+                resources=resources,
             )
             async with provider_errors():
                 stream = await self.client.responses.create(**request)
             self._pending_calls = []
             try:
-                async for event in self._events(stream, sources):
+                async for event in self._events(stream, sources, usage):
+                    if self.thread_mode == STORED:
+                        if isinstance(event, RunStarted):
+                            thread.id = event.run_id  # the chain now ends with it
+                        elif isinstance(event, Failed):
+                            thread.id = head
                     yield AgentResponseItem(event, thread)
                 return
             except _ToolCallsRequested as requested:
@@ -143,6 +196,8 @@ class OpenAIResponsesAgent(Agent):
             finally:
                 await stream.close()
             rounds += 1
+            if self.thread_mode == STORED:
+                previous, thread.id = thread.id, head
             if rounds > MAX_TOOL_ROUNDS:
                 # It called tools although the last round allowed none.
                 await self._close_calls(thread, TOOL_LIMIT_OUTPUT)
@@ -156,13 +211,19 @@ class OpenAIResponsesAgent(Agent):
                 outputs = await run_tool_calls(calls, self.definition)
             for call, output in zip(calls, outputs, strict=True):
                 yield AgentResponseItem(call.step(output), thread)
-            # The calls are in the conversation already; their outputs continue it.
-            input_items = [
+            answers = [
                 {"type": "function_call_output", "call_id": call.id, "output": output}
                 for call, output in zip(calls, outputs, strict=True)
             ]
+            if self.thread_mode == STATELESS:
+                # Nothing is stored: the next response gets the whole exchange again.
+                input_items = [*input_items, *(_call_item(call) for call in calls), *answers]
+            else:
+                # The calls are in the conversation (or the chain) already; their outputs
+                # continue it.
+                input_items = answers
 
-    async def _events(self, stream, sources: ReplySources) -> AsyncIterator:
+    async def _events(self, stream, sources: ReplySources, usage: ReplyUsage) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
         response_id = None
         code_runs = {}  # code_interpreter_call items announced, by id
@@ -199,9 +260,10 @@ class OpenAIResponsesAgent(Agent):
                 elif kind == "response.completed":
                     output = event.response.output
                     calls = [_call_of(item) for item in output if item.type == "function_call"]
+                    usage.add(event.response.usage, model=getattr(event.response, "model", None))
                     if calls:
                         raise _ToolCallsRequested(calls)
-                    yield Completed(usage=_usage(event.response))
+                    yield Completed(usage=usage.as_dict(), model=usage.model)
                     return
                 elif kind in ("response.failed", "response.incomplete"):
                     yield _ending(event.response)
@@ -239,8 +301,8 @@ class OpenAIResponsesAgent(Agent):
         stopped while its tools ran leaves one behind.
         """
         calls, self._pending_calls = self._pending_calls, []
-        if not calls or not thread.id:
-            return
+        if not calls or not thread.id or self.thread_mode != CONVERSATION:
+            return  # a chain is continued from before the calls; stateless keeps nothing
         try:
             await self.client.conversations.items.create(
                 thread.id,
@@ -282,8 +344,17 @@ def _call_of(item) -> ToolCall:
     return ToolCall(item.call_id, item.name, item.arguments)
 
 
-def _usage(response) -> dict:
-    return response.usage.model_dump() if response.usage else {}
+def _history_item(message: HistoryMessage) -> dict:
+    return {"type": "message", "role": message.role, "content": message.content}
+
+
+def _call_item(call: ToolCall) -> dict:
+    return {
+        "type": "function_call",
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": call.arguments,
+    }
 
 
 def _ending(response):

@@ -10,6 +10,9 @@ from .errors import provider_errors
 class AgentThread(ABC):
     """A remote conversation state, known by id; `None` id until created."""
 
+    # Whether the site holds the thread (its `history`) rather than the provider.
+    site_held = False
+
     def __init__(self, client: openai.AsyncOpenAI, thread_id: str | None = None):
         self.client = client
         self.id = thread_id
@@ -57,3 +60,46 @@ class ConversationThread(AgentThread):
 
     async def _delete_remote(self) -> None:
         await self.client.conversations.delete(self.id)
+
+
+class ResponseChainThread(AgentThread):
+    """A chain of stored responses (Semantic Kernel's `ResponsesAgentThread`): the id is the
+    chain's head, the last response; the next one is created with `previous_response_id`.
+
+    The chain is created by its first response, so `create` has nothing to do. Deleting it
+    deletes its responses, newest first, following `previous_response_id`.
+    """
+
+    MAX_DELETED = 1000  # a bound, should a server ever answer a chain that loops
+
+    async def create(self) -> str | None:
+        return self.id
+
+    async def _delete_remote(self) -> None:
+        response_id = self.id
+        for _ in range(self.MAX_DELETED):
+            try:
+                response = await self.client.responses.retrieve(response_id)
+            except openai.NotFoundError:
+                return
+            await self.client.responses.delete(response_id)
+            response_id = response.previous_response_id
+            if not response_id:
+                return
+
+
+class ChatHistoryAgentThread(AgentThread):
+    """A thread held by this site (Semantic Kernel's `ChatHistoryAgentThread`): the earlier
+    messages, sent with each turn; nothing lives on the provider, so the id stays None."""
+
+    site_held = True
+
+    def __init__(self, client: openai.AsyncOpenAI, thread_id: str | None = None, *, history=()):
+        super().__init__(client, None)
+        self.history = list(history)
+
+    async def create(self) -> None:
+        return None
+
+    async def _delete_remote(self) -> None:
+        pass

@@ -1,4 +1,4 @@
-"""Running the function calls a model asked for, shared by both protocols."""
+"""Running the function calls a model asked for, shared by every protocol."""
 
 import asyncio
 from dataclasses import dataclass
@@ -14,6 +14,11 @@ MAX_TOOL_ROUNDS = 5
 TOOL_LIMIT_REASON = (
     f"The assistant called tools more than {MAX_TOOL_ROUNDS} times in one reply, "
     "so the reply was stopped."
+)
+# The output each call of the last allowed round gets instead of running: the API needs
+# one per call, and the model is then asked to answer without tools.
+TOOL_LIMIT_OUTPUT = (
+    "Error: this reply reached its limit of tool calls; answer without calling tools."
 )
 
 

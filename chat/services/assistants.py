@@ -5,7 +5,7 @@ from django.db import transaction
 
 from chat.agents import AssistantDefinition, agent_class, client_for
 from chat.agents.clients import default_model
-from chat.models import Assistant, Conversation, KnowledgeFile, Upload
+from chat.models import Assistant, Conversation, KnowledgeFile, Message, Upload
 
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
@@ -24,18 +24,22 @@ def assistant_definition(assistant: Assistant) -> AssistantDefinition:
         file_search=assistant.file_search,
         code_interpreter=assistant.code_interpreter,
         knowledge_vector_store_id=assistant.remote_vector_store_id,
+        context_budget=assistant.context_budget,
     )
 
 
 def assistant_agent(assistant: Assistant):
     """The agent of a saved assistant; call from async code (the client is per event loop)."""
     return agent_class(assistant.protocol)(
-        client=client_for(assistant.provider), definition=assistant_definition(assistant)
+        client=client_for(assistant.provider),
+        definition=assistant_definition(assistant),
+        thread_mode=assistant.thread_mode,
     )
 
 
 async def _push(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
     cls = agent_class(protocol)
+    cls.check_definition(definition)
     if not cls.stores_definition:
         return ""  # e.g. `responses`: the definition is sent with every response instead.
     client = client_for(provider)
@@ -50,7 +54,9 @@ def assistant_push_remote(*, provider: str, protocol: str, definition: Assistant
     """Creates or updates the definition on the provider; returns its remote id ("" for a
     protocol that keeps no remote definition).
 
-    Raises ProviderError, leaving the local record to the caller, unchanged.
+    Raises ProviderError, leaving the local record to the caller, unchanged: code "invalid"
+    for a definition the protocol cannot serve (provider tools on chat_completions), before
+    any provider call.
     """
     return async_to_sync(_push)(provider=provider, protocol=protocol, definition=definition)
 
@@ -145,6 +151,10 @@ def assistant_moved(*, assistant: Assistant, previous_provider: str = "") -> Non
     (knowledge at the next sync, attachments at the next turn)."""
     conversations = Conversation.objects.filter(assistant=assistant)
     conversations.update(remote_thread_id="")
+    # Chain heads of an earlier home: a regenerate must not continue from one of them.
+    Message.objects.filter(conversation__assistant=assistant).exclude(remote_response_id="").update(
+        remote_response_id=""
+    )
     if not previous_provider or previous_provider == assistant.provider:
         return
     old_home = [

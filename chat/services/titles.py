@@ -9,6 +9,7 @@ which is no LLM and would only echo), the locally derived title stays.
 import asyncio
 import logging
 
+from chat.agents.chat_completions import completion_text
 from chat.agents.responses import response_text
 from chat.models import Assistant, Conversation, Message
 
@@ -33,7 +34,12 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
         async with asyncio.timeout(TITLE_TIMEOUT):
             # The agent's model is the turns' one: a blank model means the provider's default.
             agent = assistant_agent(assistant)
-            text = await response_text(
+            one_text = (
+                completion_text
+                if assistant.protocol == Assistant.Protocol.CHAT_COMPLETIONS
+                else response_text
+            )
+            text = await one_text(
                 client=agent.client,
                 model=agent.definition.model,
                 instructions=TITLE_INSTRUCTIONS,

@@ -31,6 +31,7 @@ from chat.agents.events import (
     TextDelta,
     ToolStep,
 )
+from chat.agents.history import HistoryMessage
 from chat.models import Conversation, Message, Upload
 from chat.presenters import amessage_payload, conversation_payload, output_file_payload
 
@@ -67,6 +68,8 @@ class TurnRunner:
         self.citations: list[dict] = []
         self.containers: list[str] = []  # Responses API containers the code ran in
         self.run_id = ""
+        self.usage: dict = {}  # {"input_tokens", "output_tokens"}, as the provider reported
+        self.model = ""
         self.thread = None
         self.agent = None
         self.stop_requested = False
@@ -122,9 +125,13 @@ class TurnRunner:
         await assistant_ensure_remote(self.conversation.assistant)
         assistant = self.conversation.assistant
         self.agent = assistant_agent(assistant)
-        self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
+        self.model = self.agent.definition.model
+        if self.agent.thread_class.site_held:
+            self.thread = self.agent.thread(history=await self._history())
+        else:
+            self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
         resources = None
-        if assistant.file_search or assistant.code_interpreter:
+        if self.agent.provider_tools and (assistant.file_search or assistant.code_interpreter):
             resources = await conversation_tool_resources(conversation=self.conversation)
         text = self.text if self.text.strip() else await self._files_only_text()
         stream = self.agent.invoke_stream(text, thread=self.thread, resources=resources)
@@ -144,6 +151,8 @@ class TurnRunner:
                 elif isinstance(event, OutputFile):
                     await self._output_file(event)
                 elif isinstance(event, Completed):
+                    self.usage = event.usage
+                    self.model = event.model or self.model
                     return Status.COMPLETE, ""
                 elif isinstance(event, Cancelled):
                     return Status.CANCELLED, ""
@@ -155,6 +164,20 @@ class TurnRunner:
             Status.INCOMPLETE if self.content else Status.FAILED,
             "The provider ended the stream without finishing the reply.",
         )
+
+    async def _history(self) -> list[HistoryMessage]:
+        """The messages before this turn's, for a thread the site holds: what the transcript
+        shows now, so a regenerate or an edit sends exactly the messages that remain."""
+        messages = Message.objects.filter(
+            conversation_id=self.conversation.pk, pk__lt=self.user_message_id
+        ).order_by("pk")
+        history = []
+        async for role, content in messages.values_list("role", "content"):
+            if role == Message.Role.USER:
+                history.append(HistoryMessage(role, content or "(attached files)"))
+            elif content.strip():
+                history.append(HistoryMessage(role, content))
+        return history
 
     async def _files_only_text(self) -> str:
         """What a message of files alone says to the model: real providers refuse an empty
@@ -403,8 +426,18 @@ class TurnRunner:
             "",
         )
         reply.citations = self.citations
+        reply.input_tokens = self.usage.get("input_tokens")
+        reply.output_tokens = self.usage.get("output_tokens")
+        reply.model = self.model
+        assistant = self.conversation.assistant
+        if assistant is not None and assistant.thread_is_chain and self.thread:
+            reply.remote_response_id = self.thread.id or ""
         await adatabase_retrying(
             lambda: Message.objects.filter(pk=reply.pk).aupdate(
+                input_tokens=reply.input_tokens,
+                output_tokens=reply.output_tokens,
+                model=reply.model,
+                remote_response_id=reply.remote_response_id,
                 content=reply.content,
                 status=status,
                 error=error,

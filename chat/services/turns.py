@@ -6,10 +6,13 @@ and `turn_edit` replace the last reply, or the last exchange, the same way; `tur
 announces the turn and starts the reply in a task of its own, which outlives the socket that
 asked for it; `turn_stop` reaches that task wherever it runs.
 
-Regenerate and edit replace messages in the local transcript only. The provider's thread is
-append-only here: the new run sends the user's message (the same text, or the edited one)
-again on the same remote thread, so the provider still sees the replaced attempt as earlier
-history. docs/websocket-protocol.md says so to clients.
+Regenerate and edit are exact where the thread allows it: a thread the site holds
+(chat_completions, stateless responses) is the transcript as it is now, and a chain of
+stored responses continues from the reply before the replaced messages (each reply records
+the chain's head). A remote thread (assistants, a responses conversation) is append-only:
+the new run sends the user's message (the same text, or the edited one) again on it, so the
+provider still sees the replaced attempt as earlier history. docs/websocket-protocol.md
+says so to clients.
 """
 
 import asyncio
@@ -175,6 +178,22 @@ def _touch(conversation: Conversation) -> None:
     conversation.save(update_fields=["updated_at"])
 
 
+def _chain_restart(conversation: Conversation, *, before: int) -> None:
+    """With stored responses, the next response continues the chain from the last reply
+    before message `before`, so the replaced attempt is not part of what it sees."""
+    if not conversation.assistant.thread_is_chain:
+        return
+    head = (
+        conversation.messages.filter(role=Message.Role.ASSISTANT, pk__lt=before)
+        .exclude(remote_response_id="")
+        .order_by("-pk")
+        .values_list("remote_response_id", flat=True)
+        .first()
+    )
+    conversation.remote_thread_id = head or ""
+    conversation.save(update_fields=["remote_thread_id"])
+
+
 def _turn_regenerate(*, user, conversation_id) -> TurnStart:
     with transaction.atomic():
         conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
@@ -194,6 +213,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
             conversation.messages.filter(pk__gt=user_message.pk).values_list("pk", flat=True)
         )
         conversation.messages.filter(pk__in=replaced).delete()
+        _chain_restart(conversation, before=user_message.pk)
         reply = _new_reply(conversation)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
@@ -219,6 +239,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
         if any(m.is_active for m in replaced):
             raise TurnRefused("busy", BUSY_MESSAGE)
         conversation.messages.filter(pk__in=[m.pk for m in replaced]).delete()
+        _chain_restart(conversation, before=message_id)
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )

@@ -47,8 +47,12 @@ RUN = ToolStep(
 class ScriptedAgent:
     """Streams one code run that made a file, then a short reply."""
 
+    thread_class = ConversationThread
+    provider_tools = True
+
     def __init__(self):
         self.client = Obj()
+        self.definition = Obj(model="scripted-model")
 
     def thread(self, thread_id=None):
         return ConversationThread(self.client, thread_id or "conv_scripted")

@@ -1,5 +1,6 @@
 // The steps a reply took before (or while) writing: function calls the site ran, file
-// searches and code runs the provider ran. Each is a collapsible <details>; a step that is
+// searches and code runs the provider ran, and the note that older messages were left out
+// of what was sent (a `context` step, where the site holds the thread). Each is a collapsible <details>; a step that is
 // still running says so in its summary.
 //
 // Steps are re-rendered with the reply while it streams, so which ones the reader opened is
@@ -33,6 +34,7 @@ export function renderToolSteps(steps, { live, open }) {
     let details;
     if (step.type === "code_interpreter") details = codeStep(step, live);
     else if (step.type === "file_search") details = searchStep(step, live);
+    else if (step.type === "context") details = contextStep(step);
     else details = functionStep(step, live);
     details.dataset.stepId = step.id;
     if (open.has(step.id)) details.open = true;
@@ -61,6 +63,16 @@ function stepShell(kind, iconName, label, { running, failed }) {
   const body = el("div", "tool-body");
   details.append(summary, body);
   return { details, body };
+}
+
+// --- The context budget ----------------------------------------------------------------
+
+function contextStep(step) {
+  const omitted = step.details?.omitted ?? 0;
+  const label = [`${omitted} older message${omitted === 1 ? "" : "s"} left out`];
+  const { details, body } = stepShell("context", "alert", label, { running: false, failed: false });
+  body.append(el("p", "", step.output || ""));
+  return details;
 }
 
 // --- Function tools (chat.tools) ---------------------------------------------------------

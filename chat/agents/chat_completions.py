@@ -1,0 +1,257 @@
+"""The `chat_completions` protocol: Chat Completions, with the thread held by this site.
+
+What every OpenAI-compatible server speaks (Ollama, vLLM, llama.cpp, LM Studio, LiteLLM,
+OpenRouter). Like `responses`, the definition lives in Django and goes with every request;
+the thread is the conversation's transcript (ChatHistoryAgentThread), sent up to the
+context budget (history.py). Function calls stream as deltas
+(`choices[0].delta.tool_calls[i]`: the id and name first, the arguments in fragments, `index`
+telling the calls of one round apart); they are assembled, run here and answered with
+`role: tool` messages, for as many rounds as MAX_TOOL_ROUNDS allows. The server keeps
+nothing, so there is nothing to cancel: closing the stream is what stops the reply.
+"""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx2
+import openai
+
+from .assistants import CUT_STREAM_REASON
+from .base import Agent
+from .definition import PROVIDER_TOOLS, ToolResources
+from .errors import ProviderError, provider_error_from, provider_errors
+from .events import AgentResponseItem, Completed, Failed, Incomplete, RunStarted, TextDelta
+from .history import context_step, history_within
+from .threads import AgentThread, ChatHistoryAgentThread
+from .tool_calls import (
+    MAX_TOOL_ROUNDS,
+    TOOL_LIMIT_OUTPUT,
+    TOOL_LIMIT_REASON,
+    ToolCall,
+    run_tool_calls,
+)
+from .usage import ReplyUsage
+
+FINISH_REASONS = {
+    "length": "The reply reached its maximum length.",
+    "content_filter": "The provider's content filter stopped the reply.",
+}
+
+
+class _Round:
+    """What one completion streamed besides its text: the calls, assembled, and its end."""
+
+    def __init__(self):
+        self.text = ""
+        self.finish_reason: str | None = None
+        self._calls: dict[int, dict] = {}
+
+    def add_call_delta(self, position: int, delta) -> None:
+        index = delta.index if delta.index is not None else position
+        call = self._calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        # The id and name come once, with the call's first fragment (some servers repeat
+        # them on every fragment: they are not appended).
+        if delta.id and not call["id"]:
+            call["id"] = delta.id
+        function = delta.function
+        if function is not None:
+            if function.name and not call["name"]:
+                call["name"] = function.name
+            if function.arguments:
+                call["arguments"] += function.arguments
+
+    def calls(self) -> list[ToolCall]:
+        return [
+            ToolCall(
+                call["id"] or f"call_{uuid.uuid4().hex[:24]}",
+                call["name"],
+                call["arguments"] or "{}",
+            )
+            for _, call in sorted(self._calls.items())
+        ]
+
+
+class ChatCompletionAgent(Agent):
+    """Like Semantic Kernel's `ChatCompletionAgent`, over `client.chat.completions`."""
+
+    thread_class = ChatHistoryAgentThread
+    stores_definition = False
+    provider_tools = False
+
+    @classmethod
+    def check_definition(cls, definition):
+        ticked = [name for name in PROVIDER_TOOLS if getattr(definition, name)]
+        if ticked:
+            names = " and ".join(ticked)
+            raise ProviderError(
+                f"The chat_completions protocol has no provider tools, so {names} cannot "
+                "run there. Untick it, or choose the responses or assistants protocol on a "
+                "server that has it.",
+                code="invalid",
+            )
+
+    @classmethod
+    async def create(cls, *, client, definition):
+        cls.check_definition(definition)
+        return cls(client=client, definition=definition)
+
+    @classmethod
+    async def retrieve(cls, *, client, remote_id):
+        raise ProviderError(
+            "The 'chat_completions' protocol keeps an assistant's definition on this site, so "
+            "there is no remote assistant to retrieve by id. Create the assistant here instead.",
+            code="unsupported",
+        )
+
+    async def update(self, definition):
+        self.check_definition(definition)
+        self.definition = definition
+
+    async def delete(self):
+        pass  # Nothing is stored remotely.
+
+    def _messages(self, thread: AgentThread, texts: list[str]) -> tuple[list[dict], int]:
+        definition = self.definition
+        kept, omitted = history_within(
+            getattr(thread, "history", []),
+            instructions=definition.instructions,
+            new_texts=texts,
+            budget=definition.context_budget,
+        )
+        messages = []
+        if definition.instructions:
+            messages.append({"role": "system", "content": definition.instructions})
+        messages += [{"role": m.role, "content": m.content} for m in kept]
+        messages += [{"role": "user", "content": text} for text in texts]
+        return messages, omitted
+
+    async def invoke_stream(
+        self,
+        messages: str | list[str],
+        thread: AgentThread | None = None,
+        *,
+        resources: ToolResources | None = None,
+    ) -> AsyncIterator[AgentResponseItem]:
+        thread = thread or self.thread()
+        texts = [messages] if isinstance(messages, str) else messages
+        sent, omitted = self._messages(thread, texts)
+        if omitted:
+            yield AgentResponseItem(context_step(omitted, self.definition.context_budget), thread)
+        tools = self.definition.chat_completions_tools()
+        usage = ReplyUsage()
+        rounds = 0
+        while True:
+            request = {
+                "model": self.definition.model,
+                "messages": sent,
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+            if tools:
+                request["tools"] = tools
+                if rounds >= MAX_TOOL_ROUNDS:
+                    request["tool_choice"] = "none"
+            async with provider_errors():
+                stream = await self.client.chat.completions.create(**request)
+            completion = _Round()
+            try:
+                async for event in self._events(stream, completion, usage):
+                    yield AgentResponseItem(event, thread)
+                    if isinstance(event, Incomplete):
+                        return
+            finally:
+                await stream.close()
+            calls = completion.calls()
+            if not calls:
+                yield AgentResponseItem(_ending(completion, usage), thread)
+                return
+            rounds += 1
+            if rounds > MAX_TOOL_ROUNDS:
+                yield AgentResponseItem(Failed(TOOL_LIMIT_REASON, code="tool_limit"), thread)
+                return
+            for call in calls:
+                yield AgentResponseItem(call.step(), thread)
+            if rounds == MAX_TOOL_ROUNDS:
+                outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
+            else:
+                outputs = await run_tool_calls(calls, self.definition)
+            for call, output in zip(calls, outputs, strict=True):
+                yield AgentResponseItem(call.step(output), thread)
+            sent = [
+                *sent,
+                {
+                    "role": "assistant",
+                    "content": completion.text or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        }
+                        for call in calls
+                    ],
+                },
+                *(
+                    {"role": "tool", "tool_call_id": call.id, "content": output}
+                    for call, output in zip(calls, outputs, strict=True)
+                ),
+            ]
+
+    @staticmethod
+    async def _events(stream, completion: _Round, usage: ReplyUsage) -> AsyncIterator:
+        """One completion's text (and its start); its calls and end go to `completion`."""
+        started = False
+        try:
+            async for chunk in stream:
+                if not started and chunk.id:
+                    started = True
+                    yield RunStarted(chunk.id)
+                # The usage comes last, in a chunk of its own with no choices.
+                if chunk.usage is not None:
+                    usage.add(chunk.usage, model=chunk.model)
+                elif chunk.model:
+                    usage.model = chunk.model
+                for choice in chunk.choices[:1]:
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        completion.text += delta.content
+                        yield TextDelta(delta.content)
+                    for position, call in enumerate((delta and delta.tool_calls) or []):
+                        completion.add_call_delta(position, call)
+                    if choice.finish_reason:
+                        completion.finish_reason = choice.finish_reason
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            # A broken connection or a timeout mid-stream: what arrived is kept by the caller.
+            yield Incomplete(str(provider_error_from(exc)))
+            return
+        if completion.finish_reason is None:
+            # No choice said how it ended: the server closed the stream mid-way.
+            yield Incomplete(CUT_STREAM_REASON)
+
+    async def cancel(self, *, thread, run_id):
+        pass  # Closing the stream, which the caller has done, is the only cancel there is.
+
+
+def _ending(completion: _Round, usage: ReplyUsage):
+    if completion.finish_reason in FINISH_REASONS:
+        return Incomplete(FINISH_REASONS[completion.finish_reason])
+    return Completed(usage=usage.as_dict(), model=usage.model)
+
+
+async def completion_text(
+    *,
+    client: openai.AsyncOpenAI,
+    model: str,
+    input: str,
+    max_output_tokens: int,
+    instructions: str = "",
+) -> str:
+    """The text of one short completion outside any conversation (a title, a connection
+    check): `response_text` for servers that have only Chat Completions."""
+    messages = [{"role": "system", "content": instructions}] if instructions else []
+    messages.append({"role": "user", "content": input})
+    async with provider_errors():
+        completion = await client.chat.completions.create(
+            model=model, messages=messages, max_tokens=max_output_tokens
+        )
+    return (completion.choices[0].message.content or "") if completion.choices else ""
