@@ -19,7 +19,8 @@ CHECK_MAX_OUTPUT_TOKENS = 16
 async def connection_check(*, connection, protocol: str, model: str, remote_id: str) -> str:
     """What answered, as a phrase; raises ProviderError when the provider fails."""
     cls = agent_class(protocol)  # an unknown protocol is a ProviderError too
-    timeout = min(settings.PROVIDER_TIMEOUT, CHECK_TIMEOUT)
+    configured = settings.PROVIDER_TIMEOUT if connection.timeout is None else connection.timeout
+    timeout = min(configured, CHECK_TIMEOUT)
     client = client_for(connection).with_options(max_retries=0, timeout=timeout)
     if cls.stores_definition:
         # The Assistants API: reading one definition (or listing one) proves the key and that

@@ -4,7 +4,6 @@ data migration that turns today's settings into connections."""
 
 import pytest
 from django.db import connection as db_connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from chat.agents import ProviderError, client_for
@@ -255,35 +254,46 @@ async def test_entra_id_signs_in_for_the_azure_kinds(kind, site_server, settings
 # --- The data migration -----------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_turns_todays_providers_into_connections():
-    executor = MigrationExecutor(db_connection)
-    executor.migrate([("chat", "0004_files_and_code_tools")])
-    apps = executor.loader.project_state([("chat", "0004_files_and_code_tools")]).apps
-    OldAssistant = apps.get_model("chat", "Assistant")
-    for provider in ("local", "openai", "azure"):
-        OldAssistant.objects.create(name=f"On {provider}", provider=provider, remote_id="x")
+# Before 0005 an assistant had a provider; one of each, then the migration. In a database
+# of its own (a subprocess), so the test database's schema never goes back and forth.
+BEFORE = """
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+state = MigrationExecutor(connection).loader.project_state([("chat", "0004_files_and_code_tools")])
+Assistant = state.apps.get_model("chat", "Assistant")
+for provider in ("local", "openai", "azure"):
+    Assistant.objects.create(name=f"On {provider}", provider=provider, remote_id="x")
+"""
+AFTER = """
+import json
+from chat.models import Assistant, Connection
+print(json.dumps({
+    "connections": {
+        c.name: [c.kind, c.auth, c.api_key_env, c.base_url] for c in Connection.objects.all()
+    },
+    "assistants": {a.name: a.connection.name for a in Assistant.objects.all()},
+}))
+"""
 
-    executor = MigrationExecutor(db_connection)
-    executor.migrate([("chat", "0005_provider_connections")])
-    apps = executor.loader.project_state([("chat", "0005_provider_connections")]).apps
-    seeded = {c.name: c for c in apps.get_model("chat", "Connection").objects.all()}
-    on = {
-        a.name: a.connection.name
-        for a in apps.get_model("chat", "Assistant").objects.select_related("connection")
-    }
 
-    executor = MigrationExecutor(db_connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    assert {name: c.kind for name, c in seeded.items()} == {
-        "local": "local",
-        "openai": "openai",
-        "azure": "azure",
+def test_the_migration_turns_todays_providers_into_connections(tmp_path):
+    import json
+
+    from tests.provider_server import SiteServer
+
+    site = SiteServer(tmp_path)
+    site.manage("migrate", "chat", "0004_files_and_code_tools", "-v", "0")
+    site.manage("shell", "-c", BEFORE)
+    site.manage("migrate", "-v", "0")
+
+    after = json.loads(site.manage("shell", "-v", "0", "-c", AFTER).splitlines()[-1])
+
+    assert after["connections"] == {
+        "azure": ["azure", "key_or_entra_id", "AZURE_OPENAI_API_KEY", ""],
+        "local": ["local", "api_key", "", ""],
+        "openai": ["openai", "api_key", "OPENAI_API_KEY", ""],
     }
-    assert seeded["openai"].api_key_env == "OPENAI_API_KEY" and seeded["openai"].base_url == ""
-    assert seeded["azure"].api_key_env == "AZURE_OPENAI_API_KEY"
-    assert seeded["azure"].auth == "key_or_entra_id"
-    assert on == {"On local": "local", "On openai": "openai", "On azure": "azure"}
+    assert after["assistants"] == {"On local": "local", "On openai": "openai", "On azure": "azure"}
 
 
 def test_the_seeded_connections_read_the_environment_at_run_time(monkeypatch):
