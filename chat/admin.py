@@ -64,7 +64,7 @@ class ModelPickerInput(forms.TextInput):
         )
 
     class Media:
-        js = ["chat/admin_model_picker.js"]
+        js = ["chat/admin/model_picker.js"]
 
 
 class AssistantAdminForm(forms.ModelForm):

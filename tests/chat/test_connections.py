@@ -158,7 +158,7 @@ def test_the_assistant_form_offers_a_model_picker_fed_by_a_staff_only_view(
     admin_client, client, local_provider_url
 ):
     page = admin_client.get(reverse("admin:chat_assistant_add")).content.decode()
-    assert 'list="connection-models"' in page and "admin_model_picker.js" in page
+    assert 'list="connection-models"' in page and "chat/admin/model_picker.js" in page
 
     url = f"{reverse('admin:chat_connection_models')}?connection={connection('local').pk}"
     answer = admin_client.get(url)
