@@ -33,11 +33,11 @@ def signed_in_users(count: int, prefix: str) -> list[str]:
 
 
 def bench_assistant(*, remote_id: str, model: str) -> Assistant:
-    """The local assistant every client talks to, already stored on the provider."""
+    """The local assistant every client talks to, already stored on the provider (on the
+    `local` connection, the default)."""
     return Assistant.objects.create(
         name="Bench assistant",
         model=model,
-        provider=Assistant.Provider.LOCAL,
         protocol=Assistant.Protocol.ASSISTANTS,
         remote_id=remote_id,
     )

@@ -18,6 +18,7 @@ import openai
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .agents import client_for
+from .models import Connection
 
 TERMINAL = {
     "thread.run.completed": "complete",
@@ -43,7 +44,7 @@ class BaselineRelayConsumer(AsyncWebsocketConsumer):
         self.relay = asyncio.create_task(self._relay(frame["text"], frame["assistant_id"]))
 
     async def _relay(self, text: str, assistant_id: str) -> None:
-        client = client_for("local")
+        client = client_for(Connection(name="local", kind=Connection.Kind.LOCAL))
         content, status = "", "incomplete"
         try:
             thread = await client.beta.threads.create()

@@ -1,3 +1,4 @@
+import os
 import uuid
 
 from django.conf import settings
@@ -5,14 +6,118 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .encryption import secret_decrypt
+
+
+class Connection(models.Model):
+    """How the site reaches one provider endpoint: kind, URL, authentication, defaults.
+
+    Blank fields fall back to the environment at run time (see `chat.agents.clients`), which
+    is how the `openai`, `azure` and `local` connections seeded by migration 0005 keep the
+    OPENAI_*, AZURE_OPENAI_* and LOCAL_PROVIDER_* settings working. Secrets are either read
+    from an environment variable named here or stored encrypted (chat.encryption); the admin
+    never shows them again.
+    """
+
+    class Kind(models.TextChoices):
+        OPENAI = "openai", "OpenAI or compatible server"
+        AZURE = "azure", "Azure OpenAI resource"
+        FOUNDRY = "foundry", "Azure AI Foundry project"
+        LOCAL = "local", "Built-in local provider"
+
+    class Auth(models.TextChoices):
+        API_KEY = "api_key", "API key"
+        ENTRA_ID = "entra_id", "Microsoft Entra ID (azure-identity)"
+        # Today's AZURE_OPENAI_* behaviour, kept for the seeded `azure` connection.
+        KEY_OR_ENTRA_ID = "key_or_entra_id", "API key if one is set, else Microsoft Entra ID"
+
+    AZURE_KINDS = (Kind.AZURE, Kind.FOUNDRY)
+
+    name = models.SlugField(
+        max_length=64, unique=True, help_text="How assistants and commands refer to it."
+    )
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.OPENAI)
+    base_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="OpenAI or compatible: the API root (…/v1). Azure OpenAI: the resource "
+        "endpoint (https://<resource>.openai.azure.com). Foundry: the project endpoint "
+        "(https://<resource>.services.ai.azure.com/api/projects/<project>). Blank: "
+        "OPENAI_BASE_URL (or api.openai.com), AZURE_OPENAI_ENDPOINT, LOCAL_PROVIDER_BASE_URL.",
+    )
+    auth = models.CharField("authentication", max_length=16, choices=Auth, default=Auth.API_KEY)
+    api_key_env = models.CharField(
+        "API key variable",
+        max_length=128,
+        blank=True,
+        help_text="The environment variable holding the key, e.g. OPENAI_API_KEY. Used when no "
+        "key is stored here.",
+    )
+    # Fernet token (chat.encryption); never the key itself.
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    # {"Header-Name": {"env": "VARIABLE"}} or {"Header-Name": {"encrypted": "<token>"}}.
+    headers = models.JSONField(default=dict, blank=True, editable=False)
+    default_model = models.CharField(
+        max_length=256,
+        blank=True,
+        help_text="For assistants with no model (on Azure: a deployment name). Blank: "
+        "OPENAI_CHAT_MODEL_ID, AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, LOCAL_PROVIDER_MODEL.",
+    )
+    api_version = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Azure OpenAI only. Blank: AZURE_OPENAI_API_VERSION or a recent version.",
+    )
+    timeout = models.FloatField(
+        null=True, blank=True, help_text="Seconds of silence allowed. Blank: PROVIDER_TIMEOUT."
+    )
+    max_retries = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Blank: PROVIDER_MAX_RETRIES."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_stored_api_key(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+    def stored_api_key(self) -> str:
+        """The decrypted key typed into the admin ("" if none); SecretUnreadable if the
+        encryption key changed."""
+        return secret_decrypt(self.api_key_encrypted)
+
+    def header_values(self) -> dict[str, str]:
+        """The extra headers to send, secrets resolved (a missing variable sends nothing)."""
+        values = {}
+        for name, source in (self.headers or {}).items():
+            if "env" in source:
+                value = os.environ.get(source["env"], "")
+            else:
+                value = secret_decrypt(source.get("encrypted", ""))
+            if value:
+                values[name] = value
+        return values
+
+
+def default_connection():
+    """The built-in `local` connection, as the provider of an assistant created without one
+    was before connections existed; None (so a connection must be chosen) without it."""
+    if not settings.LOCAL_PROVIDER_ENABLED:
+        return None
+    connection, _ = Connection.objects.get_or_create(
+        name="local", defaults={"kind": Connection.Kind.LOCAL}
+    )
+    return connection.pk
+
 
 class Assistant(models.Model):
     """Local metadata of an assistant whose definition lives on a provider."""
-
-    class Provider(models.TextChoices):
-        LOCAL = "local", "Local (built-in, offline)"
-        OPENAI = "openai", "OpenAI or compatible"
-        AZURE = "azure", "Azure OpenAI"
 
     class Protocol(models.TextChoices):
         ASSISTANTS = "assistants", "Assistants API v2"
@@ -31,7 +136,10 @@ class Assistant(models.Model):
 
     name = models.CharField(max_length=256)
     description = models.TextField(blank=True)
-    provider = models.CharField(max_length=16, choices=Provider, default=Provider.LOCAL)
+    # PROTECT: a connection in use cannot be deleted (the admin lists who uses it).
+    connection = models.ForeignKey(
+        Connection, on_delete=models.PROTECT, default=default_connection, related_name="assistants"
+    )
     protocol = models.CharField(max_length=16, choices=Protocol, default=Protocol.ASSISTANTS)
     responses_thread = models.CharField(
         "thread (responses)",
@@ -50,8 +158,8 @@ class Assistant(models.Model):
     model = models.CharField(
         max_length=256,
         blank=True,
-        help_text="The model (on Azure: the deployment name). Blank: the provider's default "
-        "(AZURE_OPENAI_CHAT_DEPLOYMENT_NAME, OPENAI_CHAT_MODEL_ID, LOCAL_PROVIDER_MODEL).",
+        help_text="The model (on Azure: the deployment name). Blank: the connection's default "
+        "model.",
     )
     instructions = models.TextField(blank=True)
     # Names of registered function tools (chat.tools) the assistant offers and runs.
@@ -79,9 +187,9 @@ class Assistant(models.Model):
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["provider", "remote_id"],
+                fields=["connection", "remote_id"],
                 condition=~Q(remote_id=""),
-                name="unique_remote_assistant_per_provider",
+                name="unique_remote_assistant_per_connection",
             )
         ]
 
@@ -202,8 +310,9 @@ class StoredFile(models.Model):
     content_type = models.CharField(max_length=127)
     size = models.PositiveBigIntegerField()
     remote_file_id = models.CharField(max_length=256, blank=True)
-    # The provider that holds `remote_file_id` (an assistant can move to another).
-    remote_provider = models.CharField(max_length=16, blank=True)
+    # The name of the connection that holds `remote_file_id` (an assistant can move to
+    # another; a renamed connection renames it here too).
+    remote_provider = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -285,7 +394,9 @@ class RemoteCleanup(models.Model):
         CONTAINER = "container"
         THREAD = "thread"
 
-    provider = models.CharField(max_length=16)
+    # The connection's name (renaming a connection renames it here too): a connection may be
+    # deleted with cleanups still pending, and the record must outlive it to say so.
+    provider = models.CharField(max_length=64)
     # The protocol decides how a thread is deleted (Assistants thread or Conversation).
     protocol = models.CharField(max_length=16, blank=True)
     kind = models.CharField(max_length=16, choices=Kind)

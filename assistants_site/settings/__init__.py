@@ -217,6 +217,11 @@ PROVIDER_MAX_RETRIES = env_int("PROVIDER_MAX_RETRIES", 2)
 # Dotted path of a callable returning the async azure-identity credential used for Azure
 # OpenAI without a key; empty: DefaultAzureCredential (tests point it at a fake identity).
 AZURE_CREDENTIAL_FACTORY = env_str("AZURE_CREDENTIAL_FACTORY", "")
+# Encrypts the API keys and header values typed into the admin's provider connections
+# (chat/encryption.py). Comma-separated: the first encrypts, all decrypt, so a key can be
+# rotated. Empty: a key derived from DJANGO_SECRET_KEY (changing that then needs the keys
+# typed again).
+FIELD_ENCRYPTION_KEY = env_list("FIELD_ENCRYPTION_KEY", "")
 
 # --- The built-in local provider ----------------------------------------------------------
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", True)

@@ -17,11 +17,12 @@ CHECK_TIMEOUT = 15.0
 CHECK_MAX_OUTPUT_TOKENS = 16
 
 
-async def connection_check(*, provider: str, protocol: str, model: str, remote_id: str) -> str:
+async def connection_check(*, connection, protocol: str, model: str, remote_id: str) -> str:
     """What answered, as a phrase; raises ProviderError when the provider fails."""
     cls = agent_class(protocol)  # an unknown protocol is a ProviderError too
-    timeout = min(settings.PROVIDER_TIMEOUT, CHECK_TIMEOUT)
-    client = client_for(provider).with_options(max_retries=0, timeout=timeout)
+    configured = settings.PROVIDER_TIMEOUT if connection.timeout is None else connection.timeout
+    timeout = min(configured, CHECK_TIMEOUT)
+    client = client_for(connection).with_options(max_retries=0, timeout=timeout)
     if cls.stores_definition:
         # The Assistants API: reading one definition (or listing one) proves the key and that
         # the API still exists there (Azure answers 410 once it is retired).
@@ -31,7 +32,7 @@ async def connection_check(*, provider: str, protocol: str, model: str, remote_i
                 return f"the assistant {remote.id} ({remote.name or 'unnamed'}) is there"
             await client.beta.assistants.list(limit=1)
         return "the Assistants API answers"
-    model = model or default_model(provider)
+    model = model or default_model(connection)
     if protocol == "chat_completions":
         await completion_text(
             client=client,

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chat", "0004_files_and_code_tools"),
+        ("chat", "0005_provider_connections"),
     ]
 
     operations = [

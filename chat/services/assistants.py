@@ -5,8 +5,9 @@ from django.db import transaction
 
 from chat.agents import AssistantDefinition, agent_class, client_for
 from chat.agents.clients import default_model
-from chat.models import Assistant, Conversation, KnowledgeFile, Message, Upload
+from chat.models import Assistant, Connection, Conversation, KnowledgeFile, Message, Upload
 
+from .refusals import Refused
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
 
@@ -15,7 +16,7 @@ def assistant_definition(assistant: Assistant) -> AssistantDefinition:
     the server has none)."""
     return AssistantDefinition(
         name=assistant.name,
-        model=assistant.model or default_model(assistant.provider),
+        model=assistant.model or default_model(assistant.connection),
         instructions=assistant.instructions,
         description=assistant.description,
         tools=list(assistant.tools or []),
@@ -31,18 +32,18 @@ def assistant_definition(assistant: Assistant) -> AssistantDefinition:
 def assistant_agent(assistant: Assistant):
     """The agent of a saved assistant; call from async code (the client is per event loop)."""
     return agent_class(assistant.protocol)(
-        client=client_for(assistant.provider),
+        client=client_for(assistant.connection),
         definition=assistant_definition(assistant),
         thread_mode=assistant.thread_mode,
     )
 
 
-async def _push(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
+async def _push(*, connection: Connection, protocol: str, definition: AssistantDefinition) -> str:
     cls = agent_class(protocol)
     cls.check_definition(definition)
     if not cls.stores_definition:
         return ""  # e.g. `responses`: the definition is sent with every response instead.
-    client = client_for(provider)
+    client = client_for(connection)
     if definition.remote_id:
         agent = cls(client=client, definition=definition)
         await agent.update(definition)
@@ -50,7 +51,9 @@ async def _push(*, provider: str, protocol: str, definition: AssistantDefinition
     return (await cls.create(client=client, definition=definition)).id
 
 
-def assistant_push_remote(*, provider: str, protocol: str, definition: AssistantDefinition) -> str:
+def assistant_push_remote(
+    *, connection: Connection, protocol: str, definition: AssistantDefinition
+) -> str:
     """Creates or updates the definition on the provider; returns its remote id ("" for a
     protocol that keeps no remote definition).
 
@@ -58,14 +61,78 @@ def assistant_push_remote(*, provider: str, protocol: str, definition: Assistant
     for a definition the protocol cannot serve (provider tools on chat_completions), before
     any provider call.
     """
-    return async_to_sync(_push)(provider=provider, protocol=protocol, definition=definition)
+    return async_to_sync(_push)(connection=connection, protocol=protocol, definition=definition)
+
+
+def assistant_move_checked(
+    *, assistant: Assistant, connection: Connection, protocol: str, responses_thread: str = ""
+) -> bool:
+    """Whether saving `assistant` with this connection, protocol and responses thread moves it
+    (its chats then start new remote threads); Refused where its remote definition cannot
+    follow."""
+    responses_thread = responses_thread or assistant.responses_thread
+    moved = bool(assistant.pk) and (
+        connection.pk != assistant.connection_id
+        or protocol != assistant.protocol
+        # Another home for a responses thread: a conversation id is no chain's head.
+        or (
+            protocol == Assistant.Protocol.RESPONSES
+            and responses_thread != assistant.responses_thread
+        )
+    )
+    # Moving to `responses` is allowed (the way off a retired Assistants API): the old
+    # remote definition is left where it is.
+    if moved and assistant.remote_id and agent_class(protocol).stores_definition:
+        raise Refused(
+            "moved",
+            "An assistant stored on a provider cannot move to another connection or to the "
+            "Assistants API. Create a new assistant instead.",
+        )
+    return moved
+
+
+def assistant_set(
+    *,
+    name: str,
+    connection: Connection,
+    protocol: str,
+    model: str | None = None,
+    instructions: str | None = None,
+) -> tuple[Assistant, bool]:
+    """Creates or updates the assistant called `name` (the first one, if several share it),
+    storing its definition remotely first where the protocol keeps one: a provider that
+    refuses (ProviderError) leaves everything as it was. Returns it and whether it is new."""
+    assistant = Assistant.objects.filter(name=name).select_related("connection").first()
+    created = assistant is None
+    if created:
+        assistant = Assistant(name=name, connection=connection, protocol=protocol)
+    previous_connection = None if created else assistant.connection
+    moved = assistant_move_checked(assistant=assistant, connection=connection, protocol=protocol)
+    new_connection = not created and connection.pk != assistant.connection_id
+    assistant.connection, assistant.protocol = connection, protocol
+    if model is not None:
+        assistant.model = model
+    if instructions is not None:
+        assistant.instructions = instructions
+    if moved:
+        assistant.remote_id = ""
+    if new_connection:
+        assistant.remote_vector_store_id = ""
+    assistant.full_clean(exclude=["remote_id", "remote_vector_store_id"])
+    assistant.remote_id = assistant_push_remote(
+        connection=connection, protocol=protocol, definition=assistant_definition(assistant)
+    )
+    assistant.save()
+    if moved:
+        assistant_moved(assistant=assistant, previous_connection=previous_connection)
+    return assistant, created
 
 
 def _knowledge_remote_objects(assistant: Assistant) -> dict[str, list[RemoteObject]]:
     """The assistant's vector store and knowledge files on the provider, store first."""
     by_provider = stored_files_remote_objects(assistant.knowledge_files.all())
     if assistant.remote_vector_store_id:
-        by_provider.setdefault(assistant.provider, []).insert(
+        by_provider.setdefault(assistant.connection.name, []).insert(
             0, RemoteObject(Kind.VECTOR_STORE, assistant.remote_vector_store_id)
         )
     return by_provider
@@ -83,6 +150,8 @@ def assistant_delete(*, assistant: Assistant) -> None:
     async def delete_remote():
         await assistant_agent(assistant).delete()
 
+    assistant.connection  # noqa: B018 (loaded here: delete_remote cannot query)
+
     if assistant.remote_id:
         async_to_sync(delete_remote)()
     for provider, objects in _knowledge_remote_objects(assistant).items():
@@ -90,7 +159,7 @@ def assistant_delete(*, assistant: Assistant) -> None:
     assistant.delete()
 
 
-def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assistant:
+def assistant_import(*, connection: Connection, protocol: str, remote_id: str) -> Assistant:
     """Creates (or refreshes) the local record of an assistant that exists on the provider.
 
     Only protocols with remote definitions can import; `responses` refuses with a readable
@@ -100,12 +169,12 @@ def assistant_import(*, provider: str, protocol: str, remote_id: str) -> Assista
 
     async def retrieve():
         cls = agent_class(protocol)
-        return (await cls.retrieve(client=client_for(provider), remote_id=remote_id)).definition
+        return (await cls.retrieve(client=client_for(connection), remote_id=remote_id)).definition
 
     definition = async_to_sync(retrieve)()
     with transaction.atomic():
         assistant, _ = Assistant.objects.update_or_create(
-            provider=provider,
+            connection=connection,
             remote_id=definition.remote_id,
             defaults={
                 "protocol": protocol,
@@ -131,7 +200,7 @@ async def assistant_ensure_remote(assistant: Assistant) -> None:
     if assistant.remote_id or not cls.stores_definition:
         return
     agent = await cls.create(
-        client=client_for(assistant.provider), definition=assistant_definition(assistant)
+        client=client_for(assistant.connection), definition=assistant_definition(assistant)
     )
     # Compare-and-set: when two first turns race, one definition wins, the other is removed.
     won = await Assistant.objects.filter(pk=assistant.pk, remote_id="").aupdate(remote_id=agent.id)
@@ -142,21 +211,23 @@ async def assistant_ensure_remote(assistant: Assistant) -> None:
         await assistant.arefresh_from_db(fields=["remote_id"])
 
 
-def assistant_moved(*, assistant: Assistant, previous_provider: str = "") -> None:
-    """After an assistant moved to another provider or protocol: its conversations continue
-    in new remote threads (the old ones belong to the old home), their transcripts kept.
+def assistant_moved(*, assistant: Assistant, previous_connection: Connection | None = None) -> None:
+    """After an assistant moved to another connection or protocol: its conversations
+    continue in new remote threads (the old ones belong to the old home), their transcripts
+    kept.
 
-    Files and vector stores belong to a provider, not a protocol: after a change of
-    provider they are deleted on the old one and uploaded again to the new one when needed
-    (knowledge at the next sync, attachments at the next turn)."""
+    Files and vector stores belong to a connection, not a protocol: after a change of
+    connection they are deleted on the old one and uploaded again to the new one when
+    needed (knowledge at the next sync, attachments at the next turn)."""
     conversations = Conversation.objects.filter(assistant=assistant)
     conversations.update(remote_thread_id="")
     # Chain heads of an earlier home: a regenerate must not continue from one of them.
     Message.objects.filter(conversation__assistant=assistant).exclude(remote_response_id="").update(
         remote_response_id=""
     )
-    if not previous_provider or previous_provider == assistant.provider:
+    if previous_connection is None or previous_connection.pk == assistant.connection_id:
         return
+    previous_provider = previous_connection.name
     old_home = [
         RemoteObject(Kind.VECTOR_STORE, store_id)
         for store_id in conversations.exclude(remote_vector_store_id="").values_list(

@@ -122,7 +122,7 @@ def _files_remote_objects(conversation: Conversation) -> dict[str, list[RemoteOb
     if conversation.remote_vector_store_id:
         # The store lives where its files went; with the assistant deleted, that is the only
         # trace of the provider left.
-        provider = conversation.assistant.provider if conversation.assistant else ""
+        provider = conversation.assistant.connection.name if conversation.assistant else ""
         provider = provider or next((f.remote_provider for f in stored if f.remote_provider), "")
         if provider:
             by_provider.setdefault(provider, []).insert(
@@ -140,7 +140,7 @@ def conversation_delete(*, user, conversation_id: int) -> None:
     retries); a leftover file copy is cleaned later without keeping a conversation the user
     asked to delete.
     """
-    conversation = Conversation.objects.select_related("assistant").get(
+    conversation = Conversation.objects.select_related("assistant__connection").get(
         pk=conversation_id, owner=user
     )
     active = conversation.messages.filter(

@@ -77,14 +77,14 @@ async def _index(files: ProviderFiles, assistant: Assistant, pending: list) -> l
 async def _sync_pending(assistant: Assistant, pending: list[KnowledgeFile]) -> tuple[list, bool]:
     """Uploads and indexes `pending`; returns the errors and whether the store is new."""
     try:
-        files = ProviderFiles(client_for(assistant.provider))
+        files = ProviderFiles(client_for(assistant.connection))
     except ProviderError as exc:
         return [await _failed(f, str(exc)) for f in pending], False
     errors, uploaded = [], []
     for knowledge_file in pending:
         try:
-            if knowledge_file.remote_provider != assistant.provider:
-                await _upload(files, knowledge_file, assistant.provider)
+            if knowledge_file.remote_provider != assistant.connection.name:
+                await _upload(files, knowledge_file, assistant.connection.name)
             uploaded.append(knowledge_file)
         except ProviderError as exc:
             errors.append(await _failed(knowledge_file, str(exc)))
@@ -104,7 +104,7 @@ def _remove(assistant: Assistant, removed: Iterable[KnowledgeFile]) -> None:
     if gone and assistant.remote_vector_store_id:
 
         async def take_out_of_store():
-            files = ProviderFiles(client_for(assistant.provider))
+            files = ProviderFiles(client_for(assistant.connection))
             for knowledge_file in gone:
                 await files.remove_from_vector_store(
                     assistant.remote_vector_store_id, knowledge_file.remote_file_id
@@ -131,6 +131,8 @@ def assistant_knowledge_sync(
     """Uploads and indexes the assistant's new (or previously failed) knowledge files,
     deletes the `removed` ones (records already deleted here) on the provider, and
     pushes the definition again when its vector store is new. Returns readable errors."""
+    # Loaded here: the async parts below read it and cannot query.
+    assistant.connection  # noqa: B018
     _remove(assistant, removed)
     pending = list(assistant.knowledge_files.exclude(status=Status.READY).order_by("id"))
     if not pending:
@@ -139,7 +141,7 @@ def assistant_knowledge_sync(
     if created:
         try:
             assistant_push_remote(
-                provider=assistant.provider,
+                connection=assistant.connection,
                 protocol=assistant.protocol,
                 definition=assistant_definition(assistant),
             )

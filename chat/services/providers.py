@@ -1,6 +1,7 @@
-"""Checking a provider connection: one cheap call, and a readable verdict.
+"""Checking an assistant's connection: one cheap call, and a readable verdict.
 
-Used by `manage.py check_provider` and the admin's "Check provider connection" action.
+Used by `manage.py check_provider` and the admin's "Check provider connection" action on
+assistants (`manage.py provider_check` probes every API: chat.services.connections).
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from asgiref.sync import async_to_sync
 from chat.agents import ProviderError
 from chat.agents.checks import connection_check
 from chat.agents.clients import provider_config
-from chat.models import Assistant
+from chat.models import Assistant, Connection
 
 
 @dataclass(frozen=True)
@@ -28,20 +29,21 @@ HINTS = {
 }
 
 
-def _where(provider: str) -> str:
+def _where(connection: Connection) -> str:
     try:
-        return provider_config(provider).base_url
+        return provider_config(connection).base_url
     except ProviderError:
-        return provider
+        return connection.name
 
 
 def provider_check(
-    *, provider: str, protocol: str, model: str = "", remote_id: str = ""
+    *, connection: Connection, protocol: str, model: str = "", remote_id: str = ""
 ) -> ProviderCheck:
     """Makes one cheap call to the provider; never raises for a provider problem."""
+    provider = connection.name
     try:
         detail = async_to_sync(connection_check)(
-            provider=provider, protocol=protocol, model=model, remote_id=remote_id
+            connection=connection, protocol=protocol, model=model, remote_id=remote_id
         )
     except ProviderError as error:
         message = str(error)
@@ -53,14 +55,14 @@ def provider_check(
         elif error.code in HINTS:
             message = f"{message} {HINTS[error.code]}"
         return ProviderCheck(
-            False, f"{provider} ({protocol}) at {_where(provider)}: {message}", error.code
+            False, f"{provider} ({protocol}) at {_where(connection)}: {message}", error.code
         )
-    return ProviderCheck(True, f"{provider} ({protocol}) at {_where(provider)}: OK, {detail}.")
+    return ProviderCheck(True, f"{provider} ({protocol}) at {_where(connection)}: OK, {detail}.")
 
 
 def provider_check_assistant(*, assistant: Assistant) -> ProviderCheck:
     return provider_check(
-        provider=assistant.provider,
+        connection=assistant.connection,
         protocol=assistant.protocol,
         model=assistant.model,
         remote_id=assistant.remote_id,

@@ -12,7 +12,7 @@ from django.db.models import F
 
 from chat.agents import ProviderError, agent_class, client_for
 from chat.agents.files import ProviderFiles
-from chat.models import RemoteCleanup
+from chat.models import Connection, RemoteCleanup
 
 Kind = RemoteCleanup.Kind
 
@@ -29,8 +29,8 @@ class CleanupReport:
     failed: list[RemoteCleanup] = field(default_factory=list)
 
 
-async def _delete_remote(*, provider: str, protocol: str, item: RemoteObject) -> None:
-    client = client_for(provider)
+async def _delete_remote(*, connection: Connection, protocol: str, item: RemoteObject) -> None:
+    client = client_for(connection)
     files = ProviderFiles(client)
     if item.kind == Kind.FILE:
         await files.delete_file(item.remote_id)
@@ -45,19 +45,22 @@ async def _delete_remote(*, provider: str, protocol: str, item: RemoteObject) ->
 
 
 async def _delete_all(
-    *, provider: str, protocol: str, items: list[RemoteObject]
+    *, connection: Connection | None, protocol: str, items: list[RemoteObject]
 ) -> list[tuple[RemoteObject, str]]:
     failures = []
     for item in items:
         try:
-            await _delete_remote(provider=provider, protocol=protocol, item=item)
+            if connection is None:
+                raise ProviderError("Its connection no longer exists.", code="config")
+            await _delete_remote(connection=connection, protocol=protocol, item=item)
         except ProviderError as exc:
             failures.append((item, str(exc)))
     return failures
 
 
 def stored_files_remote_objects(files: Iterable) -> dict[str, list[RemoteObject]]:
-    """The provider copies of stored files (uploads, knowledge, code outputs), by provider.
+    """The provider copies of stored files (uploads, knowledge, code outputs), by the name of
+    the connection holding them.
     A Responses API output lives in a container: the container is deleted, once."""
     by_provider: dict[str, list[RemoteObject]] = {}
     for stored in files:
@@ -75,6 +78,10 @@ def stored_files_remote_objects(files: Iterable) -> dict[str, list[RemoteObject]
     return by_provider
 
 
+def _connection_named(name: str) -> Connection | None:
+    return Connection.objects.filter(name=name).first()
+
+
 def _record_failure(*, provider: str, protocol: str, item: RemoteObject, error: str):
     cleanup, _ = RemoteCleanup.objects.get_or_create(
         provider=provider,
@@ -90,13 +97,16 @@ def _record_failure(*, provider: str, protocol: str, item: RemoteObject, error: 
 def remote_objects_delete(
     *, provider: str, protocol: str = "", objects: Iterable[RemoteObject]
 ) -> list[RemoteCleanup]:
-    """Deletes the objects on the provider, in the given order (vector stores before the
-    files in them); each one that fails is recorded for a retry and returned. Never raises
-    for a provider failure: the caller's local deletion goes on."""
+    """Deletes the objects on the provider (`provider`: the connection's name), in the given
+    order (vector stores before the files in them); each one that fails is recorded for a
+    retry and returned. Never raises for a provider failure: the caller's local deletion
+    goes on."""
     items = [item for item in objects if item.remote_id]
     if not provider or not items:
         return []
-    failures = async_to_sync(_delete_all)(provider=provider, protocol=protocol, items=items)
+    failures = async_to_sync(_delete_all)(
+        connection=_connection_named(provider), protocol=protocol, items=items
+    )
     return [
         _record_failure(provider=provider, protocol=protocol, item=item, error=error)
         for item, error in failures
@@ -110,7 +120,9 @@ def remote_cleanup_retry() -> CleanupReport:
     for cleanup in RemoteCleanup.objects.order_by("id"):
         item = RemoteObject(cleanup.kind, cleanup.remote_id)
         failures = async_to_sync(_delete_all)(
-            provider=cleanup.provider, protocol=cleanup.protocol, items=[item]
+            connection=_connection_named(cleanup.provider),
+            protocol=cleanup.protocol,
+            items=[item],
         )
         if failures:
             _, error = failures[0]

@@ -11,7 +11,7 @@ import logging
 
 from chat.agents.chat_completions import completion_text
 from chat.agents.responses import response_text
-from chat.models import Assistant, Conversation, Message
+from chat.models import Assistant, Connection, Conversation, Message
 
 from .assistants import assistant_agent
 from .conversations import TITLE_MAX_CHARS, conversation_title_from
@@ -28,7 +28,7 @@ TITLE_INSTRUCTIONS = (
 
 async def title_generate(*, assistant: Assistant, question: str, answer: str) -> str:
     """A title written by the assistant's provider, or "" when it cannot give one."""
-    if assistant.provider == Assistant.Provider.LOCAL:
+    if assistant.connection.kind == Connection.Kind.LOCAL:
         return ""
     try:
         async with asyncio.timeout(TITLE_TIMEOUT):
@@ -50,7 +50,7 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
                 max_output_tokens=30,
             )
     except Exception as exc:  # any failure means "use the local title", never a failed turn
-        logger.info("No generated title from %s: %s", assistant.provider, exc)
+        logger.info("No generated title from %s: %s", assistant.connection.name, exc)
         return ""
     title = conversation_title_from(text).strip("\"'“”«» ")
     return title[:TITLE_MAX_CHARS]

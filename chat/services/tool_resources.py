@@ -58,7 +58,7 @@ async def _ensure_vector_store(*, files: ProviderFiles, conversation: Conversati
         conversation.remote_vector_store_id = store_id
         return True
     await sync_to_async(remote_objects_delete)(
-        provider=conversation.assistant.provider,
+        provider=conversation.assistant.connection.name,
         objects=[RemoteObject(Kind.VECTOR_STORE, store_id)],
     )
     await conversation.arefresh_from_db(fields=["remote_vector_store_id"])
@@ -74,8 +74,8 @@ async def conversation_tool_resources(*, conversation: Conversation) -> ToolReso
     uploads = [u async for u in Upload.objects.filter(conversation=conversation).order_by("id")]
     if not uploads:
         return ToolResources()
-    files = ProviderFiles(client_for(assistant.provider))
-    new = await _upload_missing(files=files, provider=assistant.provider, uploads=uploads)
+    files = ProviderFiles(client_for(assistant.connection))
+    new = await _upload_missing(files=files, provider=assistant.connection.name, uploads=uploads)
     vector_store_ids: tuple[str, ...] = ()
     if assistant.file_search and any(is_indexable(u.content_type) for u in uploads):
         created = await _ensure_vector_store(files=files, conversation=conversation)

@@ -312,7 +312,7 @@ class TurnRunner:
         try:
             saved = await output_file_copy(
                 client=self.agent.client,
-                provider=self.conversation.assistant.provider,
+                provider=self.conversation.assistant.connection.name,
                 conversation=self.conversation,
                 reply=self.reply,
                 produced=produced,
@@ -498,7 +498,7 @@ class TurnRunner:
         try:
             async with asyncio.timeout(CONTAINER_DELETE_TIMEOUT):
                 await sync_to_async(remote_objects_delete)(
-                    provider=assistant.provider, protocol=assistant.protocol, objects=objects
+                    provider=assistant.connection.name, protocol=assistant.protocol, objects=objects
                 )
         except Exception:
             logger.exception("Could not delete the containers of reply %s", self.reply.pk)

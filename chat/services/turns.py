@@ -148,7 +148,7 @@ def _conversation_for_turn(*, user, conversation_id) -> Conversation:
     try:
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
-            .select_related("assistant")
+            .select_related("assistant__connection")
             .get(pk=conversation_id, owner=user)
         )
     except (Conversation.DoesNotExist, ValueError, TypeError):
@@ -268,7 +268,9 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
         created = conversation_id is None
         if created:
             try:
-                assistant = Assistant.objects.get(pk=assistant_id, is_active=True)
+                assistant = Assistant.objects.select_related("connection").get(
+                    pk=assistant_id, is_active=True
+                )
             except (Assistant.DoesNotExist, ValueError, TypeError):
                 raise TurnRefused("not_found", "This assistant does not exist.") from None
             conversation = Conversation.objects.create(
@@ -276,7 +278,7 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
             )
         else:
             try:
-                conversation = Conversation.objects.select_related("assistant").get(
+                conversation = Conversation.objects.select_related("assistant__connection").get(
                     pk=conversation_id, owner=user
                 )
             except (Conversation.DoesNotExist, ValueError, TypeError):

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from azure.core.exceptions import ClientAuthenticationError
 from django.conf import settings
 
+from chat.models import Connection
 from tests.azure_credential import LocalTokenCredential
+from tests.chat.connections import seed_connection
 
 CONFIGS = ["local", "openai", "azure-key", "azure-entra"]
 DEPLOYMENT = "chat-deployment"
@@ -53,6 +55,11 @@ class Configured:
     name: str
     provider: str
     site_url: str
+
+    @property
+    def connection(self) -> Connection:
+        """The seeded connection of this provider, unsaved (for the agent layer)."""
+        return seed_connection(self.provider)
 
     @property
     def model(self) -> str:

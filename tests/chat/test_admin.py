@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from chat.models import Assistant
+from tests.chat.connections import connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
@@ -20,7 +21,7 @@ def form_data(**overrides):
     data = {
         "name": "Travel helper",
         "description": "Plans trips",
-        "provider": "local",
+        "connection": connection("local").pk,
         "protocol": "assistants",
         "model": "local-echo-1",
         "instructions": "Be brief.",
@@ -105,7 +106,7 @@ def test_importing_a_remote_assistant_by_id(admin_client, remote):
 
     response = admin_client.post(
         reverse("admin:chat_assistant_import"),
-        {"provider": "local", "protocol": "assistants", "remote_id": made.id},
+        {"connection": connection("local").pk, "protocol": "assistants", "remote_id": made.id},
     )
 
     assistant = Assistant.objects.get(remote_id=made.id)
@@ -129,7 +130,7 @@ def test_importing_keeps_the_remote_assistants_provider_tools_and_knowledge(admi
 
     admin_client.post(
         reverse("admin:chat_assistant_import"),
-        {"provider": "local", "protocol": "assistants", "remote_id": made.id},
+        {"connection": connection("local").pk, "protocol": "assistants", "remote_id": made.id},
     )
 
     assistant = Assistant.objects.get(remote_id=made.id)
@@ -140,7 +141,11 @@ def test_importing_keeps_the_remote_assistants_provider_tools_and_knowledge(admi
 def test_importing_an_unknown_id_shows_why(admin_client):
     response = admin_client.post(
         reverse("admin:chat_assistant_import"),
-        {"provider": "local", "protocol": "assistants", "remote_id": "asst_missing"},
+        {
+            "connection": connection("local").pk,
+            "protocol": "assistants",
+            "remote_id": "asst_missing",
+        },
     )
 
     assert response.status_code == 200

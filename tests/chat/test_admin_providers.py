@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from chat.models import Assistant, Conversation
+from tests.chat.connections import connection
 from tests.chat.fault_server import Fault, FaultServer
 from tests.chat.provider_configs import configure
 
@@ -47,7 +48,7 @@ def form_data(**overrides):
     data = {
         "name": "Travel helper",
         "description": "",
-        "provider": "local",
+        "connection": connection("local").pk,
         "protocol": "assistants",
         "model": "local-echo-1",
         "instructions": "Be brief.",
@@ -130,7 +131,7 @@ def test_a_blank_model_needs_the_providers_default(admin_client, local, monkeypa
 
     response = admin_client.post(
         reverse("admin:chat_assistant_add"),
-        form_data(provider="azure", protocol="responses", model=""),
+        form_data(connection=connection("azure").pk, protocol="responses", model=""),
     )
 
     assert "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME is not set" in response.content.decode()
@@ -140,7 +141,7 @@ def test_a_blank_model_needs_the_providers_default(admin_client, local, monkeypa
 def test_importing_by_id_is_refused_for_responses_with_the_reason(admin_client, local):
     response = admin_client.post(
         reverse("admin:chat_assistant_import"),
-        {"provider": "local", "protocol": "responses", "remote_id": "pmpt_123"},
+        {"connection": connection("local").pk, "protocol": "responses", "remote_id": "pmpt_123"},
     )
 
     page = response.content.decode()
@@ -179,11 +180,11 @@ def test_an_assistant_cannot_move_between_providers_with_its_remote_definition(
 
     response = admin_client.post(
         reverse("admin:chat_assistant_change", args=[assistant.pk]),
-        form_data(provider="openai"),
+        form_data(connection=connection("openai").pk),
     )
 
-    assert "cannot move to another provider" in response.content.decode()
-    assert Assistant.objects.get().provider == "local"
+    assert "cannot move to another connection" in response.content.decode()
+    assert Assistant.objects.get().connection.name == "local"
 
 
 # --- Checking a provider connection -----------------------------------------------------
@@ -224,7 +225,7 @@ def test_the_check_action_reports_a_retired_assistants_api(
         "azure-key", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings
     )
     assistant = Assistant.objects.create(
-        name="Old", provider="azure", protocol="assistants", model=""
+        name="Old", connection=connection("azure"), protocol="assistants", model=""
     )
 
     [shown] = changelist_messages(check(admin_client, assistant))
@@ -235,7 +236,9 @@ def test_the_check_action_reports_a_retired_assistants_api(
 def test_the_check_action_reports_an_unreachable_provider(admin_client, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    assistant = Assistant.objects.create(name="A", provider="openai", model="gpt-test")
+    assistant = Assistant.objects.create(
+        name="A", connection=connection("openai"), model="gpt-test"
+    )
 
     [shown] = changelist_messages(check(admin_client, assistant))
 
@@ -250,7 +253,9 @@ def test_the_check_action_reports_an_entra_id_identity_that_cannot_sign_in(
         "azure-entra", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings
     )
     settings.AZURE_CREDENTIAL_FACTORY = "tests.chat.provider_configs.UnavailableCredential"
-    assistant = Assistant.objects.create(name="A", provider="azure", protocol="responses")
+    assistant = Assistant.objects.create(
+        name="A", connection=connection("azure"), protocol="responses"
+    )
 
     [shown] = changelist_messages(check(admin_client, assistant))
 
@@ -281,7 +286,7 @@ def test_the_check_action_reports_each_failure_readably(
 ):
     fault_server.fault = fault
     assistant = Assistant.objects.create(
-        name="A", provider="openai", protocol="responses", model="gpt-missing"
+        name="A", connection=connection("openai"), protocol="responses", model="gpt-missing"
     )
 
     [shown] = changelist_messages(check(admin_client, assistant))
@@ -312,7 +317,8 @@ def test_saving_shows_each_provider_failure_and_saves_nothing(
     fault_server.fault = fault
 
     response = admin_client.post(
-        reverse("admin:chat_assistant_add"), form_data(provider="openai", model="gpt-test")
+        reverse("admin:chat_assistant_add"),
+        form_data(connection=connection("openai").pk, model="gpt-test"),
     )
 
     page = response.content.decode().replace("&#x27;", "'")
@@ -328,7 +334,8 @@ def test_saving_retries_a_rate_limit_within_the_bound_honouring_retry_after(
     fault_server.fault = Fault(429, "Slow down", {"retry-after": "0.3"})
 
     response = admin_client.post(
-        reverse("admin:chat_assistant_add"), form_data(provider="openai", model="gpt-test")
+        reverse("admin:chat_assistant_add"),
+        form_data(connection=connection("openai").pk, model="gpt-test"),
     )
 
     assert "rate limiting requests (429)" in response.content.decode()

@@ -7,6 +7,7 @@ from django.conf import settings
 from chat.agents import AssistantDefinition, ProviderError, agent_class, client_for
 from chat.agents.events import Cancelled, Completed, RunStarted, TextDelta
 from localai.model import reply_text
+from tests.chat.connections import seed_connection
 
 pytestmark = pytest.mark.usefixtures("local_provider_url")
 
@@ -23,7 +24,7 @@ def definition(**overrides) -> AssistantDefinition:
 
 
 async def test_create_retrieve_update_delete_a_definition():
-    client = client_for("local")
+    client = client_for(seed_connection("local"))
     agent = await Agent.create(client=client, definition=definition())
 
     again = await Agent.retrieve(client=client, remote_id=agent.id)
@@ -40,7 +41,7 @@ async def test_create_retrieve_update_delete_a_definition():
 
 
 async def test_invoking_without_a_thread_creates_one_and_every_item_carries_it():
-    agent = await Agent.create(client=client_for("local"), definition=definition())
+    agent = await Agent.create(client=client_for(seed_connection("local")), definition=definition())
 
     items = [item async for item in agent.invoke_stream("Hello agent")]
 
@@ -65,7 +66,7 @@ async def test_invoking_without_a_thread_creates_one_and_every_item_carries_it()
 
 
 async def test_cancel_stops_a_running_reply():
-    agent = await Agent.create(client=client_for("local"), definition=definition())
+    agent = await Agent.create(client=client_for(seed_connection("local")), definition=definition())
     thread = agent.thread()
     events = []
     async for item in agent.invoke_stream("[[delay:0.05]] [[tokens:300]] go", thread=thread):
@@ -81,6 +82,6 @@ async def test_cancel_stops_a_running_reply():
 async def test_a_wrong_key_is_a_readable_provider_error(settings):
     settings.LOCAL_PROVIDER_API_KEY = "not-the-key"
     with pytest.raises(ProviderError) as refused:
-        await Agent.create(client=client_for("local"), definition=definition())
+        await Agent.create(client=client_for(seed_connection("local")), definition=definition())
     assert refused.value.code == "auth"
     assert "credentials" in str(refused.value)

@@ -20,6 +20,7 @@ def test_a_fresh_site_gets_a_demo_login_and_both_demo_assistants(settings):
     assert user.is_staff and user.check_password(settings.DEMO_PASSWORD)
     tools = {a.name: (a.file_search, a.code_interpreter) for a in Assistant.objects.all()}
     assert tools == {"Demo assistant": (False, False), "Demo analyst": (True, True)}
+    assert {a.connection.name for a in Assistant.objects.all()} == {"local"}
 
 
 def test_later_runs_change_nothing_and_respect_a_switched_off_interpreter(settings):

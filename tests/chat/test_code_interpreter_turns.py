@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from chat.agents import client_for
 from chat.models import Assistant, Message, OutputFile, RemoteCleanup
 from chat.services.uploads import upload_create
+from tests.chat.connections import seed_connection
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 from tests.provider_server import SiteServer
 
@@ -120,7 +121,7 @@ async def test_code_runs_with_its_output_shown_and_its_plot_kept_with_the_reply(
         container_id = step["details"]["container_id"]
         assert output.remote_container_id == container_id
         with pytest.raises(openai.NotFoundError):
-            await client_for("local").containers.retrieve(container_id)
+            await client_for(seed_connection("local")).containers.retrieve(container_id)
     await socket.close()
 
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from chat.models import Assistant, Conversation, Message
 from localai.model import reply_text, tool_reply_tokens
+from tests.chat.connections import connection
 from tests.chat.test_consumer import connected, signed_in, start_chat
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -23,7 +24,11 @@ TOOL_TEXT = 'Please compute.\ncall calculator {"expression": "6 * 7"}'
 def make_assistant(provider: str, protocol: str, **fields) -> Assistant:
     # A blank model: the provider's default (on Azure, AZURE_OPENAI_CHAT_DEPLOYMENT_NAME).
     return Assistant.objects.create(
-        name="Calculating helper", provider=provider, protocol=protocol, model="", **fields
+        name="Calculating helper",
+        connection=connection(provider),
+        protocol=protocol,
+        model="",
+        **fields,
     )
 
 

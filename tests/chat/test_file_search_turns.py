@@ -12,6 +12,7 @@ from chat.agents import client_for
 from chat.agents.files import ProviderFiles
 from chat.models import Assistant, Conversation, Message
 from chat.services.uploads import upload_create
+from tests.chat.connections import seed_connection
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 
 pytestmark = [
@@ -41,7 +42,7 @@ def protocol(request) -> str:
 
 async def knowledge_store(files: dict[str, str]) -> tuple[str, dict[str, str]]:
     """A vector store holding the files, as the admin's knowledge sync leaves one."""
-    provider = ProviderFiles(client_for("local"))
+    provider = ProviderFiles(client_for(seed_connection("local")))
     ids = {
         name: await provider.upload(name=name, data=text.encode()) for name, text in files.items()
     }

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from chat.models import Assistant, KnowledgeFile
+from tests.chat.connections import connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
@@ -17,7 +18,7 @@ def form_data(files=(), existing=(), protocol="assistants", **overrides):
     data = {
         "name": "Office helper",
         "description": "",
-        "provider": "local",
+        "connection": connection("local").pk,
         "protocol": protocol,
         "model": "local-echo-1",
         "instructions": "",

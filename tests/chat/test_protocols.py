@@ -28,7 +28,7 @@ def protocol(request) -> str:
     return request.param
 
 
-def definition(provider: str, **overrides) -> AssistantDefinition:
+def definition(provider, **overrides) -> AssistantDefinition:
     fields = {
         "name": "Agent under test",
         # Blank in the admin means this: on Azure, AZURE_OPENAI_CHAT_DEPLOYMENT_NAME.
@@ -38,7 +38,7 @@ def definition(provider: str, **overrides) -> AssistantDefinition:
     return AssistantDefinition(**{**fields, **overrides})
 
 
-async def new_agent(protocol: str, provider: str, **overrides):
+async def new_agent(protocol: str, provider, **overrides):
     return await agent_class(protocol).create(
         client=client_for(provider), definition=definition(provider, **overrides)
     )
@@ -62,7 +62,7 @@ def text_of(events) -> str:
 async def test_definitions_are_created_and_deleted_where_the_protocol_keeps_them(
     protocol, provider_config
 ):
-    provider = provider_config.provider
+    provider = provider_config.connection
     agent = await new_agent(protocol, provider)
     cls = agent_class(protocol)
 
@@ -87,7 +87,7 @@ async def test_definitions_are_created_and_deleted_where_the_protocol_keeps_them
 async def test_a_new_thread_a_streamed_reply_a_second_turn_and_deleting_the_thread(
     protocol, provider_config
 ):
-    agent = await new_agent(protocol, provider_config.provider)
+    agent = await new_agent(protocol, provider_config.connection)
 
     items = [item async for item in agent.invoke_stream("Hello agent")]
     thread = items[0].thread
@@ -112,7 +112,7 @@ async def test_a_new_thread_a_streamed_reply_a_second_turn_and_deleting_the_thre
 
 async def test_a_tool_call_round_trip_runs_the_registered_function(protocol, provider_config):
     agent = await new_agent(
-        protocol, provider_config.provider, function_tools=("calculator", "current_time")
+        protocol, provider_config.connection, function_tools=("calculator", "current_time")
     )
     text = 'What is it?\ncall calculator {"expression": "6 * 7"}'
 
@@ -130,7 +130,7 @@ async def test_a_tool_call_round_trip_runs_the_registered_function(protocol, pro
 
 
 async def test_a_tool_the_assistant_does_not_offer_is_not_called(protocol, provider_config):
-    agent = await new_agent(protocol, provider_config.provider, function_tools=("current_time",))
+    agent = await new_agent(protocol, provider_config.connection, function_tools=("current_time",))
     text = 'call calculator {"expression": "1 + 1"}'
 
     events = [item.event async for item in agent.invoke_stream(text)]
@@ -141,7 +141,7 @@ async def test_a_tool_the_assistant_does_not_offer_is_not_called(protocol, provi
 
 
 async def test_bad_tool_calls_become_error_outputs_and_the_reply_goes_on(protocol, provider_config):
-    agent = await new_agent(protocol, provider_config.provider, function_tools=("calculator",))
+    agent = await new_agent(protocol, provider_config.connection, function_tools=("calculator",))
     text = 'call calculator {"expression": "1 / 0"}\ncall calculator {"expr": "1"}'
 
     events = [item.event async for item in agent.invoke_stream(text)]
@@ -156,7 +156,7 @@ async def test_bad_tool_calls_become_error_outputs_and_the_reply_goes_on(protoco
 
 
 async def test_cancel_stops_a_running_reply(protocol, provider_config):
-    agent = await new_agent(protocol, provider_config.provider)
+    agent = await new_agent(protocol, provider_config.connection)
     thread = agent.thread()
     events = []
 
@@ -177,7 +177,7 @@ async def test_cancel_stops_a_running_reply(protocol, provider_config):
 
 async def test_stopping_after_a_tool_ran_leaves_the_thread_usable(protocol, provider_config):
     """What Stop does in the chat: the turn's task is cancelled, then the run."""
-    agent = await new_agent(protocol, provider_config.provider, function_tools=("calculator",))
+    agent = await new_agent(protocol, provider_config.connection, function_tools=("calculator",))
     thread = agent.thread()
     run_id = None
 
@@ -207,7 +207,7 @@ async def test_entra_id_tokens_are_fetched_again_once_they_expire(
         monkeypatch=monkeypatch,
         settings=settings,
     )
-    agent = await new_agent("responses", configured.provider)
+    agent = await new_agent("responses", configured.connection)
 
     first = [item.event async for item in agent.invoke_stream("before")]
     credential = provider_configs.issued_credentials[-1]

@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.models import Assistant, Message
+from tests.chat.connections import connection
 from tests.chat.provider_configs import configure
 from tests.chat.test_consumer import connected, messages_of, signed_in, start_chat
 
@@ -27,7 +28,7 @@ def local(site_server, monkeypatch, settings):
 @sync_to_async
 def make_assistant(protocol: str, provider: str = "local", **fields) -> Assistant:
     return Assistant.objects.create(
-        name="Helper", provider=provider, protocol=protocol, model="", **fields
+        name="Helper", connection=connection(provider), protocol=protocol, model="", **fields
     )
 
 

@@ -19,6 +19,7 @@ from chat.models import (
 )
 from chat.services.assistants import assistant_delete
 from chat.services.conversations import conversation_delete
+from tests.chat.connections import connection
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
@@ -279,10 +280,10 @@ def test_moving_an_assistant_to_another_provider_deletes_its_files_on_the_old_on
     conversation.save()
     knowledge, upload = KnowledgeFile.objects.get(), Upload.objects.get()
     old_stores = [assistant.remote_vector_store_id, conversation.remote_vector_store_id]
-    Assistant.objects.filter(pk=assistant.pk).update(provider="openai")
+    Assistant.objects.filter(pk=assistant.pk).update(connection=connection("openai"))
     assistant.refresh_from_db()
 
-    assistant_moved(assistant=assistant, previous_provider="local")
+    assistant_moved(assistant=assistant, previous_connection=connection("local"))
 
     for store in old_stores:
         assert gone(lambda store=store: remote.vector_stores.retrieve(store))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from chat import selectors
 from chat.models import Assistant, Conversation, Message
+from tests.chat import connections
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,9 @@ def bob():
 
 @pytest.fixture
 def assistant():
-    return Assistant.objects.create(name="Helper", provider="local", model="local-echo-1")
+    return Assistant.objects.create(
+        name="Helper", connection=connections.connection("local"), model="local-echo-1"
+    )
 
 
 def make_conversation(owner, assistant, title="", minutes=0, messages=()):

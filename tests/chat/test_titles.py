@@ -6,6 +6,7 @@ import pytest
 from chat.models import Assistant
 from chat.services.conversations import conversation_title_from
 from chat.services.titles import title_generate
+from tests.chat.connections import seed_connection
 from tests.chat.provider_configs import configure
 
 
@@ -44,7 +45,12 @@ async def test_an_assistant_on_the_default_model_gets_its_title_from_that_model(
     # model is the provider's default, for the title as for the turns (a blank one would be
     # refused and leave the derived title).
     configure("openai", site_url=site_server.base_url, monkeypatch=monkeypatch, settings=settings)
-    assistant = Assistant(name="Default model", provider="openai", protocol="responses", model="")
+    assistant = Assistant(
+        name="Default model",
+        connection=seed_connection("openai"),
+        protocol="responses",
+        model="",
+    )
 
     title = await title_generate(assistant=assistant, question="Plan a trip", answer="Sure.")
 

@@ -31,7 +31,7 @@ def conversation_with(admin_user, files: dict[str, bytes], **tools) -> Conversat
         )
         upload.file.save(name, ContentFile(data), save=False)
         upload.save()
-    return Conversation.objects.select_related("assistant").get(pk=conversation.pk)
+    return Conversation.objects.select_related("assistant__connection").get(pk=conversation.pk)
 
 
 def resources_for(conversation) -> ToolResources:

@@ -6,6 +6,7 @@ import pytest
 from chat.models import Conversation, Message
 from chat.services.titles import title_generate
 from localai.model import reply_text
+from tests.chat.connections import seed_connection
 from tests.chat.test_consumer import (
     connected,
     local_assistant,
@@ -288,8 +289,8 @@ async def test_a_provider_that_cannot_title_leaves_the_local_title(monkeypatch):
     # An OpenAI assistant with no key configured: the provider call fails at once, and the
     # turn goes on with the locally derived title.
     assistant = await local_assistant()
-    assistant.provider = "openai"
+    assistant.connection = seed_connection("openai")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert await title_generate(assistant=assistant, question="q", answer="a") == ""
-    assistant.provider = "local"
+    assistant.connection = seed_connection("local")
     assert await title_generate(assistant=assistant, question="q", answer="a") == ""

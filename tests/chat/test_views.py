@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
+from tests.chat import connections
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,10 @@ def bob():
 @pytest.fixture
 def assistant():
     return Assistant.objects.create(
-        name="Helper", description="Answers questions.", provider="local", model="local-echo-1"
+        name="Helper",
+        description="Answers questions.",
+        connection=connections.connection("local"),
+        model="local-echo-1",
     )
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from chat.models import Assistant
+from chat.models import Assistant, Connection
 
 DEMO_ASSISTANT = {
     "name": "Demo assistant",
@@ -38,6 +38,9 @@ class Command(BaseCommand):
             user.set_password(settings.DEMO_PASSWORD)
             user.save()
         if settings.LOCAL_PROVIDER_ENABLED and not Assistant.objects.exists():
+            local, _ = Connection.objects.get_or_create(
+                name="local", defaults={"kind": Connection.Kind.LOCAL}
+            )
             # Their definitions are stored on the local provider at the first turn, once the
             # site (and with it the provider) is serving.
             for demo in (
@@ -45,7 +48,7 @@ class Command(BaseCommand):
                 {**DEMO_ANALYST, "code_interpreter": settings.LOCAL_PROVIDER_CODE_INTERPRETER},
             ):
                 Assistant.objects.create(
-                    provider=Assistant.Provider.LOCAL,
+                    connection=local,
                     protocol=Assistant.Protocol.ASSISTANTS,
                     model=settings.LOCAL_PROVIDER_MODEL,
                     **demo,
