@@ -10,8 +10,8 @@ import pytest
 from azure.identity.aio import get_bearer_token_provider
 from django.conf import settings
 
-from localai.model import reply_text
-from localai.tokens import issue_token, token_status
+from localai.engine.model import reply_text
+from localai.http.tokens import issue_token, token_status
 from tests.azure_credential import COGNITIVE_SCOPE, LocalTokenCredential, expired_token
 from tests.localai.sdk import AZURE_API_VERSION, make_azure_client, make_client
 

@@ -13,7 +13,7 @@ from openai.types.beta.threads import Message
 from openai.types.beta.threads.runs import RunStep
 from openai.types.responses import Response
 
-from localai.code_model import CODE_CLOSING_SENTENCE, code_block, code_reply
+from localai.engine.code_model import CODE_CLOSING_SENTENCE, code_block, code_reply
 from tests.localai.sdk import make_client, new_assistant, wait_for_run
 from tests.localai.test_contract import (
     CONVERSATION_ITEM,

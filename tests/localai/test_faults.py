@@ -5,7 +5,7 @@ import time
 import openai
 import pytest
 
-from localai.model import FAULT_AFTER_TOKENS, reply_tokens
+from localai.engine.model import FAULT_AFTER_TOKENS, reply_tokens
 from tests.localai.sdk import last_message, make_client, message_text, new_assistant, new_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

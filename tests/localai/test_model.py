@@ -2,7 +2,7 @@
 
 import json
 
-from localai.model import (
+from localai.engine.model import (
     CLOSING_SENTENCE,
     parse_directives,
     reply_text,

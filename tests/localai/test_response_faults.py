@@ -5,7 +5,7 @@ import time
 import openai
 import pytest
 
-from localai.model import FAULT_AFTER_TOKENS, STAMP, reply_text, reply_tokens, strip_stamps
+from localai.engine.model import FAULT_AFTER_TOKENS, STAMP, reply_text, reply_tokens, strip_stamps
 from tests.localai.sdk import make_client, stream_events
 from tests.localai.test_conversations import texts
 

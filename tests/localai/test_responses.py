@@ -8,7 +8,7 @@ import time
 import openai
 import pytest
 
-from localai.model import reply_text, reply_tokens, tool_reply_tokens
+from localai.engine.model import reply_text, reply_tokens, tool_reply_tokens
 from tests.localai.sdk import make_client, stream_events, wait_for_response
 from tests.localai.test_conversations import texts
 

@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import AsyncAssistantEventHandler
 
-from localai.model import reply_text, reply_tokens, tool_reply_tokens
+from localai.engine.model import reply_text, reply_tokens, tool_reply_tokens
 from tests.localai.sdk import (
     last_message,
     make_client,

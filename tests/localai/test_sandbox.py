@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from localai import sandbox
-from localai.sandbox import NETWORK_REFUSED, SandboxLimits, sandbox_run
+from localai.tools.sandbox import run as sandbox
+from localai.tools.sandbox.limits import NETWORK_REFUSED, SandboxLimits
+from localai.tools.sandbox.run import sandbox_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Small limits keep these tests fast.

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from localai.model import STAMP, parse_directives, reply_text, reply_tokens, strip_stamps
+from localai.engine.model import STAMP, parse_directives, reply_text, reply_tokens, strip_stamps
 from tests.localai.sdk import make_client, new_assistant, new_thread
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
