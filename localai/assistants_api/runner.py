@@ -3,16 +3,16 @@
 The database holds the run's state at every step, so a retrieve or a cancel arriving on any
 connection, in any process, sees and steers the run. The same execution backs streamed runs
 (its events become server-sent events) and background runs (its events are dropped). The
-token loop is shared with the Responses API (token_stream.py), and so are the crash and
-client-gone handling (execution.py). Every reply, plain or after a file search or the code
-interpreter (code_runs.py), is streamed by the one `_stream_message`.
+token loop is shared with the Responses API (engine/token_stream.py), and so are what a turn
+does next (engine/turn.py) and the crash and client-gone handling (engine/execution.py).
+Every reply, plain or after a file search or the code interpreter, is streamed by the one
+`_reply`.
 """
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
 from localai import ids
-from localai.assistants_api.code_run import code_run_events
 from localai.assistants_api.objects import (
     message_delta_object,
     message_object,
@@ -22,18 +22,19 @@ from localai.assistants_api.objects import (
     text_block,
     usage_object,
 )
-from localai.assistants_api.states import run_advance, run_end, run_fail_after_crash
-from localai.engine.code_model import code_to_run
-from localai.engine.execution import Execution
-from localai.engine.model import (
-    file_search_reply,
-    parse_directives,
-    reply_tokens,
-    tool_call_requests,
-    tool_reply_tokens,
-)
-from localai.engine.token_stream import Annotate, TokenStream, annotated
+from localai.assistants_api.states import run_end, run_fail_after_crash
+from localai.engine.code_model import CodeReply, LinkToken, ProducedFile, code_pieces, code_reply
+from localai.engine.model import count_tokens, file_search_reply, parse_directives
+from localai.engine.states import advance, current_status
+from localai.engine.token_stream import Annotate, TokenStream, annotate_tokens, annotated
+from localai.engine.turn import TurnExecution, next_step
+from localai.files_api.files import file_contents_of
 from localai.models import Message, Run, RunStep, unix_now
+from localai.tools.code_interpreter import (
+    output_files_create,
+    run_input_file_ids,
+    sandbox_run_watched,
+)
 from localai.tools.file_search import (
     ASSISTANTS_INCLUDE,
     FileSearch,
@@ -62,7 +63,23 @@ _STEP_EVENT = {
 }
 
 
-class RunExecution(Execution):
+def _file_paths(reply: CodeReply, file_ids: dict[str, str]) -> Annotate:
+    """A link token's file_path annotation, spanning the link target."""
+
+    def file_path(link: LinkToken, start: int, end: int) -> dict:
+        text = reply.tokens[link.token_index]
+        return {
+            "type": "file_path",
+            "text": text,
+            "start_index": start,
+            "end_index": start + len(text),
+            "file_path": {"file_id": file_ids[link.name]},
+        }
+
+    return annotate_tokens(reply.links_by_token, file_path)
+
+
+class RunExecution(TurnExecution):
     """One pass of a run: from queued to its end, or to `requires_action`.
 
     `after_tool_outputs` resumes a run whose tool outputs were just submitted.
@@ -159,7 +176,7 @@ class RunExecution(Execution):
 
     async def _events(self) -> AsyncIterator[Event]:
         run = self.run
-        tokens: list[str] | None = None
+        outputs: list[tuple[str, str]] | None = None
         if self.after_tool_outputs:
             step = await RunStep.objects.filter(run=run, type="tool_calls").alatest("pk")
             yield self._step_event("thread.run.step.completed", step)
@@ -168,12 +185,11 @@ class RunExecution(Execution):
                 (call["function"]["name"], call["function"]["output"] or "")
                 for call in step.step_details["tool_calls"]
             ]
-            tokens = tool_reply_tokens(run.input_text, outputs)
         else:
             yield self._run_event("thread.run.created")
             yield self._run_event("thread.run.queued")
 
-        started = await run_advance(
+        started = await advance(
             run, "in_progress", from_statuses=("queued",), started_at=run.started_at or unix_now()
         )
         if not started:
@@ -182,32 +198,14 @@ class RunExecution(Execution):
                 yield event
             return
         yield self._run_event("thread.run.in_progress")
-
-        if tokens is None:
-            calls = []
-            if run.tool_choice != "none":
-                calls = tool_call_requests(run.input_text, run.tools)
-            if calls:
-                async with aclosing(self._request_tool_outputs(calls)) as events:
-                    async for event in events:
-                        yield event
-                return
-            code = code_to_run(
-                tool_choice=run.tool_choice, tools=run.tools, input_text=run.input_text
-            )
-            if code is not None:
-                async with aclosing(code_run_events(self, code)) as events:
-                    async for event in events:
-                        yield event
-                return
-            search = await self._file_search()
-            if search is not None:
-                async with aclosing(self._file_search_reply(search)) as events:
-                    async for event in events:
-                        yield event
-                return
-            tokens = reply_tokens(run.input_text)
-        async with aclosing(self._stream_message(tokens)) as events:
+        step = await next_step(
+            input_text=run.input_text,
+            tools=run.tools,
+            tool_choice=run.tool_choice,
+            tool_outputs=outputs,
+            file_search=self._file_search,
+        )
+        async with aclosing(self._take(step)) as events:
             async for event in events:
                 yield event
 
@@ -228,7 +226,7 @@ class RunExecution(Execution):
             score_threshold=score_threshold,
         )
 
-    async def _file_search_reply(self, search: FileSearch) -> AsyncIterator[Event]:
+    async def _search_files(self, search: FileSearch) -> AsyncIterator[Event]:
         """A tool_calls step with the search, then the message quoting its passages."""
         call_id = ids.call_id()
         with_content = ASSISTANTS_INCLUDE in self.include
@@ -245,11 +243,11 @@ class RunExecution(Execution):
         yield await self._tool_calls_step_complete(step, completion_tokens=0)
         reply = file_search_reply(search.passages, markers=True)
         annotate = assistants_citations(reply.citations)
-        async with aclosing(self._stream_message(reply.tokens, annotate=annotate)) as events:
+        async with aclosing(self._reply(reply.tokens, annotate=annotate)) as events:
             async for event in events:
                 yield event
 
-    async def _request_tool_outputs(self, calls) -> AsyncIterator[Event]:
+    async def _call_functions(self, calls) -> AsyncIterator[Event]:
         run = self.run
         tool_calls = [
             {
@@ -279,7 +277,7 @@ class RunExecution(Execution):
                 ]
             },
         }
-        if await run_advance(
+        if await advance(
             run, "requires_action", from_statuses=("in_progress",), required_action=required_action
         ):
             self.settled = True
@@ -289,11 +287,10 @@ class RunExecution(Execution):
             yield event
 
     async def _cancel_requested(self) -> bool:
-        status = await Run.objects.filter(pk=self.run.pk).values_list("status", flat=True).afirst()
         # A deleted run (its thread was deleted) counts as cancelled too.
-        return status != "in_progress"
+        return await current_status(self.run) != "in_progress"
 
-    async def _stream_message(
+    async def _reply(
         self,
         tokens: list[str],
         *,
@@ -364,3 +361,73 @@ class RunExecution(Execution):
             yield self._message_event("thread.message.incomplete", message)
         for event in self._ended(outcome, step):
             yield event
+
+    async def _run_code(self, code: str) -> AsyncIterator[Event]:
+        """A `tool_calls` step running the code (its input streamed in pieces, then its
+        outputs), then the message: the images the code drew first (one `image_file` delta
+        each), then a summary whose file links carry `file_path` annotations."""
+        run = self.run
+        call = {"id": ids.call_id(), "type": "code_interpreter"}
+        call["code_interpreter"] = {"input": "", "outputs": []}
+        step = await self._tool_calls_step([call])
+
+        def step_delta(code_interpreter: dict) -> Event:
+            piece = {
+                "id": call["id"],
+                "type": "code_interpreter",
+                "code_interpreter": code_interpreter,
+            }
+            return "thread.run.step.delta", run_step_tool_calls_delta_object(step, [piece])
+
+        self.steps = (step,)
+        for event in self._step_started(step):
+            yield event
+        for piece in code_pieces(code):
+            yield step_delta({"input": piece})
+        call["code_interpreter"]["input"] = code
+        await RunStep.objects.filter(pk=step.pk).aupdate(step_details=step.step_details)
+
+        inputs = await file_contents_of(await run_input_file_ids(run))
+        result = await sandbox_run_watched(
+            code=code, files=inputs, cancel_requested=self._cancel_requested
+        )
+        if result is None:
+            for event in self._ended(await self._end("cancelled", steps=(step,)), step):
+                yield event
+            return
+
+        stored = await output_files_create(files=result.files)
+        outputs: list[dict] = [{"type": "logs", "logs": result.logs}]
+        outputs += [
+            {"type": "image", "image": {"file_id": file.public_id}}
+            for produced, file in stored
+            if produced.is_image
+        ]
+        yield step_delta(
+            {"outputs": [{"index": index, **output} for index, output in enumerate(outputs)]}
+        )
+        call["code_interpreter"]["outputs"] = outputs
+        yield await self._tool_calls_step_complete(step, completion_tokens=count_tokens(code))
+
+        reply = code_reply(
+            logs=result.logs,
+            failed=not result.ok,
+            files=[ProducedFile(produced.name, produced.is_image) for produced, _ in stored],
+            sandbox_error=result.error if result.crashed else "",
+        )
+        file_ids = {produced.name: file.public_id for produced, file in stored}
+        images = [
+            {"type": "image_file", "image_file": {"file_id": file.public_id}}
+            for produced, file in stored
+            if produced.is_image
+        ]
+        async with aclosing(
+            self._reply(
+                reply.tokens,
+                annotate=_file_paths(reply, file_ids),
+                leading_blocks=tuple(images),
+                previous_steps=(step,),
+            )
+        ) as events:
+            async for event in events:
+                yield event

@@ -3,8 +3,9 @@
 from localai import ids
 from localai.assistants_api.objects import usage_object
 from localai.assistants_api.selectors import thread_prompt_tokens
-from localai.assistants_api.states import run_advance, run_end, thread_active_run
+from localai.assistants_api.states import run_end, thread_active_run
 from localai.engine.model import count_tokens
+from localai.engine.states import advance
 from localai.http.errors import APIError
 from localai.models import (
     RUN_LIFETIME_SECONDS,
@@ -114,7 +115,7 @@ async def run_cancel(*, run: Run) -> Run:
         # Nothing is executing it: it ends here.
         await run_end(run, "cancelled")
         return run
-    if await run_advance(run, "cancelling", from_statuses=("queued", "in_progress")):
+    if await advance(run, "cancelling", from_statuses=("queued", "in_progress")):
         return run
     await run.arefresh_from_db()
     if run.status == "cancelling":
@@ -135,9 +136,7 @@ async def run_submit_tool_outputs(*, run: Run, outputs: list[dict]) -> Run:
             param="tool_outputs",
         )
     step = await RunStep.objects.filter(run=run, type="tool_calls").alatest("pk")
-    queued = await run_advance(
-        run, "queued", from_statuses=("requires_action",), required_action=None
-    )
+    queued = await advance(run, "queued", from_statuses=("requires_action",), required_action=None)
     if not queued:
         await run.arefresh_from_db()
         raise APIError(400, f'Runs in status "{run.status}" do not accept tool outputs.')

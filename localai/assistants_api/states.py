@@ -1,11 +1,13 @@
 """A run's life cycle in the database: transitions, the end of a run, the thread's lock.
 
-Every change of status is a conditional UPDATE on the current status, so that a cancel from
+Every change of status is a conditional UPDATE on the current status (engine/states.py), so
+that a cancel from
 one connection (or process) and the execution in another never overwrite each other.
 """
 
 from localai.assistants_api.objects import text_block, usage_object
 from localai.engine.model import count_tokens
+from localai.engine.states import advance, current_status
 from localai.models import ACTIVE_RUN_STATUSES, Message, Run, RunStep, Thread, unix_now
 
 # How each way of ending shows on the run's steps and on its unfinished message.
@@ -26,18 +28,6 @@ _INCOMPLETE_REASON = {
     "failed": "run_failed",
     "expired": "run_expired",
 }
-
-
-async def run_advance(run: Run, status: str, *, from_statuses: tuple[str, ...], **fields) -> bool:
-    """Moves the run to `status` if it is still in one of `from_statuses`."""
-    updated = await Run.objects.filter(pk=run.pk, status__in=from_statuses).aupdate(
-        status=status, **fields
-    )
-    if updated:
-        run.status = status
-        for name, value in fields.items():
-            setattr(run, name, value)
-    return bool(updated)
 
 
 async def thread_release(run: Run) -> None:
@@ -85,7 +75,7 @@ async def run_end(
     """
     now = unix_now()
     usage = usage_object(run.prompt_tokens, streamed_tokens + await _tool_call_tokens(run))
-    if outcome == "completed" and not await run_advance(
+    if outcome == "completed" and not await advance(
         run, "completed", from_statuses=("in_progress",), completed_at=now, usage=usage
     ):
         outcome = "cancelled"
@@ -96,10 +86,9 @@ async def run_end(
         elif outcome == "failed":
             fields["failed_at"] = now
             fields["last_error"] = {"code": "server_error", "message": error}
-        if not await run_advance(run, outcome, from_statuses=ACTIVE_RUN_STATUSES, **fields):
+        if not await advance(run, outcome, from_statuses=ACTIVE_RUN_STATUSES, **fields):
             # Someone else ended it (a lazy expiry), or the thread was deleted meanwhile.
-            current = await Run.objects.filter(pk=run.pk).values_list("status", flat=True).afirst()
-            return current or "cancelled"
+            return await current_status(run) or "cancelled"
     await thread_release(run)
 
     message_fields: dict = {}

@@ -18,21 +18,23 @@ for it), the response being `cancelled`. A client that goes away leaves it cance
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 
 from localai import ids
-from localai.engine.code_model import code_to_run
-from localai.engine.execution import Execution
-from localai.engine.model import (
-    file_search_reply,
-    parse_directives,
-    reply_tokens,
-    tokenize,
-    tool_call_requests,
-    tool_reply_tokens,
-)
+from localai.engine.code_model import ProducedFile, code_pieces, code_reply
+from localai.engine.model import file_search_reply, parse_directives, tokenize
+from localai.engine.states import advance, current_status
 from localai.engine.token_stream import Annotate, TokenStream, annotated
+from localai.engine.turn import TurnExecution, next_step
+from localai.files_api.containers import container_files_for_sandbox, container_touch
 from localai.models import Item, Response
-from localai.responses_api.code_interpreter import code_response_events
+from localai.responses_api.code_interpreter import (
+    OUTPUTS_INCLUDE,
+    code_call_body,
+    code_interpreter_tool,
+    container_file_citations,
+    container_for,
+)
 from localai.responses_api.objects import (
     function_call_body,
     item_object,
@@ -40,7 +42,8 @@ from localai.responses_api.objects import (
     output_text_part,
     response_object,
 )
-from localai.responses_api.states import response_advance, response_end, response_fail_after_crash
+from localai.responses_api.states import response_end, response_fail_after_crash
+from localai.tools.code_interpreter import container_outputs_put, sandbox_run_watched
 from localai.tools.file_search import (
     RESPONSES_INCLUDE,
     FileSearch,
@@ -58,7 +61,7 @@ _TERMINAL_EVENT = {
 }
 
 
-class ResponseExecution(Execution):
+class ResponseExecution(TurnExecution):
     def __init__(self, response: Response, *, include: tuple[str, ...] = ()):
         self.response = response
         # The request's `include`: what its tool call items show (file search results).
@@ -112,48 +115,30 @@ class ResponseExecution(Execution):
         )
 
     async def _cancel_requested(self) -> bool:
-        status = Response.objects.filter(pk=self.response.pk).values_list("status", flat=True)
         # A deleted response counts as cancelled too.
-        return await status.afirst() != "in_progress"
+        return await current_status(self.response) != "in_progress"
 
     async def _events(self) -> AsyncIterator[dict]:
         response = self.response
         yield self._response_event("response.created")
         if response.status == "queued":
             yield self._response_event("response.queued")
-            if not await response_advance(response, "in_progress", from_statuses=("queued",)):
+            if not await advance(response, "in_progress", from_statuses=("queued",)):
                 # Cancelled before it began.
                 await self._end("cancelled")
                 return
         yield self._response_event("response.in_progress")
 
-        if response.tool_outputs is not None:
-            tokens = tool_reply_tokens(response.input_text, response.tool_outputs)
-        else:
-            calls = []
-            if response.tool_choice != "none":
-                calls = tool_call_requests(response.input_text, response.tools)
-            if calls:
-                async for event in self._call_functions(calls):
-                    yield event
-                return
-            code = code_to_run(
-                tool_choice=response.tool_choice,
-                tools=response.tools,
-                input_text=response.input_text,
-            )
-            if code is not None:
-                async for event in code_response_events(self, code):
-                    yield event
-                return
-            search = await self._file_search()
-            if search is not None:
-                async for event in self._file_search_reply(search):
-                    yield event
-                return
-            tokens = reply_tokens(response.input_text)
-        async for event in self._reply(tokens):
-            yield event
+        step = await next_step(
+            input_text=response.input_text,
+            tools=response.tools,
+            tool_choice=response.tool_choice,
+            tool_outputs=response.tool_outputs,
+            file_search=self._file_search,
+        )
+        async with aclosing(self._take(step)) as events:
+            async for event in events:
+                yield event
 
     async def _file_search(self) -> FileSearch | None:
         """The file search this response makes (file_search.py), or None: not offered,
@@ -170,7 +155,7 @@ class ResponseExecution(Execution):
             score_threshold=score_threshold,
         )
 
-    async def _file_search_reply(self, search: FileSearch) -> AsyncIterator[dict]:
+    async def _search_files(self, search: FileSearch) -> AsyncIterator[dict]:
         """A file_search_call item with its events, then the message citing the passages."""
         index = len(self.output)
         with_results = RESPONSES_INCLUDE in self.include
@@ -277,4 +262,62 @@ class ResponseExecution(Execution):
         )
         yield self._item_event("response.output_item.done", index, item)
         for event in self._ended(outcome):
+            yield event
+
+    async def _run_code(self, code: str) -> AsyncIterator[dict]:
+        """A `code_interpreter_call` item running the code in a container, then the reply, whose
+        file links carry `container_file_citation` annotations (code_interpreter.py)."""
+        response = self.response
+        tool = code_interpreter_tool(response.tools) or {}
+        container = await container_for(tool, response.public_id)
+        container_id = container.public_id if container else str(tool.get("container"))
+        index = len(self.output)
+        body = code_call_body(container_id, "", "in_progress", None)
+        item = await self._new_output_item(body)
+        call = {"item_id": item.public_id, "output_index": index}
+        yield self._item_event("response.output_item.added", index, item)
+        yield self._event("response.code_interpreter_call.in_progress", **call)
+        for piece in code_pieces(code):
+            yield self._event("response.code_interpreter_call_code.delta", **call, delta=piece)
+        yield self._event("response.code_interpreter_call_code.done", **call, code=code)
+        body["code"] = code
+        # Stored as interpreting for a retrieve meanwhile; in memory it stays in_progress, so
+        # that a response abandoned now ends the item incomplete (response_states).
+        await Item.objects.filter(pk=item.pk).aupdate(body={**body, "status": "interpreting"})
+        yield self._event("response.code_interpreter_call.interpreting", **call)
+
+        if container is None:
+            result, stored, error = None, [], f"the container {container_id} does not exist."
+        else:
+            result = await sandbox_run_watched(
+                code=code,
+                files=await container_files_for_sandbox(container),
+                cancel_requested=self._cancel_requested,
+            )
+            if result is None:
+                # Cancelled: the response ends without a terminal event, like a cancelled reply.
+                await self._end("cancelled")
+                return
+            await container_touch(container=container)
+            stored = await container_outputs_put(container=container, files=result.files)
+            error = result.error if result.crashed else ""
+        with_outputs = OUTPUTS_INCLUDE in self.include
+        logs = result.logs if result is not None else f"Error: {error}"
+        body.update(
+            status="failed" if error else "completed",
+            outputs=[{"type": "logs", "logs": logs}] if with_outputs else None,
+        )
+        await Item.objects.filter(pk=item.pk).aupdate(body=body)
+        yield self._event("response.code_interpreter_call.completed", **call)
+        yield self._item_event("response.output_item.done", index, item)
+
+        reply = code_reply(
+            logs=logs,
+            failed=result is None or not result.ok,
+            files=[ProducedFile(produced.name, produced.is_image) for produced, _ in stored],
+            sandbox_error=error,
+        )
+        file_ids = {produced.name: file.public_id for produced, file in stored}
+        annotate = container_file_citations(reply, container_id, file_ids)
+        async for event in self._reply(reply.tokens, annotate=annotate):
             yield event

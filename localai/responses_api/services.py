@@ -1,12 +1,12 @@
 """Writes of the Responses and Conversations APIs, with the rules the real service enforces."""
 
 from localai import ids
+from localai.engine.states import advance
 from localai.http.errors import APIError
 from localai.models import ACTIVE_RESPONSE_STATUSES, Conversation, Item, Response, unix_now
 from localai.responses_api.states import (
     RESPONSE_LIFETIME_SECONDS,
     conversation_active_response,
-    response_advance,
 )
 
 
@@ -116,7 +116,7 @@ async def response_create(
 
 async def response_cancel(*, response: Response) -> Response:
     """Stops a response; its execution notices within a moment and finishes its items."""
-    if await response_advance(response, "cancelled", from_statuses=ACTIVE_RESPONSE_STATUSES):
+    if await advance(response, "cancelled", from_statuses=ACTIVE_RESPONSE_STATUSES):
         return response
     await response.arefresh_from_db()
     if response.status == "cancelled":

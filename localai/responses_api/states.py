@@ -1,7 +1,7 @@
 """A response's life cycle in the database: transitions, its end, the conversation's lock.
 
-As for runs (run_states.py), every change of status is a conditional UPDATE on the current
-status, so that a cancel from one connection (or process) and the execution in another
+As for runs, every change of status is a conditional UPDATE on the current status
+(engine/states.py), so that a cancel from one connection (or process) and the execution in another
 never overwrite each other. The end of a response is also when its output items join its
 conversation, as in the real API.
 """
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from django.db.models import Subquery
 
 from localai.engine.model import count_tokens
+from localai.engine.states import advance, current_status
 from localai.models import (
     ACTIVE_RESPONSE_STATUSES,
     RUN_LIFETIME_SECONDS,
@@ -25,20 +26,6 @@ from localai.responses_api.objects import output_text_part, usage_object
 # after its creation; real runs expire after the same time.
 RESPONSE_LIFETIME_SECONDS = RUN_LIFETIME_SECONDS
 CRASH_ERROR = "The local provider stopped executing this response."
-
-
-async def response_advance(
-    response: Response, status: str, *, from_statuses: tuple[str, ...], **fields
-) -> bool:
-    """Moves the response to `status` if it is still in one of `from_statuses`."""
-    updated = await Response.objects.filter(pk=response.pk, status__in=from_statuses).aupdate(
-        status=status, **fields
-    )
-    if updated:
-        response.status = status
-        for name, value in fields.items():
-            setattr(response, name, value)
-    return bool(updated)
 
 
 async def conversation_release(response: Response) -> None:
@@ -111,11 +98,8 @@ async def response_end(
         fields["error"] = {"code": "server_error", "message": error}
     elif outcome == "incomplete":
         fields["incomplete_details"] = {"reason": incomplete_reason}
-    if not await response_advance(
-        response, outcome, from_statuses=ACTIVE_RESPONSE_STATUSES, **fields
-    ):
-        current = Response.objects.filter(pk=response.pk).values_list("status", flat=True)
-        status = await current.afirst()
+    if not await advance(response, outcome, from_statuses=ACTIVE_RESPONSE_STATUSES, **fields):
+        status = await current_status(response)
         if status is None:
             # Deleted while it streamed: what it produced goes with it.
             await Item.objects.filter(pk__in=[item.pk for item in items]).adelete()
