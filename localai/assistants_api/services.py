@@ -16,16 +16,28 @@ from localai.models import (
     Thread,
     unix_now,
 )
+from localai.tools.file_search import file_search_resources, thread_attachments_index
+
+
+async def _with_file_search_stores(fields: dict) -> dict:
+    """The fields, with the file_search helper stores of their `tool_resources` made."""
+    if "tool_resources" not in fields:
+        return fields
+    return {**fields, "tool_resources": await file_search_resources(fields["tool_resources"])}
+
+
+async def _update(record: Assistant | Thread, fields: dict) -> None:
+    for name, value in fields.items():
+        setattr(record, name, value)
+    await record.asave(update_fields=list(fields) or None)
 
 
 async def assistant_create(*, fields: dict) -> Assistant:
-    return await Assistant.objects.acreate(**fields)
+    return await Assistant.objects.acreate(**await _with_file_search_stores(fields))
 
 
 async def assistant_update(*, assistant: Assistant, fields: dict) -> Assistant:
-    for name, value in fields.items():
-        setattr(assistant, name, value)
-    await assistant.asave(update_fields=list(fields) or None)
+    await _update(assistant, await _with_file_search_stores(fields))
     return assistant
 
 
@@ -33,17 +45,19 @@ async def assistant_delete(*, assistant: Assistant) -> None:
     await assistant.adelete()
 
 
-async def thread_create(*, metadata: dict, tool_resources: dict, messages: list[dict]) -> Thread:
-    thread = await Thread.objects.acreate(metadata=metadata, tool_resources=tool_resources)
+async def thread_create(*, metadata: dict, tool_resources: object, messages: list[dict]) -> Thread:
+    """A thread with its messages; files attached to them for file_search are indexed."""
+    thread = await Thread.objects.acreate(
+        metadata=metadata, tool_resources=await file_search_resources(tool_resources)
+    )
     for fields in messages:
         await Message.objects.acreate(thread=thread, **fields)
+    await thread_attachments_index(thread=thread, messages=messages)
     return thread
 
 
 async def thread_update(*, thread: Thread, fields: dict) -> Thread:
-    for name, value in fields.items():
-        setattr(thread, name, value)
-    await thread.asave(update_fields=list(fields) or None)
+    await _update(thread, await _with_file_search_stores(fields))
     return thread
 
 
@@ -64,7 +78,9 @@ async def _ensure_no_active_run(thread: Thread, error: str) -> None:
 
 async def message_create(*, thread: Thread, fields: dict) -> Message:
     await _ensure_no_active_run(thread, _BUSY_FOR_MESSAGES)
-    return await Message.objects.acreate(thread=thread, **fields)
+    message = await Message.objects.acreate(thread=thread, **fields)
+    await thread_attachments_index(thread=thread, messages=[fields])
+    return message
 
 
 async def run_create(
@@ -78,7 +94,8 @@ async def run_create(
     """Creates a queued run holding the thread; at most one per thread, across processes.
 
     `options` are the run's own values (instructions, model, tools, ...) already merged
-    with the assistant's; `input_text` is what the deterministic model answers.
+    with the assistant's; `input_text` is what the deterministic model answers. Files
+    attached to the additional messages for file_search are indexed once the run exists.
     """
     await _ensure_no_active_run(thread, _BUSY_FOR_RUNS)
     run_id = ids.run_id()
@@ -93,7 +110,7 @@ async def run_create(
         for fields in additional_messages:
             await Message.objects.acreate(thread=thread, **fields)
         created_at = unix_now()
-        return await Run.objects.acreate(
+        run = await Run.objects.acreate(
             public_id=run_id,
             thread=thread,
             assistant_id=assistant.public_id,
@@ -107,6 +124,14 @@ async def run_create(
     except BaseException:
         await Thread.objects.filter(pk=thread.pk, active_run_id=run_id).aupdate(active_run_id=None)
         raise
+    await thread_attachments_index(thread=thread, messages=additional_messages)
+    return run
+
+
+async def run_update(*, run: Run, metadata: dict) -> Run:
+    run.metadata = metadata
+    await Run.objects.filter(pk=run.pk).aupdate(metadata=run.metadata)
+    return run
 
 
 async def run_cancel(*, run: Run) -> Run:

@@ -50,6 +50,15 @@ async def container_file_put(
     return await ContainerFile.objects.acreate(container=container, path=path, **fields)
 
 
+async def container_delete(*, container: Container) -> None:
+    # Its files go with it.
+    await container.adelete()
+
+
+async def container_file_delete(*, file: ContainerFile) -> None:
+    await file.adelete()
+
+
 async def container_files_for_sandbox(container: Container) -> list[tuple[str, bytes]]:
     rows = ContainerFile.objects.filter(container=container).order_by("pk")
     return [(row.filename, bytes(row.content)) async for row in rows]

@@ -12,12 +12,11 @@ from localai.http.pagination import paginate
 from localai.http.params import read_json
 from localai.models import Assistant
 from localai.tools.code_interpreter import code_interpreter_check
-from localai.tools.file_search import file_search_resources
 
 
-async def _assistant_fields(body: dict) -> dict:
+def _assistant_fields(body: dict) -> dict:
     """The fields present in a create or update body, validated, their tools checked against
-    their resources, and the file_search helper stores made."""
+    their resources (the service makes the file_search helper stores)."""
     fields = {}
     for name, max_length in (("name", 256), ("description", 512), ("instructions", 256_000)):
         if name in body:
@@ -38,8 +37,6 @@ async def _assistant_fields(body: dict) -> dict:
     code_interpreter_check(
         tools=fields.get("tools", ()), tool_resources=fields.get("tool_resources")
     )
-    if "tool_resources" in fields:
-        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     return fields
 
 
@@ -50,7 +47,7 @@ async def assistant_list(request: HttpRequest) -> JsonResponse:
 async def assistant_create(request: HttpRequest) -> JsonResponse:
     body = read_json(request)
     params.required_string(body, "model")
-    fields = await _assistant_fields(body)
+    fields = _assistant_fields(body)
     assistant = await services.assistant_create(fields=fields)
     return JsonResponse(assistant_object(assistant))
 
@@ -61,7 +58,7 @@ async def assistant_retrieve(request: HttpRequest, assistant_id: str) -> JsonRes
 
 async def assistant_update(request: HttpRequest, assistant_id: str) -> JsonResponse:
     assistant = await assistant_get(assistant_id)
-    fields = await _assistant_fields(read_json(request))
+    fields = _assistant_fields(read_json(request))
     assistant = await services.assistant_update(assistant=assistant, fields=fields)
     return JsonResponse(assistant_object(assistant))
 

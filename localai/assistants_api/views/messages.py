@@ -9,14 +9,12 @@ from localai.assistants_api.selectors import message_get, thread_get
 from localai.http.pagination import paginate
 from localai.http.params import read_json
 from localai.models import Message
-from localai.tools.file_search import thread_attachments_index
 
 
 async def message_create(request: HttpRequest, thread_id: str) -> JsonResponse:
     thread = await thread_get(thread_id)
     fields = assistant_params.message_fields(read_json(request))
     message = await services.message_create(thread=thread, fields=fields)
-    await thread_attachments_index(thread=thread, messages=[fields])
     return JsonResponse(message_object(message, thread.public_id))
 
 

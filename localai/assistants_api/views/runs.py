@@ -25,7 +25,6 @@ from localai.http.params import read_json
 from localai.http.sse import DONE, encode, event_stream_response
 from localai.models import Assistant, Run, RunStep
 from localai.tools.code_interpreter import code_interpreter_check
-from localai.tools.file_search import thread_attachments_index
 
 # The SDK's poll helpers wait this long between retrieves instead of their default second.
 POLL_AFTER_MS = "100"
@@ -108,7 +107,6 @@ async def run_create(request: HttpRequest, thread_id: str) -> HttpResponse:
         additional_messages=additional_messages,
         input_text=input_text,
     )
-    await thread_attachments_index(thread=thread, messages=additional_messages)
     execution = RunExecution(run, thread.public_id, include=_include(request))
     return _start(execution, stream=bool(body.get("stream")))
 
@@ -136,8 +134,7 @@ async def run_update(request: HttpRequest, thread_id: str, run_id: str) -> JsonR
     run = await run_get(thread, run_id)
     body = read_json(request)
     if "metadata" in body:
-        run.metadata = params.metadata(body) or {}
-        await Run.objects.filter(pk=run.pk).aupdate(metadata=run.metadata)
+        run = await services.run_update(run=run, metadata=params.metadata(body) or {})
     return _run_response(run, thread.public_id)
 
 

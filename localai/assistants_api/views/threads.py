@@ -10,7 +10,6 @@ from localai.http import params
 from localai.http.objects import deleted_object
 from localai.http.params import read_json
 from localai.tools.code_interpreter import code_interpreter_check
-from localai.tools.file_search import file_search_resources, thread_attachments_index
 
 
 async def thread_create(request: HttpRequest) -> JsonResponse:
@@ -19,10 +18,9 @@ async def thread_create(request: HttpRequest) -> JsonResponse:
     messages = assistant_params.message_list(body, "messages")
     thread = await services.thread_create(
         metadata=params.metadata(body) or {},
-        tool_resources=await file_search_resources(body.get("tool_resources")),
+        tool_resources=body.get("tool_resources"),
         messages=messages,
     )
-    await thread_attachments_index(thread=thread, messages=messages)
     return JsonResponse(thread_object(thread))
 
 
@@ -39,7 +37,6 @@ async def thread_update(request: HttpRequest, thread_id: str) -> JsonResponse:
     if "tool_resources" in body:
         fields["tool_resources"] = body["tool_resources"] or {}
         code_interpreter_check(tool_resources=fields["tool_resources"])
-        fields["tool_resources"] = await file_search_resources(fields["tool_resources"])
     thread = await services.thread_update(thread=thread, fields=fields)
     return JsonResponse(thread_object(thread))
 

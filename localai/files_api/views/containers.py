@@ -4,8 +4,8 @@ container and leaves its files there."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from localai.files_api.containers import container_create as create_container
-from localai.files_api.containers import container_file_put, container_get
+from localai.files_api import containers
+from localai.files_api.containers import container_get
 from localai.files_api.files import check_size, file_contents_of
 from localai.files_api.objects import container_file_object, container_object
 from localai.http import params
@@ -42,7 +42,7 @@ async def container_create(request: HttpRequest) -> JsonResponse:
         raise params.invalid(
             "memory_limit", f"Invalid 'memory_limit': expected one of {', '.join(MEMORY_LIMITS)}."
         )
-    container = await create_container(
+    container = await containers.container_create(
         name=name, file_ids=_file_ids(body), memory_limit=memory_limit
     )
     return JsonResponse(container_object(container))
@@ -60,8 +60,7 @@ async def container_retrieve(request: HttpRequest, container_id: str) -> JsonRes
 
 
 async def container_delete(request: HttpRequest, container_id: str) -> JsonResponse:
-    container = await container_get(container_id)
-    await container.adelete()
+    await containers.container_delete(container=await container_get(container_id))
     return JsonResponse(deleted_object(container_id, "container"))
 
 
@@ -86,7 +85,7 @@ async def container_file_create(request: HttpRequest, container_id: str) -> Json
         if not found:
             raise not_found("file", file_id, param="file_id")
         name, content = found[0]
-    file = await container_file_put(
+    file = await containers.container_file_put(
         container=container, name=name, content=content, source="user", mime=None
     )
     return JsonResponse(container_file_object(file, container))
@@ -125,6 +124,5 @@ async def container_file_delete(
     request: HttpRequest, container_id: str, file_id: str
 ) -> JsonResponse:
     container = await container_get(container_id)
-    file = await _container_file_get(container, file_id)
-    await file.adelete()
+    await containers.container_file_delete(file=await _container_file_get(container, file_id))
     return JsonResponse(deleted_object(file_id, "container.file"))
