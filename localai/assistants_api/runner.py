@@ -27,7 +27,7 @@ from localai.engine.code_model import CodeReply, LinkToken, ProducedFile, code_p
 from localai.engine.model import count_tokens, file_search_reply, parse_directives
 from localai.engine.states import advance, current_status
 from localai.engine.token_stream import Annotate, TokenStream, annotate_tokens, annotated
-from localai.engine.turn import TurnExecution, next_step
+from localai.engine.turn import TurnExecution
 from localai.files_api.files import file_contents_of
 from localai.models import Message, Run, RunStep, unix_now
 from localai.tools.code_interpreter import (
@@ -198,14 +198,7 @@ class RunExecution(TurnExecution):
                 yield event
             return
         yield self._run_event("thread.run.in_progress")
-        step = await next_step(
-            input_text=run.input_text,
-            tools=run.tools,
-            tool_choice=run.tool_choice,
-            tool_outputs=outputs,
-            file_search=self._file_search,
-        )
-        async with aclosing(self._take(step)) as events:
+        async with aclosing(self._turn(run, outputs)) as events:
             async for event in events:
                 yield event
 

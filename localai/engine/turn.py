@@ -86,6 +86,26 @@ class TurnExecution(Execution):
     def _search_files(self, search: Any) -> AsyncIterator[Any]:
         raise NotImplementedError
 
+    async def _file_search(self) -> Any | None:
+        """The file search the protocol offers this turn, or None."""
+        raise NotImplementedError
+
+    async def _turn(
+        self, record: Any, tool_outputs: Sequence[tuple[str, str]] | None
+    ) -> AsyncIterator[Any]:
+        """The events of the step `record` (a Run or a Response: its input text, tools and
+        tool_choice) takes next."""
+        step = await next_step(
+            input_text=record.input_text,
+            tools=record.tools,
+            tool_choice=record.tool_choice,
+            tool_outputs=tool_outputs,
+            file_search=self._file_search,
+        )
+        async with aclosing(self._take(step)) as events:
+            async for event in events:
+                yield event
+
     async def _take(self, step: Step) -> AsyncIterator[Any]:
         """The step's events; each one ends the turn (or leaves it waiting for tool outputs)."""
         if isinstance(step, CallFunctions):

@@ -25,7 +25,7 @@ from localai.engine.code_model import ProducedFile, code_pieces, code_reply
 from localai.engine.model import file_search_reply, parse_directives, tokenize
 from localai.engine.states import advance, current_status
 from localai.engine.token_stream import Annotate, TokenStream, annotated
-from localai.engine.turn import TurnExecution, next_step
+from localai.engine.turn import TurnExecution
 from localai.files_api.containers import container_files_for_sandbox, container_touch
 from localai.models import Item, Response
 from localai.responses_api.code_interpreter import (
@@ -129,14 +129,7 @@ class ResponseExecution(TurnExecution):
                 return
         yield self._response_event("response.in_progress")
 
-        step = await next_step(
-            input_text=response.input_text,
-            tools=response.tools,
-            tool_choice=response.tool_choice,
-            tool_outputs=response.tool_outputs,
-            file_search=self._file_search,
-        )
-        async with aclosing(self._take(step)) as events:
+        async with aclosing(self._turn(response, response.tool_outputs)) as events:
             async for event in events:
                 yield event
 
