@@ -1,7 +1,7 @@
 """The JSON objects of the Files API and of vector stores, as the real service returns them.
 
 The openai SDK's models (openai.types.file_object, openai.types.vector_store*,
-openai.types.vector_stores.*) are the reference; tests/localai/test_contract_files.py
+openai.types.vector_stores.*) are the reference; tests/localai/files_api/test_contract.py
 validates these shapes against them.
 """
 

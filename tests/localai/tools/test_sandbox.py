@@ -1,4 +1,4 @@
-"""The code interpreter's sandbox (localai/sandbox.py): each limit ends the run with a clear
+"""The code interpreter's sandbox (localai/tools/sandbox/): each limit ends the run with a clear
 line in the logs, and nothing is left behind (no scratch directory, no process)."""
 
 import asyncio

@@ -9,8 +9,8 @@ import openai
 import pytest
 
 from localai.engine.model import reply_text, reply_tokens, tool_reply_tokens
+from tests.localai.responses_api.test_conversations import texts
 from tests.localai.sdk import make_client, stream_events, wait_for_response
-from tests.localai.test_conversations import texts
 
 MODEL = "local-echo-1"
 CLOCK_TOOL = {

@@ -6,8 +6,8 @@ import openai
 import pytest
 
 from localai.engine.model import FAULT_AFTER_TOKENS, STAMP, reply_text, reply_tokens, strip_stamps
+from tests.localai.responses_api.test_conversations import texts
 from tests.localai.sdk import make_client, stream_events
-from tests.localai.test_conversations import texts
 
 MODEL = "local-echo-1"
 
