@@ -133,7 +133,7 @@ class RunExecution(TurnExecution):
         return [*events, self._run_event(_RUN_EVENT.get(outcome, "thread.run.cancelled"))]
 
     async def _end(self, outcome: str, **fields) -> str:
-        """Ends the run (run_states.run_end); returns how it really ended."""
+        """Ends the run (states.run_end); returns how it really ended."""
         outcome = await run_end(self.run, outcome, **fields)
         self.settled = True
         return outcome
@@ -203,7 +203,7 @@ class RunExecution(TurnExecution):
                 yield event
 
     async def _file_search(self) -> FileSearch | None:
-        """The file search this run makes (file_search.py), or None: not offered, or no
+        """The file search this run makes (tools/file_search.py), or None: not offered, or no
         indexed file in the assistant's and the thread's vector stores."""
         run = self.run
         tool = file_search_tool(run.tools)

@@ -2,8 +2,8 @@
 
 Request faults (`[[fail:N]]`, `[[hang]]`) hit the HTTP request that would start a run or a
 response, before anything exists. Stream faults (`[[cut:N]]`, `[[run_fail]]`, `[[expire]]`)
-end a stream part-way; each protocol shows them with its own events (see runner.py and
-response_runner.py).
+end a stream part-way; each protocol shows them with its own events (see
+assistants_api/runner.py and responses_api/runner.py).
 """
 
 import asyncio

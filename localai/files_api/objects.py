@@ -31,7 +31,7 @@ def file_object(file: File) -> dict:
 
 
 def file_deleted_object(file_id: str) -> dict:
-    # The Files API names the object itself, not a `file.deleted` (objects.deleted_object).
+    # The Files API names the object itself, not a `file.deleted` (http/objects.deleted_object).
     return {"id": file_id, "object": "file", "deleted": True}
 
 

@@ -87,7 +87,7 @@ class ResponseExecution(TurnExecution):
         return self._event(event_type, output_index=index, item=item_object(item))
 
     async def _end(self, outcome: str, **fields) -> str:
-        """Ends the response with its output so far (response_states.response_end);
+        """Ends the response with its output so far (states.response_end);
         returns how it really ended."""
         outcome = await response_end(self.response, outcome, items=self.output, **fields)
         self.settled = True
@@ -134,7 +134,7 @@ class ResponseExecution(TurnExecution):
                 yield event
 
     async def _file_search(self) -> FileSearch | None:
-        """The file search this response makes (file_search.py), or None: not offered,
+        """The file search this response makes (tools/file_search.py), or None: not offered,
         or no indexed file in the tool's vector stores."""
         response = self.response
         tool = file_search_tool(response.tools)
@@ -275,7 +275,7 @@ class ResponseExecution(TurnExecution):
         yield self._event("response.code_interpreter_call_code.done", **call, code=code)
         body["code"] = code
         # Stored as interpreting for a retrieve meanwhile; in memory it stays in_progress, so
-        # that a response abandoned now ends the item incomplete (response_states).
+        # that a response abandoned now ends the item incomplete (states.py).
         await Item.objects.filter(pk=item.pk).aupdate(body={**body, "status": "interpreting"})
         yield self._event("response.code_interpreter_call.interpreting", **call)
 
