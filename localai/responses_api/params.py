@@ -29,12 +29,15 @@ def input_text_part(text: str) -> dict:
     return {"type": "input_text", "text": text}
 
 
-def _input_part(part: object, where: str) -> dict:
+def _part_type(part: object, where: str, types: tuple[str, ...]) -> str:
     kind = part.get("type") if isinstance(part, dict) else None
-    if kind not in INPUT_PART_TYPES:
-        raise invalid(
-            where, f"Invalid '{where}.type': expected one of {', '.join(INPUT_PART_TYPES)}."
-        )
+    if kind not in types:
+        raise invalid(where, f"Invalid '{where}.type': expected one of {', '.join(types)}.")
+    return kind
+
+
+def _input_part(part: object, where: str) -> dict:
+    kind = _part_type(part, where, INPUT_PART_TYPES)
     if kind == "input_text":
         return input_text_part(_required_string(part, "text", where))
     # Images and files are kept as given; the local model does not look at them.
@@ -42,11 +45,7 @@ def _input_part(part: object, where: str) -> dict:
 
 
 def _assistant_part(part: object, where: str) -> dict:
-    kind = part.get("type") if isinstance(part, dict) else None
-    if kind not in ASSISTANT_PART_TYPES:
-        raise invalid(
-            where, f"Invalid '{where}.type': expected one of {', '.join(ASSISTANT_PART_TYPES)}."
-        )
+    kind = _part_type(part, where, ASSISTANT_PART_TYPES)
     if kind == "refusal":
         return {"type": "refusal", "refusal": _required_string(part, "refusal", where)}
     return output_text_part(_required_string(part, "text", where))
