@@ -8,9 +8,11 @@ where `AsyncAzureOpenAI(azure_endpoint="<site>/local")` sends its requests).
 from django.urls import include, path, re_path
 
 from localai.assistants_api import urls as assistants_api
+from localai.chat_completions_api import urls as chat_completions_api
 from localai.files_api import urls as files_api
 from localai.http.endpoint import unknown_url
 from localai.http.surfaces import AZURE, AZURE_V1, OPENAI, Surface
+from localai.models_api import urls as models_api
 from localai.responses_api import urls as responses_api
 
 app_name = "localai"
@@ -21,6 +23,8 @@ def api_patterns(surface: Surface) -> list:
         *files_api.patterns(surface),
         *assistants_api.patterns(surface),
         *responses_api.patterns(surface),
+        *chat_completions_api.patterns(surface),
+        *models_api.patterns(surface),
     ]
 
 

@@ -3,6 +3,8 @@
 The reply is a pure function of the last user message (and, after a tool call, of the tool
 outputs), so a test can compute exactly what a run will stream. In-message directives such
 as ``[[delay:0.2]]`` or ``[[fail:429]]`` are test hooks; they are stripped from the echo.
+``[[history]]`` makes the reply also quote the earlier user messages of the conversation,
+so that a test can see that the model was given the history (every protocol passes it).
 See docs/local-provider.md.
 
 ``[[stamp]]`` is the benchmark's hook (bench/): every streamed token is followed by a marker
@@ -26,7 +28,7 @@ MAX_TOKENS = 10_000
 MAX_DELAY = 10.0
 
 _DIRECTIVE = re.compile(
-    r"[ \t]*\[\[\s*(?P<name>delay|tokens|fail|hang|cut|run_fail|expire|stamp)"
+    r"[ \t]*\[\[\s*(?P<name>delay|tokens|fail|hang|cut|run_fail|expire|stamp|history)"
     r"\s*(?::\s*(?P<value>[^\]\s]*))?\s*\]\]",
     re.IGNORECASE,
 )
@@ -48,6 +50,7 @@ class Directives:
     run_fail: bool = False
     expire: bool = False
     stamp: bool = False
+    history: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def _directive_value(name: str, value: str | None) -> tuple[str, object] | None:
             return ("fail", status) if 400 <= status <= 599 else None
     except ValueError:
         return None
-    if name in ("hang", "run_fail", "expire", "stamp") and not value:
+    if name in ("hang", "run_fail", "expire", "stamp", "history") and not value:
         return (name, True)
     return None
 
@@ -124,20 +127,44 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
-def reply_text_for(clean_text: str) -> str:
+HISTORY_INTRO = "**Earlier in this conversation you said:**"
+NO_HISTORY = "This is the first message of the conversation."
+
+
+def history_text(history: Sequence[str]) -> str:
+    """What `[[history]]` adds: each earlier user message (directives removed) quoted, oldest
+    first, or a sentence saying there was none."""
+    earlier = [parse_directives(text)[0] for text in history]
+    if not earlier:
+        return NO_HISTORY
+    quotes = "\n\n".join(_quote(text) if text else "> (an empty message)" for text in earlier)
+    return f"{HISTORY_INTRO}\n\n{quotes}"
+
+
+def reply_text_for(clean_text: str, history: Sequence[str] | None = None) -> str:
+    """The reply to a message (directives removed); with `history` (the earlier user
+    messages, given when the message asked for `[[history]]`), these quoted after it."""
     if not clean_text:
-        return f"You sent an empty message.\n\n{CLOSING_SENTENCE}"
-    return f"**You said:**\n\n{_quote(clean_text)}\n\n{CLOSING_SENTENCE}"
+        said = "You sent an empty message."
+    else:
+        said = f"**You said:**\n\n{_quote(clean_text)}"
+    if history is not None:
+        said = f"{said}\n\n{history_text(history)}"
+    return f"{said}\n\n{CLOSING_SENTENCE}"
 
 
-def reply_tokens(text: str) -> list[str]:
-    """The tokens a run streams in reply to the user message `text` (directives included)."""
+def reply_tokens(text: str, history: Sequence[str] = ()) -> list[str]:
+    """The tokens a run streams in reply to the user message `text` (directives included).
+
+    `history` holds the conversation's earlier user messages, oldest first; the reply shows
+    them only when `text` carries the `[[history]]` directive."""
     clean, directives = parse_directives(text)
-    return _fit(tokenize(reply_text_for(clean)), directives.tokens)
+    reply = reply_text_for(clean, history if directives.history else None)
+    return _fit(tokenize(reply), directives.tokens)
 
 
-def reply_text(text: str) -> str:
-    return "".join(reply_tokens(text))
+def reply_text(text: str, history: Sequence[str] = ()) -> str:
+    return "".join(reply_tokens(text, history))
 
 
 def tool_reply_tokens(text: str, outputs: Sequence[tuple[str, str]]) -> list[str]:

@@ -53,10 +53,12 @@ async def next_step(
     tool_choice: object,
     tool_outputs: Sequence[tuple[str, str]] | None,
     file_search: Callable[[], Awaitable[Any | None]],
+    history: Sequence[str] = (),
 ) -> Step:
     """`tool_outputs` are the (function name, output) pairs the client sent back, if any;
     `file_search` makes the search the protocol offers, or answers None (not offered, or
-    nothing indexed)."""
+    nothing indexed); `history` the conversation's earlier user messages (for
+    `[[history]]`)."""
     if tool_outputs is not None:
         return Reply(tool_reply_tokens(input_text, tool_outputs))
     calls = tool_call_requests(input_text, tools) if tool_choice != "none" else []
@@ -68,7 +70,7 @@ async def next_step(
     search = await file_search()
     if search is not None:
         return SearchFiles(search)
-    return Reply(reply_tokens(input_text))
+    return Reply(reply_tokens(input_text, history))
 
 
 class TurnExecution(Execution):
@@ -91,16 +93,20 @@ class TurnExecution(Execution):
         raise NotImplementedError
 
     async def _turn(
-        self, record: Any, tool_outputs: Sequence[tuple[str, str]] | None
+        self,
+        record: Any,
+        tool_outputs: Sequence[tuple[str, str]] | None,
+        history: Sequence[str] = (),
     ) -> AsyncIterator[Any]:
-        """The events of the step `record` (a Run or a Response: its input text, tools and
-        tool_choice) takes next."""
+        """The events of the step `record` (a Run, a Response or a chat completion: its input
+        text, tools and tool_choice) takes next."""
         step = await next_step(
             input_text=record.input_text,
             tools=record.tools,
             tool_choice=record.tool_choice,
             tool_outputs=tool_outputs,
             file_search=self._file_search,
+            history=history,
         )
         async with aclosing(self._take(step)) as events:
             async for event in events:

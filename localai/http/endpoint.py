@@ -121,7 +121,8 @@ def endpoint(
 ) -> Callable[..., Awaitable[HttpResponse]]:
     """One URL's view: checks the switch, the credentials and the protocol's requirements
     on this surface, then dispatches on the HTTP method. `protocol` is "assistants" (the
-    Assistants API: the beta header, and a 410 where it is retired) or "responses".
+    Assistants API: the beta header, and a 410 where it is retired), or the API surface
+    that has no such requirement ("responses", "chat_completions", "models").
 
     The API authenticates with its own key, not the site's session, hence the exemptions
     from CSRF and from the login requirement.

@@ -18,3 +18,11 @@ def event_stream_response(chunks: AsyncIterator[bytes]) -> StreamingHttpResponse
     # Reverse proxies (nginx) would otherwise buffer the stream and defeat token streaming.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+# The Chat Completions API's stream: `data:` lines only, ended by `data: [DONE]`.
+DATA_DONE = b"data: [DONE]\n\n"
+
+
+def encode_data(data: dict) -> bytes:
+    return f"data: {json.dumps(data, separators=(',', ':'))}\n\n".encode()

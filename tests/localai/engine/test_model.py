@@ -73,3 +73,14 @@ def test_tool_reply_quotes_each_output():
     tokens = tool_reply_tokens("call get_time", [("get_time", "12:00\nUTC")])
     assert "".join(tokens).startswith("The tool `get_time` returned:\n\n> 12:00\n> UTC")
     assert len(tool_reply_tokens("call get_time [[tokens:3]]", [("get_time", "x")])) == 3
+
+
+def test_history_directive_quotes_the_earlier_user_messages():
+    history = ["first [[delay:0.1]]", "second\nline"]
+    text = reply_text("third [[history]]", history)
+    assert "> third" in text
+    assert "**Earlier in this conversation you said:**\n\n> first\n\n> second\n> line" in text
+    assert text.endswith(CLOSING_SENTENCE)
+    assert "first message of the conversation" in reply_text("only [[history]]")
+    # Without the directive the history changes nothing.
+    assert reply_text("third", history) == reply_text("third")
