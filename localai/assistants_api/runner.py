@@ -22,6 +22,7 @@ from localai.assistants_api.objects import (
     text_block,
     usage_object,
 )
+from localai.assistants_api.selectors import thread_earlier_user_texts
 from localai.assistants_api.states import run_end, run_fail_after_crash
 from localai.engine.code_model import CodeReply, LinkToken, ProducedFile, code_pieces, code_reply
 from localai.engine.model import count_tokens, file_search_reply, parse_directives
@@ -198,7 +199,8 @@ class RunExecution(TurnExecution):
                 yield event
             return
         yield self._run_event("thread.run.in_progress")
-        async with aclosing(self._turn(run, outputs)) as events:
+        history = await thread_earlier_user_texts(run.thread_id) if self.directives.history else ()
+        async with aclosing(self._turn(run, outputs, history)) as events:
             async for event in events:
                 yield event
 

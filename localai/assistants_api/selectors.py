@@ -60,5 +60,14 @@ async def thread_last_user_text(thread: Thread) -> str:
     return message.text if message else ""
 
 
+async def thread_earlier_user_texts(thread_pk: int) -> list[str]:
+    """The thread's user messages before the last one (which a run answers), oldest first."""
+    texts = [
+        message.text
+        async for message in Message.objects.filter(thread_id=thread_pk, role="user").order_by("pk")
+    ]
+    return texts[:-1]
+
+
 async def thread_prompt_tokens(thread: Thread) -> int:
     return sum([count_tokens(message.text) async for message in thread.messages.all()])

@@ -2,7 +2,10 @@
 
 The model is the same as for runs (model.py): it answers the last user message, or quotes
 the outputs of the function calls it made. Here those come from items: the conversation's
-(or the previous responses'), then the new input.
+(or the previous responses'), then the new input. Only the function call outputs of the new
+input that come after its last user message count: a stateless client sends the earlier
+rounds again (their messages, calls and outputs) before its new message, and those are
+history. The user messages before the one answered are what `[[history]]` shows.
 """
 
 from dataclasses import dataclass
@@ -19,13 +22,19 @@ class ModelInput:
     # (function name, output) pairs when the input carries function call outputs, else None.
     tool_outputs: list[tuple[str, str]] | None
     prompt_tokens: int
+    # The user messages before the one answered, oldest first.
+    history: list[str]
 
 
-def _last_user_text(bodies: list[dict]) -> str | None:
-    for body in reversed(bodies):
-        if body.get("type") == "message" and body.get("role") == "user":
-            return item_text(body)
-    return None
+def _is_user_message(body: dict) -> bool:
+    return body.get("type") == "message" and body.get("role") == "user"
+
+
+def _after_last_user_message(bodies: list[dict]) -> list[dict]:
+    for index in range(len(bodies) - 1, -1, -1):
+        if _is_user_message(bodies[index]):
+            return bodies[index + 1 :]
+    return bodies
 
 
 def model_input(context: list[dict], inputs: list[dict], instructions: str | None) -> ModelInput:
@@ -33,7 +42,7 @@ def model_input(context: list[dict], inputs: list[dict], instructions: str | Non
     responses' items), `inputs` the new input items."""
     every = [*context, *inputs]
     calls = {body["call_id"]: body for body in every if body.get("type") == "function_call"}
-    outputs = []
+    answered = []
     for body in inputs:
         if body.get("type") != "function_call_output":
             continue
@@ -44,11 +53,16 @@ def model_input(context: list[dict], inputs: list[dict], instructions: str | Non
                 f"No tool call found for function call output with call_id {body['call_id']}.",
                 param="input",
             )
-        outputs.append((call["name"], item_text(body)))
-    text = _last_user_text(inputs)
-    if text is None:
-        text = _last_user_text(context) or ""
+        answered.append((body, call["name"]))
+    recent = [id(body) for body in _after_last_user_message(inputs)]
+    outputs = [(name, item_text(body)) for body, name in answered if id(body) in recent]
+    users = [item_text(body) for body in every if _is_user_message(body)]
     prompt_tokens = count_tokens(instructions or "") + sum(
         count_tokens(item_text(body)) for body in every
     )
-    return ModelInput(text=text, tool_outputs=outputs or None, prompt_tokens=prompt_tokens)
+    return ModelInput(
+        text=users[-1] if users else "",
+        tool_outputs=outputs or None,
+        prompt_tokens=prompt_tokens,
+        history=users[:-1],
+    )

@@ -17,7 +17,7 @@ for it), the response being `cancelled`. A client that goes away leaves it cance
 """
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 
 from localai import ids
@@ -62,10 +62,18 @@ _TERMINAL_EVENT = {
 
 
 class ResponseExecution(TurnExecution):
-    def __init__(self, response: Response, *, include: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        response: Response,
+        *,
+        include: tuple[str, ...] = (),
+        history: Sequence[str] = (),
+    ):
         self.response = response
         # The request's `include`: what its tool call items show (file search results).
         self.include = include
+        # The user messages before the one answered (inputs.ModelInput.history).
+        self.history = history
         self.output: list[Item] = []
         self.message: Item | None = None
         self.stream: TokenStream | None = None
@@ -129,7 +137,7 @@ class ResponseExecution(TurnExecution):
                 return
         yield self._response_event("response.in_progress")
 
-        async with aclosing(self._turn(response, response.tool_outputs)) as events:
+        async with aclosing(self._turn(response, response.tool_outputs, self.history)) as events:
             async for event in events:
                 yield event
 

@@ -28,8 +28,10 @@ async def conversation_item_bodies(conversation: Conversation) -> list[dict]:
 
 
 async def response_get(public_id: str, param: str | None = None) -> Response:
+    """A stored response; one created with `store: false` cannot be referenced, as in the
+    real API (its row lives only while it executes)."""
     try:
-        response = await Response.objects.aget(public_id=public_id)
+        response = await Response.objects.aget(public_id=public_id, store=True)
     except Response.DoesNotExist:
         raise APIError(404, f"Response with id '{public_id}' not found.", param=param) from None
     await response_expire_if_abandoned(response)

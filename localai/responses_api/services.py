@@ -129,3 +129,10 @@ async def response_delete(*, response: Response) -> None:
     # Output items that no conversation keeps go with it; one still streaming stops.
     await Item.objects.filter(response=response, conversation__isnull=True).adelete()
     await response.adelete()
+
+
+async def response_forget_unstored(*, response: Response) -> None:
+    """A response created with `store: false` is not kept once it has ended: it cannot be
+    retrieved, continued or listed (its items that a conversation holds stay there)."""
+    if not response.store:
+        await response_delete(response=response)

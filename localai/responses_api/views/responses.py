@@ -34,6 +34,7 @@ async def _event_stream(execution: ResponseExecution) -> AsyncIterator[bytes]:
     # The Responses API sends no `[DONE]`: the terminal event ends the stream.
     async for event in execution.events():
         yield encode(event["type"], event)
+    await services.response_forget_unstored(response=execution.response)
 
 
 def _flag(body: dict, param: str) -> bool:
@@ -82,6 +83,8 @@ async def response_create(request: HttpRequest) -> HttpResponse:
     inputs = response_params.input_items(body.get("input"))
     instructions = params.optional_string(body, "instructions")
     stream, background = _flag(body, "stream"), _flag(body, "background")
+    if background and body.get("store") is False:
+        raise params.invalid("background", "Background mode requires 'store' to be true.")
     fields = {
         "model": model,
         "instructions": instructions,
@@ -111,7 +114,9 @@ async def response_create(request: HttpRequest) -> HttpResponse:
             "prompt_tokens": wanted.prompt_tokens,
         },
     )
-    execution = ResponseExecution(response, include=response_params.include(body))
+    execution = ResponseExecution(
+        response, include=response_params.include(body), history=wanted.history
+    )
     if stream:
         return event_stream_response(_event_stream(execution))
     if background:
@@ -121,6 +126,7 @@ async def response_create(request: HttpRequest) -> HttpResponse:
     async with aclosing(execution.events()) as events:
         async for _ in events:
             pass
+    await services.response_forget_unstored(response=response)
     return JsonResponse(response_object(response, execution.output))
 
 
