@@ -69,5 +69,6 @@ async def thread_earlier_user_texts(thread_pk: int) -> list[str]:
     return texts[:-1]
 
 
-async def thread_prompt_tokens(thread: Thread) -> int:
-    return sum([count_tokens(message.text) async for message in thread.messages.all()])
+def thread_prompt_tokens(thread: Thread) -> int:
+    """The tokens of the thread's messages (synchronous: counted in the run's creation)."""
+    return sum(count_tokens(message.text) for message in thread.messages.all())

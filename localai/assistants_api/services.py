@@ -6,7 +6,8 @@ from localai.assistants_api.selectors import thread_prompt_tokens
 from localai.assistants_api.states import run_end, thread_active_run
 from localai.engine.model import count_tokens
 from localai.engine.states import advance
-from localai.http.errors import APIError
+from localai.http.errors import APIError, not_found
+from localai.locks import alocked_write
 from localai.models import (
     RUN_LIFETIME_SECONDS,
     Assistant,
@@ -63,7 +64,10 @@ async def thread_update(*, thread: Thread, fields: dict) -> Thread:
 
 async def thread_delete(*, thread: Thread) -> None:
     # A run still streaming notices that its row is gone and stops (see RunExecution).
-    await thread.adelete()
+    # Locked, so that a message or run created meanwhile comes before or after (locks.py).
+    found, _ = await alocked_write(thread, thread.delete)
+    if not found:
+        raise not_found("thread", thread.public_id)
 
 
 _BUSY_FOR_MESSAGES = "Can't add messages to {thread} while a run {run} is active."
@@ -78,7 +82,12 @@ async def _ensure_no_active_run(thread: Thread, error: str) -> None:
 
 async def message_create(*, thread: Thread, fields: dict) -> Message:
     await _ensure_no_active_run(thread, _BUSY_FOR_MESSAGES)
-    message = await Message.objects.acreate(thread=thread, **fields)
+    # The thread may be being deleted: then this is a 404, not a broken foreign key.
+    found, message = await alocked_write(
+        thread, lambda: Message.objects.create(thread=thread, **fields)
+    )
+    if not found:
+        raise not_found("thread", thread.public_id)
     await thread_attachments_index(thread=thread, messages=[fields])
     return message
 
@@ -103,24 +112,32 @@ async def run_create(
         active_run_id=run_id
     )
     if not claimed:
+        if not await Thread.objects.filter(pk=thread.pk).aexists():
+            raise not_found("thread", thread.public_id)
         # Another request claimed the thread between the check and now.
         await _ensure_no_active_run(thread, _BUSY_FOR_RUNS)
         raise APIError(409, f"Thread {thread.public_id} is busy; try again.")
-    try:
+
+    def write() -> Run:
         for fields in additional_messages:
-            await Message.objects.acreate(thread=thread, **fields)
+            Message.objects.create(thread=thread, **fields)
         created_at = unix_now()
-        run = await Run.objects.acreate(
+        return Run.objects.create(
             public_id=run_id,
             thread=thread,
             assistant_id=assistant.public_id,
             created_at=created_at,
             expires_at=created_at + RUN_LIFETIME_SECONDS,
             input_text=input_text,
-            prompt_tokens=count_tokens(options["instructions"])
-            + await thread_prompt_tokens(thread),
+            prompt_tokens=count_tokens(options["instructions"]) + thread_prompt_tokens(thread),
             **options,
         )
+
+    try:
+        # Locked: the thread may be being deleted (locks.py).
+        found, run = await alocked_write(thread, write)
+        if not found:
+            raise not_found("thread", thread.public_id)
     except BaseException:
         await Thread.objects.filter(pk=thread.pk, active_run_id=run_id).aupdate(active_run_id=None)
         raise

@@ -1,8 +1,12 @@
 """Writes of the Responses and Conversations APIs, with the rules the real service enforces."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from localai import ids
 from localai.engine.states import advance
 from localai.http.errors import APIError
+from localai.locks import aatomic_write, alocked_write
 from localai.models import ACTIVE_RESPONSE_STATUSES, Conversation, Item, Response, unix_now
 from localai.responses_api.states import (
     RESPONSE_LIFETIME_SECONDS,
@@ -20,15 +24,23 @@ def _locked(conversation: Conversation) -> APIError:
     )
 
 
-async def _items_add(
+T = TypeVar("T")
+
+
+def _conversation_gone(conversation: Conversation) -> APIError:
+    return APIError(404, f"Conversation with id '{conversation.public_id}' not found.")
+
+
+def _items_add(
     bodies: list[dict],
     *,
     conversation: Conversation | None = None,
     response: Response | None = None,
     direction: str = "input",
 ) -> list[Item]:
+    """Synchronous: it runs in the transaction of a `locks.locked_write`, or of a create."""
     return [
-        await Item.objects.acreate(
+        Item.objects.create(
             public_id=ids.item_id(body["type"]),
             conversation=conversation,
             response=response,
@@ -40,10 +52,22 @@ async def _items_add(
     ]
 
 
+async def _conversation_items_add(conversation: Conversation, write: Callable[[], T]) -> T:
+    """Runs `write` (which adds rows to the conversation) with the conversation locked: it
+    may be being deleted, and then this is a 404, not a broken foreign key (locks.py)."""
+    found, result = await alocked_write(conversation, write)
+    if not found:
+        raise _conversation_gone(conversation)
+    return result  # type: ignore[return-value]
+
+
 async def conversation_create(*, metadata: dict, items: list[dict]) -> Conversation:
-    conversation = await Conversation.objects.acreate(metadata=metadata)
-    await _items_add(items, conversation=conversation)
-    return conversation
+    def write() -> Conversation:
+        conversation = Conversation.objects.create(metadata=metadata)
+        _items_add(items, conversation=conversation)
+        return conversation
+
+    return await aatomic_write(Item, write)
 
 
 async def conversation_update(*, conversation: Conversation, metadata: dict) -> Conversation:
@@ -54,15 +78,20 @@ async def conversation_update(*, conversation: Conversation, metadata: dict) -> 
 
 async def conversation_delete(*, conversation: Conversation) -> None:
     # Its items go with it; its responses stay (they still name it), and one still
-    # streaming stops adding to it.
-    await conversation.adelete()
+    # streaming stops adding to it. Locked, so that items added meanwhile come before or
+    # after (locks.py).
+    found, _ = await alocked_write(conversation, conversation.delete)
+    if not found:
+        raise _conversation_gone(conversation)
 
 
 async def conversation_items_add(*, conversation: Conversation, items: list[dict]) -> list[Item]:
     """Appends items; not while a response is adding its own, so that they never interleave."""
     if await conversation_active_response(conversation) is not None:
         raise _locked(conversation)
-    return await _items_add(items, conversation=conversation)
+    return await _conversation_items_add(
+        conversation, lambda: _items_add(items, conversation=conversation)
+    )
 
 
 async def conversation_item_delete(*, item: Item) -> None:
@@ -77,6 +106,8 @@ async def _conversation_claim(conversation: Conversation, response_id: str) -> N
         ).aupdate(active_response_id=response_id)
         if claimed:
             return
+        if not await Conversation.objects.filter(pk=conversation.pk).aexists():
+            raise _conversation_gone(conversation)
         # Held: by a live response (refused), or by one that has ended (freed, try again).
         if await conversation_active_response(conversation) is not None:
             raise _locked(conversation)
@@ -93,9 +124,10 @@ async def response_create(
     response_id = ids.response_id()
     if conversation is not None:
         await _conversation_claim(conversation, response_id)
-    try:
+
+    def write() -> Response:
         created_at = unix_now()
-        response = await Response.objects.acreate(
+        response = Response.objects.create(
             public_id=response_id,
             created_at=created_at,
             expires_at=created_at + RESPONSE_LIFETIME_SECONDS,
@@ -104,7 +136,14 @@ async def response_create(
             conversation_public_id=conversation.public_id if conversation else None,
             **fields,
         )
-        await _items_add(inputs, conversation=conversation, response=response)
+        _items_add(inputs, conversation=conversation, response=response)
+        return response
+
+    try:
+        if conversation is None:
+            response = await aatomic_write(Item, write)
+        else:
+            response = await _conversation_items_add(conversation, write)
     except BaseException:
         if conversation is not None:
             await Conversation.objects.filter(
