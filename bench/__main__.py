@@ -313,7 +313,7 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
 def verify_saved_replies(phases) -> None:
     """What the app saved must equal the provider's text too (not only what was streamed)."""
     from chat.models import Message
-    from localai.model import strip_stamps
+    from localai.engine.model import strip_stamps
 
     for phase in phases:
         if phase.kind != "app":

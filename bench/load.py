@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from localai.model import STAMP, reply_text, strip_stamps
+from localai.engine.model import STAMP, reply_text, strip_stamps
 
 CONNECT_CONCURRENCY = 64  # Twisted's listen backlog is 50: do not flood it with SYNs
 

@@ -218,7 +218,7 @@ def render(report: Report) -> str:
         "latency: provider emission -> client receipt, per token (inside coalesced frames too). "
         "Deltas/s: tokens delivered to all clients / (last receipt - first send). "
         "Lost deltas: tokens missing from the text rebuilt from the live frames, plus replies "
-        "whose rebuilt, final or saved text differs from `localai.model.reply_text`.",
+        "whose rebuilt, final or saved text differs from `localai.engine.model.reply_text`.",
         f"- Load while measuring: load average {c['load_before']} before, {c['load_after']} after. "
         f"CPU used by other processes during the run: {c['others'] or 'none'}.",
         "",

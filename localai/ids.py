@@ -76,3 +76,8 @@ def container_id() -> str:
 
 def container_file_id() -> str:
     return new_id("cfile")
+
+
+def chat_completion_id() -> str:
+    # As the real API's: "chatcmpl-" and 29 characters.
+    return "chatcmpl-" + new_id("x")[2:] + new_id("x")[2:7]

@@ -26,7 +26,7 @@ import time
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 
-from localai.tokens import issue_token
+from localai.http.tokens import issue_token
 
 # The scope an Azure OpenAI client asks for.
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"

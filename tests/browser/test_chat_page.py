@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from localai.model import reply_tokens
+from localai.engine.model import reply_tokens
 from tests.browser.conftest import SCREENSHOTS, wait_until_connected
 
 pytestmark = pytest.mark.browser

@@ -6,7 +6,7 @@ from django.conf import settings
 
 from chat.agents import AssistantDefinition, ProviderError, agent_class, client_for
 from chat.agents.events import Cancelled, Completed, RunStarted, TextDelta
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.chat.connections import seed_connection
 
 pytestmark = pytest.mark.usefixtures("local_provider_url")

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from chat.bench_relay import BaselineRelayConsumer
 from chat.routing import websocket_urlpatterns
-from localai.model import reply_text
+from localai.engine.model import reply_text
 
 pytestmark = pytest.mark.usefixtures("local_provider_url")
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
 from chat.services.conversations import conversation_delete
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 
 pytestmark = [

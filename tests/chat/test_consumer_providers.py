@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from chat.models import Assistant, Conversation, Message
-from localai.model import reply_text, tool_reply_tokens
+from localai.engine.model import reply_text, tool_reply_tokens
 from tests.chat.connections import connection
 from tests.chat.test_consumer import connected, signed_in, start_chat
 

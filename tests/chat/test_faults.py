@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from chat.models import Assistant, Message
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.chat.test_consumer import connected, messages_of, signed_in, start_chat
 
 pytestmark = [

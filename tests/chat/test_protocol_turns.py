@@ -16,7 +16,7 @@ from openai.resources.responses import AsyncResponses
 
 from chat.agents.history import estimated_tokens
 from chat.models import Assistant, Conversation, Message
-from localai.model import reply_text, tool_reply_tokens
+from localai.engine.model import reply_text, tool_reply_tokens
 from tests.chat.test_consumer import connected, signed_in, start_chat
 
 pytestmark = [
@@ -25,7 +25,7 @@ pytestmark = [
 ]
 
 # (protocol, responses_thread); chat_completions joins once the local provider has it.
-SETUPS = [("responses", "stored"), ("responses", "stateless")]
+SETUPS = [("responses", "stored"), ("responses", "stateless"), ("chat_completions", "")]
 
 
 @pytest.fixture(params=SETUPS, ids=lambda setup: "-".join(filter(None, setup)))

@@ -14,7 +14,7 @@ import pytest
 from chat.agents import AssistantDefinition, ProviderError, agent_class, client_for
 from chat.agents.clients import default_model
 from chat.agents.events import Cancelled, Completed, RunStarted, TextDelta, ToolStep
-from localai.model import reply_text, tool_reply_tokens
+from localai.engine.model import reply_text, tool_reply_tokens
 from tests.azure_credential import expired_token
 from tests.chat import provider_configs
 from tests.chat.provider_configs import configure

@@ -5,7 +5,7 @@ import pytest
 
 from chat.models import Conversation, Message
 from chat.services.titles import title_generate
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.chat.connections import seed_connection
 from tests.chat.test_consumer import (
     connected,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chat.models import Message
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.provider_server import free_port
 from tests.scale.live_socket import LiveChatSocket
 from tests.scale.support import live_socket

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
 from chat.models import Assistant, Conversation, Message
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.scale.live_socket import session_cookie
 from tests.scale.load import marker, run_load
 from tests.scale.support import app_process, requires_scale

@@ -7,7 +7,7 @@ import websockets
 
 from chat.models import Message
 from chat.services.stale_replies import STALE_REASON
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.scale.support import (
     app_process,
     live_socket,

@@ -15,7 +15,7 @@ from django.db import connections
 from chat.models import Message
 from chat.services.drain import DRAIN_REASON
 from chat.services.stale_replies import STALE_REASON, UNANSWERED_STOP_REASON
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.scale.faults import (
     close_all,
     flights_on,

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from chat.models import Message
-from localai.model import reply_text
+from localai.engine.model import reply_text
 from tests.scale.faults import RedisServer, close_all, flights_on, outcome, until_streaming
 from tests.scale.support import (
     app_process,
