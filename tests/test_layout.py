@@ -96,6 +96,40 @@ def test_the_cycle_check_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+# The local provider's layers, lowest first: none imports one above it, nor an API surface.
+LAYERS = ["localai.http", "localai.engine", "localai.files_api", "localai.tools"]
+
+
+def _api_surfaces() -> list[str]:
+    """Every `localai/<name>_api/` package but files_api (a layer the protocols share)."""
+    found = sorted(path.parent.name for path in (ROOT / "localai").glob("*_api/__init__.py"))
+    return [f"localai.{name}" for name in found if name != "files_api"]
+
+
+def test_local_provider_surfaces_are_apart_and_layers_point_down():
+    modules = _modules("localai")
+    surfaces = _api_surfaces()
+    assert {"localai.assistants_api", "localai.responses_api"} <= set(surfaces)
+
+    def package(module: str) -> str | None:
+        return next((p for p in LAYERS + surfaces if module.startswith(p)), None)
+
+    broken = []
+    for name, path in modules.items():
+        source = package(name)
+        for target in _imports(name, path, set(modules)):
+            imported = package(target)
+            if source is None or imported is None or source == imported:
+                continue
+            if source in surfaces and imported in surfaces:
+                broken.append(f"{name} imports another API surface: {target}")
+            elif source in LAYERS and (
+                imported in surfaces or LAYERS.index(imported) > LAYERS.index(source)
+            ):
+                broken.append(f"{name} imports a package above it: {target}")
+    assert broken == []
+
+
 def test_local_provider_modules_and_folders_stay_small():
     modules = _modules("localai")
     long = {

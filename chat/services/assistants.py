@@ -98,18 +98,30 @@ def assistant_set(
     protocol: str,
     model: str | None = None,
     instructions: str | None = None,
+    responses_thread: str | None = None,
+    context_budget: int | None = None,
 ) -> tuple[Assistant, bool]:
     """Creates or updates the assistant called `name` (the first one, if several share it),
     storing its definition remotely first where the protocol keeps one: a provider that
-    refuses (ProviderError) leaves everything as it was. Returns it and whether it is new."""
+    refuses (ProviderError) leaves everything as it was. Returns it and whether it is new.
+    Options left as None stay as they are (or take the model's defaults)."""
     assistant = Assistant.objects.filter(name=name).select_related("connection").first()
     created = assistant is None
     if created:
         assistant = Assistant(name=name, connection=connection, protocol=protocol)
     previous_connection = None if created else assistant.connection
-    moved = assistant_move_checked(assistant=assistant, connection=connection, protocol=protocol)
+    moved = assistant_move_checked(
+        assistant=assistant,
+        connection=connection,
+        protocol=protocol,
+        responses_thread=responses_thread or "",
+    )
     new_connection = not created and connection.pk != assistant.connection_id
     assistant.connection, assistant.protocol = connection, protocol
+    if responses_thread is not None:
+        assistant.responses_thread = responses_thread
+    if context_budget is not None:
+        assistant.context_budget = context_budget
     if model is not None:
         assistant.model = model
     if instructions is not None:

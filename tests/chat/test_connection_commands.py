@@ -219,6 +219,26 @@ def test_assistant_set_with_responses_keeps_the_definition_here(local, remote):
     )
 
 
+def test_assistant_set_takes_the_thread_the_check_recommends_and_a_context_budget(local, remote):
+    run(
+        "assistant_set",
+        "Chained",
+        "--connection",
+        "local",
+        "--protocol",
+        "responses",
+        "--thread",
+        "stored",
+        "--context-budget",
+        "2000",
+    )
+    run("assistant_set", "Chained", "--connection", "local", "--protocol", "responses")
+
+    assistant = Assistant.objects.get(name="Chained")
+    # Left out on the second call: both stay as the first call set them.
+    assert (assistant.responses_thread, assistant.context_budget) == ("stored", 2000)
+
+
 def test_assistant_set_refuses_to_move_a_stored_definition(local, remote, monkeypatch):
     run("assistant_set", "Stored", "--connection", "local", "--protocol", "assistants")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")

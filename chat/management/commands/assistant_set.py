@@ -10,6 +10,12 @@ from chat.services.connections import connection_named
 from chat.services.refusals import Refused
 
 
+def thread_of(assistant: Assistant) -> str:
+    if assistant.protocol != Assistant.Protocol.RESPONSES:
+        return ""
+    return f", thread {assistant.responses_thread}"
+
+
 class Command(BaseCommand):
     help = (
         "Creates or updates the assistant NAME on a connection, storing its definition on the "
@@ -22,8 +28,29 @@ class Command(BaseCommand):
         parser.add_argument("--protocol", required=True, choices=Assistant.Protocol.values)
         parser.add_argument("--model", help="Default: the connection's default model.")
         parser.add_argument("--instructions")
+        parser.add_argument(
+            "--thread",
+            choices=Assistant.ResponsesThread.values,
+            help="Where a `responses` thread lives (provider_check recommends one).",
+        )
+        parser.add_argument(
+            "--context-budget",
+            type=int,
+            help="Tokens of transcript sent per turn where this site holds the thread.",
+        )
 
-    def handle(self, *args, name, connection, protocol, model, instructions, **options):
+    def handle(
+        self,
+        *args,
+        name,
+        connection,
+        protocol,
+        model,
+        instructions,
+        thread,
+        context_budget,
+        **options,
+    ):
         try:
             assistant, created = assistant_set(
                 name=name,
@@ -31,6 +58,8 @@ class Command(BaseCommand):
                 protocol=protocol,
                 model=model,
                 instructions=instructions,
+                responses_thread=thread,
+                context_budget=context_budget,
             )
         except (Refused, ProviderError) as exc:
             raise CommandError(f"Assistant {name!r} not saved: {exc}") from None
@@ -40,6 +69,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{'Created' if created else 'Updated'} assistant {assistant.name} on "
-                f"{assistant.connection.name} ({assistant.protocol}{where})."
+                f"{assistant.connection.name} ({assistant.protocol}{thread_of(assistant)}{where})."
             )
         )
