@@ -81,27 +81,31 @@ def _processes(marker: bytes) -> list[int]:
 
 
 @pytest.mark.parametrize("mode", ["full", "net", ""], ids=["namespaces", "net-ns", "hook-only"])
-async def test_a_sleeping_loop_hits_the_wall_clock_limit(mode, monkeypatch):
+async def test_a_sleeping_loop_hits_the_wall_clock_limit(mode, monkeypatch, scratch_root):
     _isolation(mode, monkeypatch)
     limits = SandboxLimits(cpu_seconds=5, wall_seconds=1, memory_mb=256, output_bytes=4096)
+    # Markers of this test's own processes only: another test run on the machine has
+    # sandboxes (and sleeps) of its own. The sandbox's command line holds its scratch path.
+    own_sandbox = str(scratch_root / "localai-sandbox-").encode()
+    in_group, escaping = f"31.{os.getpid()}1", f"31.{os.getpid()}2"
     # A child in the group, and one that leaves it (setsid): only the PID namespace of the
     # "full" isolation ends the second.
     code = (
         "import subprocess, time\n"
-        "subprocess.Popen(['sleep', '31.4159'])\n"
-        "subprocess.Popen(['setsid', 'sleep', '31.2718'])\n"
+        f"subprocess.Popen(['sleep', '{in_group}'])\n"
+        f"subprocess.Popen(['setsid', 'sleep', '{escaping}'])\n"
         "while True:\n    time.sleep(0.1)"
     )
     result = await sandbox_run(code=code, limits=limits)
     assert result.limit == "wall_time"
     assert result.logs.endswith("Error: the code ran past its 1-second time limit and was stopped.")
     for _ in range(60):  # the kernel takes a moment to end a namespace's processes
-        if not _processes(b"localai-sandbox-") + _processes(b"31.4159"):
+        if not _processes(own_sandbox) + _processes(in_group.encode()):
             break
         await asyncio.sleep(0.05)
-    assert not _processes(b"localai-sandbox-")
-    assert not _processes(b"31.4159")
-    escaped = _processes(b"31.2718")
+    assert not _processes(own_sandbox)
+    assert not _processes(in_group.encode())
+    escaped = _processes(escaping.encode())
     for pid in escaped:
         os.kill(pid, 9)
     assert not escaped if mode == "full" else True
@@ -304,13 +308,14 @@ async def test_proc_and_the_sites_data_are_hidden_in_the_namespaces(
 @pytest.mark.parametrize("mode", ["full", ""], ids=["namespaces", "hook-only"])
 async def test_a_background_process_does_not_hold_the_run(mode, monkeypatch):
     _isolation(mode, monkeypatch)
-    code = "import subprocess\nsubprocess.Popen(['sleep', '27.1828'])\nprint('bye')"
+    sleeper = f"27.{os.getpid()}"  # this run's own: other runs on the machine sleep too
+    code = f"import subprocess\nsubprocess.Popen(['sleep', '{sleeper}'])\nprint('bye')"
     result = await sandbox_run(code=code, limits=LIMITS)
     assert result.ok
     assert result.logs == "bye\n"
     assert result.duration < 3
     for _ in range(60):
-        if not _processes(b"27.1828"):
+        if not _processes(sleeper.encode()):
             break
         await asyncio.sleep(0.05)
-    assert not _processes(b"27.1828")
+    assert not _processes(sleeper.encode())
