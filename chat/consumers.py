@@ -196,6 +196,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         await self._follow(None)
 
+    async def websocket_receive(self, message):
+        if message.get("too_large"):
+            # Daphne read past the frame limit and threw the frame away as it arrived
+            # (assistants_site/websocket_server.py).
+            await self._frame_too_large()
+            return
+        await super().websocket_receive(message)
+
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
             await self._error("bad_frame", "Frames must be JSON text, not binary.")
