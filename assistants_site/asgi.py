@@ -17,6 +17,10 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.services.drain import drain_on_sigterm  # noqa: E402
 
+from .websocket_server import install as install_websocket_bounds  # noqa: E402
+
+install_websocket_bounds()
+
 if settings.SERVE_STATIC:
     # Serves /static/ from the app folders with no collectstatic step; a deployment behind a
     # web server or CDN switches it off.

@@ -8,6 +8,7 @@ import asyncio
 import functools
 import json
 import logging
+import re
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -15,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from .ids import id_in_range
 from .models import Conversation, Message
 from .presenters import conversation_payload, message_payloads
 from .selectors import message_list
@@ -35,8 +37,47 @@ from .services.turns import (
 
 logger = logging.getLogger(__name__)
 
-# Room for the JSON around a message of the largest allowed size (escaped characters included).
+# The longest frame read: a message of CHAT_MAX_MESSAGE_CHARS code points, each escaped the
+# longest way JSON allows (a code point past U+FFFF as a surrogate pair of \uXXXX escapes, 12
+# characters: what Python's json.dumps emits for an emoji), plus room for the other fields.
+ESCAPED_CHARS_PER_CODE_POINT = 12
 FRAME_OVERHEAD = 4096
+
+# A lone surrogate, which JSON can escape (a broken paste: half an emoji) but no database can
+# store; and a quick test of whether a frame's text may hold one.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAY_HOLD_SURROGATE = re.compile("\\\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def frame_max_chars() -> int:
+    """The longest text frame the consumer reads: any message within the size limit fits,
+    however its client escaped it. (Daphne reads at most as many bytes: see
+    assistants_site/websocket_server.py.)"""
+    return settings.CHAT_MAX_MESSAGE_CHARS * ESCAPED_CHARS_PER_CODE_POINT + FRAME_OVERHEAD
+
+
+def _frame_from(text_data: str) -> dict:
+    """The frame a text holds; every string in it with lone surrogates replaced by U+FFFD,
+    so a broken paste is saved as the user sees it, less half a character."""
+    try:
+        frame = json.loads(text_data)
+    except RecursionError:
+        # Nesting deeper than the decoder's stack: never a frame of this protocol.
+        raise TurnRefused("bad_frame", "This frame is nested too deeply.") from None
+    except ValueError:
+        raise TurnRefused("bad_frame", "This frame is not valid JSON.") from None
+    if not isinstance(frame, dict):
+        raise TurnRefused("bad_frame", "A frame must be a JSON object.")
+    if _MAY_HOLD_SURROGATE.search(text_data):
+        pending = [frame]  # a loop, not recursion: the frame may be nested deeply
+        while pending:
+            node = pending.pop()
+            for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+                if isinstance(value, str):
+                    node[key] = _LONE_SURROGATE.sub("\ufffd", value)
+                elif isinstance(value, dict | list):
+                    pending.append(value)
+    return frame
 
 
 def _continues(delta: dict, frame: dict) -> bool:
@@ -48,12 +89,22 @@ def _continues(delta: dict, frame: dict) -> bool:
     )
 
 
+# What an id out of range names, in the words the services use for an unknown one.
+_UNKNOWN = {
+    "assistant_id": "This assistant does not exist.",
+    "conversation_id": "This conversation does not exist.",
+    "message_id": "This message does not exist.",
+}
+
+
 def _optional_id(frame: dict, key: str) -> int | None:
     value = frame.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TurnRefused("invalid", f"`{key}` must be an integer id.")
+    if not id_in_range(value):
+        raise TurnRefused("not_found", _UNKNOWN[key])
     return value
 
 
@@ -145,20 +196,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         await self._follow(None)
 
+    async def websocket_receive(self, message):
+        if message.get("too_large"):
+            # Daphne read past the frame limit and threw the frame away as it arrived
+            # (assistants_site/websocket_server.py).
+            await self._frame_too_large()
+            return
+        await super().websocket_receive(message)
+
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
             await self._error("bad_frame", "Frames must be JSON text, not binary.")
             return
-        if len(text_data) > settings.CHAT_MAX_MESSAGE_CHARS * 2 + FRAME_OVERHEAD:
-            await self._error("too_long", "This frame is too large.")
+        if len(text_data) > frame_max_chars():
+            await self._frame_too_large()
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._error("bad_frame", "This frame is not valid JSON.")
-            return
-        if not isinstance(frame, dict):
-            await self._error("bad_frame", "A frame must be a JSON object.")
+            frame = _frame_from(text_data)
+        except Refused as refusal:
+            await self._error(refusal.code, str(refusal))
             return
         retry_after = await frame_rate_retry_after(user_id=self.user.pk)
         if retry_after is not None:
@@ -171,9 +227,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 }
             )
             return
-        handler = self.handlers.get(frame.get("type"))
+        kind = frame.get("type")
+        handler = self.handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            await self._error("unknown_type", f"Unknown frame type {frame.get('type')!r}.")
+            # Any JSON may stand here (a list is no dict key; a deep one has no printable repr).
+            shown = f" {kind!r:.100}" if isinstance(kind, str) else ""
+            await self._error("unknown_type", f"Unknown frame type{shown}.")
             return
         if handler in self.turn_handlers and drain.is_draining():
             # Not saved: the page reconnects elsewhere and gives the text back to the user.
@@ -335,8 +394,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._follow(start.conversation.pk)
         await turn_launch(start, client_message_id=client_message_id)
 
+    async def _frame_too_large(self) -> None:
+        limit = settings.CHAT_MAX_MESSAGE_CHARS
+        await self._error(
+            "too_long", f"This frame is too large: a message has at most {limit:,} characters."
+        )
+
     async def _error(self, code: str, message: str, conversation_id=None) -> None:
         frame = {"type": "error", "code": code, "message": message}
-        if isinstance(conversation_id, int):
+        if type(conversation_id) is int and id_in_range(conversation_id):
             frame["conversation_id"] = conversation_id
         await self.send_json(frame)

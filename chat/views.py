@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors
 from .agents.errors import ProviderError
+from .ids import id_in_range
 from .models import Conversation
 from .presenters import conversation_payload, message_payloads
 from .services import conversations as conversation_services
@@ -48,6 +49,8 @@ def decode_cursor(value: str) -> selectors.Cursor:
         updated_at = datetime.fromisoformat(timestamp)
         if updated_at.tzinfo is None:
             raise ValueError("naive timestamp")
+        if not id_in_range(int(pk)):
+            raise ValueError("no such id")
         return updated_at, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"invalid cursor: {value!r}") from exc

@@ -208,6 +208,10 @@ CHAT_DRAIN_GRACE = env_float("CHAT_DRAIN_GRACE", 20.0)
 # Seconds a Stop waits for the reply's task to answer before it closes a reply whose process
 # is gone itself.
 CHAT_STOP_TIMEOUT = env_float("CHAT_STOP_TIMEOUT", 2.0)
+# Bytes of frames a socket may leave unread (sent by the server, not yet taken by the client)
+# before it is closed with 4408 (assistants_site/websocket_server.py): above the largest
+# snapshot of a conversation that a slow client may still be reading.
+CHAT_SOCKET_MAX_UNSENT_BYTES = env_int("CHAT_SOCKET_MAX_UNSENT_BYTES", 8 * 1024 * 1024)
 # Frames a user may send per window (all their sockets together), then `rate_limited`.
 CHAT_RATE_LIMIT_FRAMES = env_int("CHAT_RATE_LIMIT_FRAMES", 60)
 CHAT_RATE_LIMIT_WINDOW = env_int("CHAT_RATE_LIMIT_WINDOW", 10)

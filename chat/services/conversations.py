@@ -18,12 +18,22 @@ from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_fi
 TITLE_MAX_CHARS = 200
 TITLE_DERIVED_CHARS = 60
 
-# Markdown that says nothing in a one-line title: images and link targets, heading, quote and
+# Markdown that says nothing in a one-line title: images and link targets (whose URL may
+# hold balanced parentheses, as CommonMark allows: ".../Lisbon_(city)"), heading, quote and
 # list markers, and the marks of emphasis (in pairs only: "6 * 7" keeps its star) outside
-# code spans, whose backticks go too.
+# code spans, whose backticks go too. Also the local model's directives ("[[delay:0.2]]",
+# docs/local-provider.md), which steer a run and are no words of the user's.
+_LINK_TARGET = r"\((?:[^()]|\([^()]*\))*\)"
 _LINKS_AND_MARKERS = [
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"!\[([^\]]*)\]" + _LINK_TARGET), r"\1"),
+    (re.compile(r"\[([^\]]*)\]" + _LINK_TARGET), r"\1"),
+    (
+        re.compile(
+            r"\[\[\s*(?:delay|tokens|fail|hang|cut|run_fail|expire|stamp)\s*(?::[^\]]*)?\]\]",
+            re.IGNORECASE,
+        ),
+        " ",
+    ),
     (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)+"), ""),
 ]
 _EMPHASIS = [
@@ -65,8 +75,10 @@ def conversation_title_from(text: str) -> str:
     line = line.rstrip(" ,;:-") or line
     if len(line) <= TITLE_DERIVED_CHARS:
         return line
-    cut = line[:TITLE_DERIVED_CHARS].rsplit(" ", 1)[0] or line[:TITLE_DERIVED_CHARS]
-    return cut.rstrip(" ,;:.-") + "…"
+    room = TITLE_DERIVED_CHARS - 1  # and the ellipsis
+    head = line[: room + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else line[:room]  # one long word: cut it
+    return (cut.rstrip(" ,;:.-") or cut) + "…"
 
 
 class TitleRefused(Refused):

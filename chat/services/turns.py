@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chat.ids import id_in_range
 from chat.models import Assistant, Conversation, Message
 from chat.presenters import conversation_payload, message_payload, message_prefetch
 
@@ -32,7 +33,7 @@ from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
 from .refusals import Refused
 from .stale_replies import replies_close_stale, reply_close_unanswered, stale_cutoff
-from .uploads import uploads_claim
+from .uploads import UPLOAD_UNAVAILABLE, uploads_claim
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def validate_attachments(attachments) -> list[int]:
     limit = settings.CHAT_MAX_ATTACHMENTS
     if len(set(attachments)) > limit:
         raise TurnRefused("bad_attachment", f"A message can carry at most {limit} files.")
+    if not all(id_in_range(i) for i in attachments):
+        raise TurnRefused("bad_attachment", UPLOAD_UNAVAILABLE)
     return list(dict.fromkeys(attachments))
 
 

@@ -21,6 +21,10 @@ NAME_MAX_CHARS = 255
 # Unsent uploads one user may hold: enough for several messages' worth of attachments, not
 # a free file store.
 UNSENT_PER_MESSAGE_ALLOWANCE = 5
+UPLOAD_UNAVAILABLE = (
+    "An attached file is not available: it was sent already, removed, or is not yours. "
+    "Attach it again."
+)
 
 
 class UploadRefused(Refused):
@@ -105,11 +109,7 @@ def uploads_claim(
         conversation=conversation, message=message
     )
     if claimed != len(ids):
-        raise UploadRefused(
-            "bad_attachment",
-            "An attached file is not available: it was sent already, removed, or is not "
-            "yours. Attach it again.",
-        )
+        raise UploadRefused("bad_attachment", UPLOAD_UNAVAILABLE)
     return list(message.uploads.all())
 
 

@@ -4,6 +4,8 @@ Each bad frame gets a clear error, closes nothing and changes no saved data; a r
 (rate limit included) saves nothing; every form of the site is protected by CSRF.
 """
 
+import base64
+import json
 import re
 
 import pytest
@@ -12,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from chat.consumers import FRAME_OVERHEAD
-from chat.models import Assistant, Conversation, Message
+from chat.consumers import frame_max_chars
+from chat.models import Assistant, Conversation, Message, Upload
 from tests.chat.test_consumer import connected, local_assistant, signed_in
 
 PASSWORD = "pw-for-tests-123"
@@ -67,9 +69,225 @@ async def test_more_bad_frames_get_a_clear_error_and_the_socket_stays_open(frame
 async def test_a_frame_larger_than_any_message_is_refused_before_it_is_parsed():
     _, cookie = await signed_in()
     socket = await connected(cookie)
-    huge = "x" * (settings.CHAT_MAX_MESSAGE_CHARS * 2 + FRAME_OVERHEAD + 1)
+    huge = "x" * (frame_max_chars() + 1)
 
     await socket.send(huge)
+    error = await socket.until_type("error")
+    await socket.send({"type": "ping"})
+
+    assert error["code"] == "too_long"
+    assert (await socket.until_type("pong"))["type"] == "pong"
+    await socket.close()
+
+
+# Past what the id columns hold (BigAutoField, SQLite INTEGER): the database cannot even be
+# asked, so these are answered as unknown before any query.
+OUT_OF_RANGE_IDS = [2**63, -(2**63) - 1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("big", OUT_OF_RANGE_IDS)
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('{"type": "conversation.open", "conversation_id": %d}', "not_found"),
+        ('{"type": "turn.stop", "conversation_id": %d}', "not_found"),
+        ('{"type": "message.regenerate", "conversation_id": %d}', "not_found"),
+        ('{"type": "message.send", "conversation_id": %d, "text": "x"}', "not_found"),
+        (
+            '{"type": "message.send", "conversation_id": null, "assistant_id": %d, "text": "x"}',
+            "not_found",
+        ),
+        (
+            '{"type": "message.edit", "conversation_id": %d, "message_id": 1, "text": "x"}',
+            "not_found",
+        ),
+        (
+            '{"type": "message.edit", "conversation_id": {conversation}, "message_id": %d, '
+            '"text": "x"}',
+            "not_found",
+        ),
+        (
+            '{"type": "message.send", "conversation_id": {conversation}, "text": "x", '
+            '"attachments": [%d]}',
+            "bad_attachment",
+        ),
+        (
+            '{"type": "message.send", "conversation_id": null, "assistant_id": {assistant}, '
+            '"text": "", "attachments": [{upload}, %d]}',
+            "bad_attachment",
+        ),
+    ],
+)
+async def test_an_id_out_of_range_is_unknown_and_the_socket_stays_open(frame, code, big):
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(owner=user, assistant=assistant)
+    upload = await Upload.objects.acreate(owner=user, name="a.txt", size=1)
+    socket = await connected(cookie)
+    text = (
+        frame.replace("{conversation}", str(conversation.pk))
+        .replace("{assistant}", str(assistant.pk))
+        .replace("{upload}", str(upload.pk))
+    ) % big
+
+    await socket.send(text)
+    error = await socket.until_type("error")
+    await socket.send({"type": "ping"})
+
+    assert error["code"] == code and error["message"]
+    assert "conversation_id" not in error or error["conversation_id"] == conversation.pk
+    assert (await socket.until_type("pong"))["type"] == "pong"
+    assert await Message.objects.acount() == 0
+    assert not await Upload.objects.filter(message__isnull=False).aexists()
+    await socket.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("big", [2**63, 10**30])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/c/{id}/"),
+        ("post", "/api/conversations/{id}/rename"),
+        ("post", "/api/conversations/{id}/pin"),
+        ("post", "/api/conversations/{id}/delete"),
+        ("delete", "/api/uploads/{id}/"),
+        ("get", "/files/{id}/"),
+        ("get", "/files/knowledge/{id}/"),
+        ("get", "/outputs/{id}/"),
+    ],
+)
+def test_an_http_view_answers_404_to_an_id_out_of_range(alice, method, path, big):
+    alice.is_staff = True  # the knowledge file view is staff only
+    alice.save()
+    browser = Client(raise_request_exception=False)
+    browser.force_login(alice)
+
+    response = getattr(browser, method)(path.format(id=big), {"title": "t", "pinned": "true"})
+
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_sidebar_cursor_with_an_id_out_of_range_is_invalid(alice):
+    browser = Client(raise_request_exception=False)
+    browser.force_login(alice)
+    cursor = base64.urlsafe_b64encode(f"2026-11-25T14:02:11+00:00|{2**63}".encode()).decode()
+
+    response = browser.get(reverse("chat:api_conversations"), {"cursor": cursor})
+
+    assert response.status_code == 400 and response.json()["error"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"type": "ping", "x": ' + "[" * 1100 + "]" * 1100 + "}",
+        '{"type": "ping", "x": ' + '{"a": ' * 1100 + "1" + "}" * 1100 + "}",
+        '{"type": ' + "[" * 900 + "]" * 900 + "}",
+        '{"type": {"nested": "dict"}}',
+    ],
+    ids=["list-1100-deep", "object-1100-deep", "type-900-deep", "type-object"],
+)
+async def test_a_deeply_nested_frame_is_refused_and_the_socket_stays_open(frame):
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+
+    await socket.send(frame)
+    error = await socket.until_type("error")
+    await socket.send({"type": "ping"})
+
+    assert error["code"] in {"bad_frame", "unknown_type"} and len(error["message"]) < 200
+    assert (await socket.until_type("pong"))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_provider_url")
+async def test_a_lone_surrogate_in_a_broken_paste_is_saved_as_a_replacement_character():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    # What a browser's JSON.stringify sends for a string cut inside an emoji.
+    frame = (
+        '{"type": "message.send", "conversation_id": null, "assistant_id": ASSISTANT, '
+        '"text": "bad \\ud800 x \\ud83d\\ude00 \\udc00", "client_message_id": "c-\\udfff"}'
+    ).replace("ASSISTANT", str(assistant.pk))
+
+    await socket.send(frame)
+    created = await socket.until_type("conversation.created")
+    mine = await socket.receive_until(
+        lambda f: f["type"] == "message.created" and f["message"]["role"] == "user"
+    )
+    await socket.until_type("message.done")
+
+    assert mine["message"]["content"] == "bad \ufffd x \U0001f600 \ufffd"
+    assert mine["client_message_id"] == "c-\ufffd"
+    assert created["conversation"]["title"] == "bad \ufffd x \U0001f600 \ufffd"
+    saved = await Message.objects.filter(role="user").aget()
+    assert saved.content == "bad \ufffd x \U0001f600 \ufffd"
+    await socket.send({"type": "ping"})
+    assert (await socket.until_type("pong"))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_provider_url")
+@pytest.mark.parametrize(
+    "character", ["é", "\x1b", "\U0001f600"], ids=["accent", "control", "emoji-pair"]
+)
+async def test_a_message_at_the_limit_fits_in_a_frame_however_it_is_escaped(character):
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    text = character * settings.CHAT_MAX_MESSAGE_CHARS
+    # ensure_ascii: every character as \uXXXX, an emoji as two (a surrogate pair).
+    frame = json.dumps(
+        {
+            "type": "message.send",
+            "conversation_id": None,
+            "assistant_id": assistant.pk,
+            "text": text,
+            "client_message_id": "c" * 100,
+        }
+    )
+
+    await socket.send(frame)
+    mine = await socket.receive_until(
+        lambda f: (
+            f["type"] in {"error", "message.created"}
+            and (f["type"] == "error" or f["message"]["role"] == "user")
+        )
+    )
+    await socket.until_type("message.done", timeout=60)
+
+    assert mine["type"] == "message.created", mine
+    assert mine["message"]["content"] == text
+    await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_message_over_the_limit_is_too_long_however_it_is_escaped():
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+    frame = json.dumps({"type": "message.send", "assistant_id": 1, "text": "é" * (limit + 1)})
+
+    await socket.send(frame)
+    error = await socket.until_type("error")
+
+    assert error["code"] == "too_long" and f"{limit:,}" in error["message"]
+    await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_frame_of_a_megabyte_gets_too_long_and_the_socket_stays_open():
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+
+    await socket.send('{"type": "ping", "pad": "' + "x" * (1024 * 1024 + 1) + '"}')
     error = await socket.until_type("error")
     await socket.send({"type": "ping"})
 

@@ -24,6 +24,15 @@ from tests.chat.provider_configs import configure
         ("~~old~~ **new** and `x*y*z`", "old new and x*y*z"),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),
         ("   \n\t ", ""),
+        ("[Lisbon](https://en.wikipedia.org/wiki/Lisbon_(city)) trip", "Lisbon trip"),
+        ('![map](https://example.org/a_(b).png) of [it](u "t (x)")', "map of it"),
+        ("[[delay:0.2]] Plan a [[tokens:40]] trip [[FAIL:500]]", "Plan a trip"),
+        ("[[hang]]\nThe real question", "The real question"),
+        (
+            "[[delay:soon]] what the model leaves in, the title drops",
+            "what the model leaves in, the title drops",
+        ),
+        ("[[wiki link]] stays", "[[wiki link]] stays"),
     ],
 )
 def test_a_title_is_the_first_line_with_text_without_markdown(text, title):
@@ -34,8 +43,24 @@ def test_a_long_line_is_cut_at_a_word_boundary():
     title = conversation_title_from("word " * 40)
 
     assert title.endswith("…")
-    assert len(title) <= 61
+    assert len(title) <= 60
     assert title[:-1].split() == ["word"] * len(title[:-1].split())
+
+
+@pytest.mark.parametrize("length", [59, 60, 61, 70, 500])
+def test_a_title_never_passes_60_characters_even_for_one_long_word(length):
+    word = "x" * length
+
+    title = conversation_title_from(word + " and more")
+
+    assert len(title) <= 60
+    assert title == "x" * min(length, 59) + "…"
+
+
+def test_a_word_that_fits_with_the_ellipsis_is_kept_whole():
+    line = "a" * 50 + " " + "b" * 8 + " " + "c" * 20  # the b-word ends at character 59
+
+    assert conversation_title_from(line) == "a" * 50 + " " + "b" * 8 + "…"
 
 
 async def test_an_assistant_on_the_default_model_gets_its_title_from_that_model(
