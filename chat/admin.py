@@ -377,7 +377,10 @@ class KnowledgeFileInline(admin.TabularInline):
     readonly_fields = ["download", "size", "status", "error"]
     extra = 1
     verbose_name = "knowledge file"
-    verbose_name_plural = "Knowledge files (file search reads them; saved to the provider)"
+    verbose_name_plural = (
+        "Knowledge files (file search reads them: saved to the provider, or indexed on this "
+        "site where the assistant's server has no vector stores)"
+    )
 
     @admin.display(description="File")
     def download(self, obj):

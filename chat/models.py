@@ -330,10 +330,35 @@ class StoredFile(models.Model):
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
-class Upload(StoredFile):
+class SiteIndexed(models.Model):
+    """A file the site's own file search reads (chat.file_search): extracted and chunked
+    once, into FileChunk rows, where the assistant's server has no vector stores."""
+
+    class IndexStatus(models.TextChoices):
+        NONE = "", "not indexed"
+        READY = "ready"
+        FAILED = "failed"
+
+    # Prefix of `site_file_id`: how a citation of the site's search names the file.
+    site_id_prefix = ""
+
+    index_status = models.CharField(max_length=16, choices=IndexStatus, blank=True)
+    # Why the file could not be indexed (binary, a PDF without text...), for people to read.
+    index_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def site_file_id(self) -> str:
+        return f"{self.site_id_prefix}{self.pk}"
+
+
+class Upload(SiteIndexed, StoredFile):
     """A file a user attached: unsent (no message yet), then part of their message."""
 
     storage_folder = "uploads"
+    site_id_prefix = "upload-"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
@@ -349,10 +374,13 @@ class Upload(StoredFile):
         ordering = ["id"]
 
 
-class KnowledgeFile(StoredFile):
-    """A file staff gave an assistant as knowledge: in its vector store for file search."""
+class KnowledgeFile(SiteIndexed, StoredFile):
+    """A file staff gave an assistant as knowledge: in its vector store for file search (or
+    in the site's index, where the assistant's server has no vector stores). `status` and
+    `error` say whether file search can read it, wherever it runs."""
 
     storage_folder = "knowledge"
+    site_id_prefix = "knowledge-"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -367,6 +395,45 @@ class KnowledgeFile(StoredFile):
 
     class Meta:
         ordering = ["id"]
+
+
+class FileChunk(models.Model):
+    """One passage of an attachment or a knowledge file in the site's own file search, with
+    what BM25 needs of it (`terms`: term -> count, retrieval.ranking.term_counts), so that a
+    question reads the index and never the file again."""
+
+    upload = models.ForeignKey(
+        Upload, on_delete=models.CASCADE, null=True, blank=True, related_name="chunks"
+    )
+    knowledge_file = models.ForeignKey(
+        KnowledgeFile, on_delete=models.CASCADE, null=True, blank=True, related_name="chunks"
+    )
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    terms = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(upload__isnull=False, knowledge_file__isnull=True)
+                | Q(upload__isnull=True, knowledge_file__isnull=False),
+                name="chunk_of_one_file",
+            ),
+            models.UniqueConstraint(
+                fields=["upload", "position"],
+                condition=Q(upload__isnull=False),
+                name="one_chunk_per_upload_position",
+            ),
+            models.UniqueConstraint(
+                fields=["knowledge_file", "position"],
+                condition=Q(knowledge_file__isnull=False),
+                name="one_chunk_per_knowledge_position",
+            ),
+        ]
+
+    def __str__(self):
+        return f"chunk {self.position} of {self.upload or self.knowledge_file}"
 
 
 class OutputFile(StoredFile):

@@ -4,7 +4,7 @@ docs/websocket-protocol.md documents them; keep the two in step.
 """
 
 from channels.db import database_sync_to_async
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.urls import reverse
 
 from .models import Conversation, Message, OutputFile, Upload
@@ -44,35 +44,51 @@ def output_file_payload(output: OutputFile) -> dict:
 
 
 def cited_uploads(*, conversation_id: int, file_ids) -> QuerySet[Upload]:
-    """The conversation's uploads with these remote file ids: what its citations link to."""
-    return Upload.objects.filter(conversation_id=conversation_id, remote_file_id__in=file_ids)
+    """The conversation's uploads that these citation file ids name: what its citations
+    link to. A provider's citation names the remote copy, the site's search `upload-<pk>`
+    (Upload.site_file_id); either way only this conversation's uploads are found."""
+    file_ids = set(file_ids)
+    prefix = Upload.site_id_prefix
+    site_pks = [
+        int(file_id[len(prefix) :])
+        for file_id in file_ids
+        if file_id.startswith(prefix) and file_id[len(prefix) :].isdigit()
+    ]
+    return Upload.objects.filter(
+        Q(remote_file_id__in=file_ids) | Q(pk__in=site_pks), conversation_id=conversation_id
+    )
+
+
+def citation_keys(upload: Upload) -> list[str]:
+    """The file ids by which a citation may name the upload."""
+    return [key for key in (upload.remote_file_id, upload.site_file_id) if key]
 
 
 def _cited_uploads(message: Message) -> dict[str, Upload]:
-    """The conversation's uploads that the message's citations name, by remote file id."""
+    """The conversation's uploads that the message's citations name, by citation file id."""
     file_ids = {c.get("file_id") for c in message.citations if c.get("file_id")}
     if not file_ids:
         return {}
     uploads = cited_uploads(conversation_id=message.conversation_id, file_ids=file_ids)
-    return {u.remote_file_id: u for u in uploads}
+    return {key: u for u in uploads for key in citation_keys(u)}
 
 
-def citation_payload(citation: dict, uploads_by_remote_id: dict[str, Upload]) -> dict:
-    upload = uploads_by_remote_id.get(citation.get("file_id", ""))
+def citation_payload(citation: dict, uploads_by_file_id: dict[str, Upload]) -> dict:
+    upload = uploads_by_file_id.get(citation.get("file_id", ""))
     # Only the user's own attachments link anywhere: knowledge files are the assistant's.
     url = reverse("chat:upload_file", args=[upload.pk]) if upload else None
     return {**citation, "url": url}
 
 
 def message_payload(
-    message: Message, *, uploads_by_remote_id: dict[str, Upload] | None = None
+    message: Message, *, uploads_by_file_id: dict[str, Upload] | None = None
 ) -> dict:
     """A message as the page and the socket show it. A user message's attachments and a
     reply's output files come from `message.uploads` / `message.output_files`: prefetch
     them for a list (chat.selectors.message_list does), or use message_payloads()."""
     is_user = message.role == Message.Role.USER
-    if uploads_by_remote_id is None and message.citations:
-        uploads_by_remote_id = _cited_uploads(message)
+    if uploads_by_file_id is None and message.citations:
+        uploads_by_file_id = _cited_uploads(message)
     return {
         "id": message.pk,
         "conversation_id": message.conversation_id,
@@ -82,7 +98,7 @@ def message_payload(
         "error": message.error,
         "tool_steps": message.tool_steps,
         "attachments": [upload_payload(u) for u in message.uploads.all()] if is_user else [],
-        "citations": [citation_payload(c, uploads_by_remote_id or {}) for c in message.citations],
+        "citations": [citation_payload(c, uploads_by_file_id or {}) for c in message.citations],
         "files": [] if is_user else [output_file_payload(f) for f in message.output_files.all()],
         "model": message.model,
         "usage": _usage_payload(message),
@@ -101,13 +117,13 @@ def message_payloads(messages: list[Message]) -> list[dict]:
     """A transcript's payloads, citations resolved against its prefetched attachments (no
     query per message)."""
     uploads = {
-        u.remote_file_id: u
+        key: u
         for m in messages
         if m.role == Message.Role.USER
         for u in m.uploads.all()
-        if u.remote_file_id
+        for key in citation_keys(u)
     }
-    return [message_payload(m, uploads_by_remote_id=uploads) for m in messages]
+    return [message_payload(m, uploads_by_file_id=uploads) for m in messages]
 
 
 MESSAGE_RELATIONS = ("uploads", "output_files")

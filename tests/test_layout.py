@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("chat", "localai")
+PACKAGES = ("chat", "localai", "retrieval")
 MAX_LINES = 500
 MAX_MODULES = 15
 
@@ -144,3 +144,22 @@ def test_local_provider_modules_and_folders_stay_small():
             folders[path.parent] = folders.get(path.parent, 0) + 1
     crowded = {str(folder.relative_to(ROOT)): n for folder, n in folders.items() if n > MAX_MODULES}
     assert crowded == {}
+
+
+def _project_imports(package: str) -> set[str]:
+    """The top-level project packages that `package`'s modules import."""
+    modules = _modules(package)
+    everything = set()
+    for other in PACKAGES:
+        everything |= set(_modules(other))
+    found = set()
+    for name, path in modules.items():
+        found |= {target.partition(".")[0] for target in _imports(name, path, everything)}
+    return found - {package}
+
+
+def test_the_shared_text_search_belongs_to_neither_app():
+    """`retrieval/` serves the site and the local provider; the site never imports the
+    provider (a separate service), so the shared code cannot live in either."""
+    assert _project_imports("retrieval") == set()
+    assert "localai" not in _project_imports("chat")

@@ -43,6 +43,12 @@ class Agent(ABC):
                 ) from None
 
     @classmethod
+    def file_search_on_site(cls, thread_mode: str = "") -> bool:
+        """Whether file search runs on this site (chat.agents.tool_calls) rather than on
+        the provider: where the protocol, in this thread mode, has no vector stores."""
+        return not cls.provider_tools
+
+    @classmethod
     def check_definition(cls, definition: AssistantDefinition) -> None:
         """Raises ProviderError (code "invalid") for a definition this protocol cannot
         serve, before anything is saved; every protocol serves every definition by default."""

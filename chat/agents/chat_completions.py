@@ -6,7 +6,8 @@ the thread is the conversation's transcript (ChatHistoryAgentThread), sent up to
 context budget (history.py). Function calls stream as deltas
 (`choices[0].delta.tool_calls[i]`: the id and name first, the arguments in fragments, `index`
 telling the calls of one round apart); they are assembled, run here and answered with
-`role: tool` messages, for as many rounds as MAX_TOOL_ROUNDS allows. The server keeps
+`role: tool` messages, for as many rounds as MAX_TOOL_ROUNDS allows. There are no vector
+stores, so file search is one of those functions, run by the site (tool_calls.py). The server keeps
 nothing, so there is nothing to cancel: closing the stream is what stops the reply.
 """
 
@@ -18,7 +19,7 @@ import openai
 
 from .assistants import CUT_STREAM_REASON
 from .base import Agent
-from .definition import PROVIDER_TOOLS, ToolResources
+from .definition import ToolResources
 from .errors import ProviderError, provider_error_from, provider_errors
 from .events import AgentResponseItem, Completed, Failed, Incomplete, RunStarted, TextDelta
 from .history import context_step, history_within
@@ -28,7 +29,11 @@ from .tool_calls import (
     TOOL_LIMIT_OUTPUT,
     TOOL_LIMIT_REASON,
     ToolCall,
+    call_step,
+    chat_completions_schema,
     run_tool_calls,
+    site_sources,
+    with_site_citations,
 )
 from .usage import ReplyUsage
 
@@ -80,13 +85,12 @@ class ChatCompletionAgent(Agent):
 
     @classmethod
     def check_definition(cls, definition):
-        ticked = [name for name in PROVIDER_TOOLS if getattr(definition, name)]
-        if ticked:
-            names = " and ".join(ticked)
+        # File search runs on the site here (tool_calls.py); code cannot.
+        if definition.code_interpreter:
             raise ProviderError(
-                f"The chat_completions protocol has no provider tools, so {names} cannot "
-                "run there. Untick it, or choose the responses or assistants protocol on a "
-                "server that has it.",
+                "The chat_completions protocol has no provider tools, so code_interpreter "
+                "cannot run there. Untick it, or choose the responses or assistants protocol "
+                "on a server that has it.",
                 code="invalid",
             )
 
@@ -137,7 +141,10 @@ class ChatCompletionAgent(Agent):
         sent, omitted = self._messages(thread, texts)
         if omitted:
             yield AgentResponseItem(context_step(omitted, self.definition.context_budget), thread)
+        site = site_sources(resources)
         tools = self.definition.chat_completions_tools()
+        if site is not None:
+            tools.append(chat_completions_schema())
         usage = ReplyUsage()
         rounds = 0
         while True:
@@ -155,7 +162,8 @@ class ChatCompletionAgent(Agent):
                 stream = await self.client.chat.completions.create(**request)
             completion = _Round()
             try:
-                async for event in self._events(stream, completion, usage):
+                events = with_site_citations(self._events(stream, completion, usage), site)
+                async for event in events:
                     yield AgentResponseItem(event, thread)
                     if isinstance(event, Incomplete):
                         return
@@ -170,13 +178,13 @@ class ChatCompletionAgent(Agent):
                 yield AgentResponseItem(Failed(TOOL_LIMIT_REASON, code="tool_limit"), thread)
                 return
             for call in calls:
-                yield AgentResponseItem(call.step(), thread)
+                yield AgentResponseItem(call_step(call, site), thread)
             if rounds == MAX_TOOL_ROUNDS:
                 outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
             else:
-                outputs = await run_tool_calls(calls, self.definition)
+                outputs = await run_tool_calls(calls, self.definition, site)
             for call, output in zip(calls, outputs, strict=True):
-                yield AgentResponseItem(call.step(output), thread)
+                yield AgentResponseItem(call_step(call, site, output), thread)
             sent = [
                 *sent,
                 {

@@ -1,15 +1,38 @@
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from chat.tools import registry
 
 
 @dataclass(frozen=True)
+class FoundPassage:
+    file_id: str
+    filename: str
+    score: float  # in [0, 1), higher is better
+    text: str  # the chunk, as the model reads it
+    quote: str  # the part a citation shows
+
+
+@dataclass(frozen=True)
+class FileSearchResult:
+    passages: list[FoundPassage]
+    files: int = 0  # how many readable files were searched
+    unreadable: list[str] = field(default_factory=list)  # "name: reason", for the model
+
+
+class SiteFileSearch(Protocol):
+    async def search(self, query: str) -> FileSearchResult: ...
+
+
+@dataclass(frozen=True)
 class ToolResources:
-    """What one turn's provider tools work on, beyond the assistant's own knowledge: the
-    vector stores file search reads and the files the code interpreter gets."""
+    """What one turn's tools work on, beyond the assistant's own knowledge: the vector
+    stores the provider's file search reads and the files the code interpreter gets; or,
+    where file search runs on the site, the search to offer as the `file_search` function."""
 
     vector_store_ids: tuple[str, ...] = ()
     code_file_ids: tuple[str, ...] = ()
+    site_file_search: SiteFileSearch | None = None
 
 
 @dataclass(frozen=True)
@@ -86,14 +109,16 @@ class AssistantDefinition:
 
         The definition travels with each response, so the provider tools carry the turn's
         files: file search its vector stores (left out while there are none: the API
-        refuses an empty list), the code interpreter a fresh container with the files.
+        refuses an empty list; and where the site runs file search, as a function tool
+        the agent adds), the code interpreter a fresh container with the files.
         """
         chosen = [tool.responses_schema() for tool in self._offered()]
         names = {tool["name"] for tool in chosen}
         extras = [_flat(t) for t in self._extras(names)]
         provider = []
         stores = self.vector_store_ids(resources)
-        if self.file_search and stores:
+        site_search = resources is not None and resources.site_file_search is not None
+        if self.file_search and stores and not site_search:
             provider.append({"type": "file_search", "vector_store_ids": stores})
         if self.code_interpreter:
             file_ids = list(resources.code_file_ids) if resources else []

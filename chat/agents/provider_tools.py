@@ -38,7 +38,7 @@ def _words(text: str) -> set[str]:
     return set(WORD.findall(text.lower()))
 
 
-def _search_summary(results: list[dict]) -> str:
+def search_summary(results: list[dict]) -> str:
     if not results:
         return "Nothing relevant was found in the files."
     names = list(dict.fromkeys(r["filename"] or r["file_id"] for r in results))
@@ -126,7 +126,7 @@ def assistants_step(step, sources: ReplySources) -> list:
                     call.id,
                     "file_search",
                     "",
-                    _search_summary(results) if ended else None,
+                    search_summary(results) if ended else None,
                     type="file_search",
                     # The Assistants API does not say what it searched for.
                     details={"queries": [], "results": results},
@@ -215,7 +215,7 @@ def responses_item(item, sources: ReplySources) -> list:
                 item.id,
                 "file_search",
                 "",
-                _search_summary(results) if ended else None,
+                search_summary(results) if ended else None,
                 type="file_search",
                 details={"queries": list(item.queries or []), "results": results},
             )

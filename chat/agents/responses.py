@@ -8,7 +8,8 @@ run -> response, run step -> output item, and thread -> by `thread_mode`:
 - `stored`: a chain of stored responses, each created with `previous_response_id` = the
   last (Semantic Kernel's `ResponsesAgentThread`); the thread id is the chain's head;
 - `stateless`: nothing stored (`store: false`); the site sends the transcript each turn,
-  up to the context budget, as for Chat Completions.
+  up to the context budget, as for Chat Completions, and runs file search itself (no vector
+  stores there either: tool_calls.py).
 """
 
 import logging
@@ -41,8 +42,13 @@ from .tool_calls import (
     MAX_TOOL_ROUNDS,
     TOOL_LIMIT_OUTPUT,
     TOOL_LIMIT_REASON,
+    SiteSources,
     ToolCall,
+    call_step,
+    responses_schema,
     run_tool_calls,
+    site_sources,
+    with_site_citations,
 )
 from .usage import ReplyUsage
 
@@ -94,6 +100,11 @@ class OpenAIResponsesAgent(Agent):
         self._pending_calls: list[ToolCall] = []
 
     @classmethod
+    def file_search_on_site(cls, thread_mode=""):
+        # Stateless servers keep nothing, vector stores included.
+        return thread_mode == STATELESS
+
+    @classmethod
     async def create(cls, *, client, definition):
         return cls(client=client, definition=definition)
 
@@ -119,6 +130,7 @@ class OpenAIResponsesAgent(Agent):
         previous: str | None,
         tools_allowed: bool,
         resources: ToolResources | None,
+        site: SiteSources | None = None,
     ) -> dict:
         definition = self.definition
         request = {"model": definition.model, "input": input_items, "stream": True}
@@ -133,6 +145,8 @@ class OpenAIResponsesAgent(Agent):
         if definition.instructions:
             request["instructions"] = definition.instructions
         tools = definition.responses_tools(resources)
+        if site is not None:
+            tools.append(responses_schema())
         if tools:
             request["tools"] = tools
             if not tools_allowed:
@@ -170,6 +184,7 @@ class OpenAIResponsesAgent(Agent):
         head = previous = thread.id if self.thread_mode == STORED else None
         rounds = 0
         sources = ReplySources()
+        site = site_sources(resources)
         usage = ReplyUsage()
         while True:
             request = self._request(
@@ -178,12 +193,14 @@ class OpenAIResponsesAgent(Agent):
                 previous=previous,
                 tools_allowed=rounds < MAX_TOOL_ROUNDS,
                 resources=resources,
+                site=site,
             )
             async with provider_errors():
                 stream = await self.client.responses.create(**request)
             self._pending_calls = []
             try:
-                async for event in self._events(stream, sources, usage):
+                events = with_site_citations(self._events(stream, sources, usage, site), site)
+                async for event in events:
                     if self.thread_mode == STORED:
                         if isinstance(event, RunStarted):
                             thread.id = event.run_id  # the chain now ends with it
@@ -208,9 +225,9 @@ class OpenAIResponsesAgent(Agent):
                 # the next response must answer without tools.
                 outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
             else:
-                outputs = await run_tool_calls(calls, self.definition)
+                outputs = await run_tool_calls(calls, self.definition, site)
             for call, output in zip(calls, outputs, strict=True):
-                yield AgentResponseItem(call.step(output), thread)
+                yield AgentResponseItem(call_step(call, site, output), thread)
             answers = [
                 {"type": "function_call_output", "call_id": call.id, "output": output}
                 for call, output in zip(calls, outputs, strict=True)
@@ -223,7 +240,9 @@ class OpenAIResponsesAgent(Agent):
                 # continue it.
                 input_items = answers
 
-    async def _events(self, stream, sources: ReplySources, usage: ReplyUsage) -> AsyncIterator:
+    async def _events(
+        self, stream, sources: ReplySources, usage: ReplyUsage, site: SiteSources | None
+    ) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
         response_id = None
         code_runs = {}  # code_interpreter_call items announced, by id
@@ -240,7 +259,7 @@ class OpenAIResponsesAgent(Agent):
                     for item in responses_annotation(event.annotation, sources):
                         yield item
                 elif kind == "response.output_item.done" and event.item.type == "function_call":
-                    yield _call_of(event.item).step()
+                    yield call_step(_call_of(event.item), site)
                 elif (
                     kind in ("response.output_item.added", "response.output_item.done")
                     and event.item.type in PROVIDER_TOOL_ITEMS

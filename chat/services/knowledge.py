@@ -2,15 +2,20 @@
 
 Staff add and remove the files in the admin; `assistant_knowledge_sync` then brings the
 provider in line. A provider failure never loses a file locally: it stays listed, marked
-failed with the reason, and is tried again at the next save.
+failed with the reason, and is tried again at the next save. Where file search runs on the
+site (no vector stores on the assistant's server), the files are indexed here instead
+(chat.file_search), and nothing goes to the provider.
 """
 
 from collections.abc import Iterable
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db.models import Q
 
 from chat.agents import ProviderError, client_for
 from chat.agents.files import ProviderFiles
+from chat.file_search import file_search_on_site
+from chat.file_search.index import assistant_knowledge_index
 from chat.models import Assistant, KnowledgeFile
 
 from .assistants import assistant_definition, assistant_push_remote
@@ -134,7 +139,14 @@ def assistant_knowledge_sync(
     # Loaded here: the async parts below read it and cannot query.
     assistant.connection  # noqa: B018
     _remove(assistant, removed)
-    pending = list(assistant.knowledge_files.exclude(status=Status.READY).order_by("id"))
+    if file_search_on_site(assistant):
+        return assistant_knowledge_index(assistant=assistant)
+    # Ready on the site is not on the provider: a file without a remote copy goes up.
+    pending = list(
+        assistant.knowledge_files.filter(~Q(status=Status.READY) | Q(remote_file_id="")).order_by(
+            "id"
+        )
+    )
     if not pending:
         return []
     errors, created = async_to_sync(_sync_pending)(assistant, pending)

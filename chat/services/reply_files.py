@@ -12,17 +12,18 @@ from chat.agents.events import Citation
 from chat.agents.events import OutputFile as ProducedFile
 from chat.agents.files import ProviderFiles
 from chat.models import Conversation, Message, OutputFile
-from chat.presenters import citation_payload, cited_uploads
+from chat.presenters import citation_keys, citation_payload, cited_uploads
 
 
 async def reply_citation_payload(*, conversation: Conversation, citation: Citation) -> dict:
     """The citation as sockets get it: linked when it cites one of the user's attachments
     in this conversation (message_payload shows it the same way afterwards)."""
     uploads = {
-        upload.remote_file_id: upload
+        key: upload
         async for upload in cited_uploads(
             conversation_id=conversation.pk, file_ids=[citation.file_id]
         )
+        for key in citation_keys(upload)
     }
     return citation_payload(citation.as_dict(), uploads)
 

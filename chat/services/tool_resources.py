@@ -1,16 +1,20 @@
-"""What a turn's provider tools work on: the conversation's attachments, on the provider.
+"""What a turn's tools work on: the conversation's attachments, on the provider or here.
 
 Called by the turn runner before each run. Attachments reach the provider only here, when a
-tool that reads them is enabled: uploaded once (the remote id is kept on the Upload), added
-to the conversation's vector store for file search, listed for the code interpreter.
+provider tool that reads them is enabled: uploaded once (the remote id is kept on the
+Upload), added to the conversation's vector store for file search, listed for the code
+interpreter. Where file search runs on the site (chat.file_search), nothing is uploaded for
+it: the turn gets the conversation's own search instead.
 """
 
 import logging
 
 from asgiref.sync import sync_to_async
 
-from chat.agents import ToolResources, client_for
+from chat.agents import ToolResources, agent_class, client_for
 from chat.agents.files import ProviderFiles
+from chat.file_search import file_search_on_site
+from chat.file_search.search import ConversationFileSearch
 from chat.models import Assistant, Conversation, Upload
 
 from .file_types import is_indexable
@@ -67,17 +71,26 @@ async def _ensure_vector_store(*, files: ProviderFiles, conversation: Conversati
 
 async def conversation_tool_resources(*, conversation: Conversation) -> ToolResources:
     """The vector store and code files of this conversation's attachments for the next run,
-    uploading what is new. Raises ProviderError (e.g. a provider without a Files API)."""
+    uploading what is new, or the site's search of them. Raises ProviderError (e.g. a
+    provider without a Files API)."""
     assistant: Assistant = conversation.assistant
-    if assistant is None or not (assistant.file_search or assistant.code_interpreter):
+    if assistant is None:
         return ToolResources()
+    site = None
+    provider_search = assistant.file_search
+    if assistant.file_search and file_search_on_site(assistant):
+        # Offered even before the first attachment: the knowledge files are searched too.
+        site, provider_search = ConversationFileSearch(conversation), False
+    code = assistant.code_interpreter and agent_class(assistant.protocol).provider_tools
+    if not (provider_search or code):
+        return ToolResources(site_file_search=site)
     uploads = [u async for u in Upload.objects.filter(conversation=conversation).order_by("id")]
     if not uploads:
-        return ToolResources()
+        return ToolResources(site_file_search=site)
     files = ProviderFiles(client_for(assistant.connection))
     new = await _upload_missing(files=files, provider=assistant.connection.name, uploads=uploads)
     vector_store_ids: tuple[str, ...] = ()
-    if assistant.file_search and any(is_indexable(u.content_type) for u in uploads):
+    if provider_search and any(is_indexable(u.content_type) for u in uploads):
         created = await _ensure_vector_store(files=files, conversation=conversation)
         # A new store gets every readable file so far; an existing one only the new ones.
         to_index = uploads if created else new
@@ -89,9 +102,7 @@ async def conversation_tool_resources(*, conversation: Conversation) -> ToolReso
             # are searched, and the code interpreter still gets it.
             await files.add_to_vector_store(conversation.remote_vector_store_id, file_ids)
         vector_store_ids = (conversation.remote_vector_store_id,)
-    code_file_ids = (
-        tuple(u.remote_file_id for u in uploads if u.remote_file_id)
-        if assistant.code_interpreter
-        else ()
+    code_file_ids = tuple(u.remote_file_id for u in uploads if u.remote_file_id) if code else ()
+    return ToolResources(
+        vector_store_ids=vector_store_ids, code_file_ids=code_file_ids, site_file_search=site
     )
-    return ToolResources(vector_store_ids=vector_store_ids, code_file_ids=code_file_ids)

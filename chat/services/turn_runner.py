@@ -5,8 +5,9 @@ joiners reach it from any process. Deltas are coalesced: sockets get at most one
 CHAT_BROADCAST_INTERVAL; the database gets the text so far once per CHAT_REPLY_SAVE_INTERVAL,
 in one write for all the replies streaming in the process (reply_progress.py).
 
-With the provider tools on, the runner also hands the agent the conversation's files, keeps
-the reply's citations, copies the files the code interpreter made to the site, and deletes
+With file search or the code interpreter on, the runner also hands the agent the
+conversation's files (on the provider, or the site's search of them), keeps the reply's
+citations, copies the files the code interpreter made to the site, and deletes
 the code's containers once the reply is over.
 """
 
@@ -131,7 +132,7 @@ class TurnRunner:
         else:
             self.thread = self.agent.thread(self.conversation.remote_thread_id or None)
         resources = None
-        if self.agent.provider_tools and (assistant.file_search or assistant.code_interpreter):
+        if assistant.file_search or assistant.code_interpreter:
             resources = await conversation_tool_resources(conversation=self.conversation)
         text = self.text if self.text.strip() else await self._files_only_text()
         stream = self.agent.invoke_stream(text, thread=self.thread, resources=resources)

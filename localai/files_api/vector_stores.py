@@ -1,6 +1,6 @@
 """Vector stores: their reads and writes, indexing a file when it is added, and search.
 
-Indexing is synchronous: a file added to a store is read, chunked (documents.py) and stored
+Indexing is synchronous: a file added to a store is read, chunked (retrieval.documents) and stored
 before the request answers, so it is `completed` (or `failed`, with the reason) at once and
 the SDK's polling helpers return on their first look.
 """
@@ -10,9 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
-from localai.files_api.documents import UnreadableFile, chunk_text, extract_text
 from localai.files_api.files import file_content, file_get
-from localai.files_api.retrieval import rank, unit_score
 from localai.http.errors import not_found
 from localai.models import (
     Chunk,
@@ -21,6 +19,8 @@ from localai.models import (
     VectorStoreFileBatch,
     unix_now,
 )
+from retrieval.documents import UnreadableFile, chunk_text, extract_text
+from retrieval.ranking import rank, unit_score
 
 DEFAULT_CHUNKING_STRATEGY = {
     "type": "static",
@@ -35,7 +35,7 @@ DEFAULT_MAX_RESULTS = 20
 class SearchResult:
     file_id: str
     filename: str
-    score: float  # in [0, 1), see retrieval.unit_score
+    score: float  # in [0, 1), see retrieval.ranking.unit_score
     text: str  # the chunk
     attributes: dict
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from localai.engine.model import Passage, citation_marker, parse_directives
 from localai.engine.token_stream import Annotate, annotate_tokens
 from localai.files_api.files import file_get
-from localai.files_api.retrieval import bm25_score, passage_quote
 from localai.files_api.vector_stores import (
     DEFAULT_MAX_RESULTS,
     SearchResult,
@@ -22,6 +21,7 @@ from localai.files_api.vector_stores import (
 )
 from localai.http.params import invalid
 from localai.models import Assistant, Thread, VectorStore
+from retrieval.ranking import bm25_score, passage_quote
 
 MAX_PASSAGES = 3
 # A result much weaker than the best one is not worth quoting (it shares a word or two).

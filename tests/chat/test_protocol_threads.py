@@ -251,16 +251,17 @@ async def test_the_tool_rounds_are_bounded():
     assert len(completions.requests) == MAX_TOOL_ROUNDS + 1
 
 
-def test_provider_tools_are_refused_on_chat_completions_before_anything_is_saved():
+def test_the_code_interpreter_is_refused_on_chat_completions_before_anything_is_saved():
     cls = agent_class("chat_completions")
     with pytest.raises(ProviderError) as refused:
         cls.check_definition(definition(file_search=True, code_interpreter=True))
     assert refused.value.code == "invalid"
     assert str(refused.value).startswith(
-        "The chat_completions protocol has no provider tools, so file_search and "
-        "code_interpreter cannot run there."
+        "The chat_completions protocol has no provider tools, so code_interpreter cannot run there."
     )
     cls.check_definition(definition())  # function tools are fine
+    # File search runs on the site there (chat.file_search).
+    cls.check_definition(definition(file_search=True))
 
 
 # --- Responses: a chain of stored responses, and stateless ----------------------------------
@@ -444,17 +445,28 @@ def test_an_unknown_model_on_the_responses_api_is_not_a_missing_api():
 
 
 @pytest.mark.django_db
-def test_the_admin_refuses_provider_tools_on_chat_completions_readably(admin_client):
+def test_the_admin_refuses_the_code_interpreter_on_chat_completions_readably(admin_client):
+    response = admin_client.post(
+        reverse("admin:chat_assistant_add"),
+        form_data(protocol="chat_completions", file_search="on", code_interpreter="on"),
+    )
+
+    assert response.status_code == 200
+    assert "The chat_completions protocol has no provider tools, so code_interpreter cannot" in (
+        response.content.decode()
+    )
+    assert not Assistant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_admin_saves_file_search_on_chat_completions(admin_client):
     response = admin_client.post(
         reverse("admin:chat_assistant_add"),
         form_data(protocol="chat_completions", file_search="on"),
     )
 
-    assert response.status_code == 200
-    assert "The chat_completions protocol has no provider tools, so file_search cannot run" in (
-        response.content.decode()
-    )
-    assert not Assistant.objects.exists()
+    assert response.status_code == 302
+    assert Assistant.objects.get().file_search
 
 
 @pytest.mark.django_db

@@ -11,8 +11,8 @@ from localai.engine.model import (
     citation_marker,
     file_search_reply,
 )
-from localai.files_api.documents import CHUNK_CHARS, UnreadableFile, chunk_text, extract_text
-from localai.files_api.retrieval import bm25_scores, passage_quote, query_terms, rank, unit_score
+from retrieval.documents import CHUNK_CHARS, UnreadableFile, chunk_text, extract_text
+from retrieval.ranking import bm25_scores, passage_quote, query_terms, rank, unit_score
 from tests.localai.documents import minimal_pdf
 
 
@@ -117,7 +117,7 @@ def test_reply_quotes_each_passage_with_its_marker_then_closes():
 
 
 def test_endings_fold_so_forms_of_a_word_match():
-    from localai.files_api.retrieval import fold
+    from retrieval.ranking import fold
 
     assert {fold(word) for word in ("open", "opens", "opened", "opening")} == {"open"}
     assert {fold(word) for word in ("bake", "bakes", "baked", "baking")} == {"bak"}

@@ -4,8 +4,8 @@ one of two files gets a reply quoting the passage from that file, with a citatio
 import pytest
 
 from localai.engine.model import CLOSING_SENTENCE, FILE_SEARCH_NO_MATCH, Passage, file_search_reply
-from localai.files_api.documents import chunk_text
-from localai.files_api.retrieval import passage_quote
+from retrieval.documents import chunk_text
+from retrieval.ranking import passage_quote
 from tests.localai.documents import BAKERY_GUIDE, VOLCANO_NOTES
 from tests.localai.sdk import make_client, message_text, new_assistant, stream_events
 

@@ -11,7 +11,7 @@ left out of the query, so that "what is the ..." does not match every chunk.
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 K1 = 1.2
 B = 0.75
@@ -72,15 +72,25 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(fold(word) for word in words(query) if word not in STOP_WORDS))
 
 
+def term_counts(text: str) -> dict[str, int]:
+    """How often each term occurs in a text: what BM25 needs of a chunk, computed once when
+    the chunk is stored (the site keeps it with the chunk) rather than at every query."""
+    return dict(Counter(terms(text)))
+
+
 def bm25_scores(query: str, documents: Sequence[str]) -> list[float]:
     """The BM25 score of each document for `query` (0.0 when no query term occurs)."""
+    return bm25_scores_of_counts(query, [term_counts(document) for document in documents])
+
+
+def bm25_scores_of_counts(query: str, counts: Sequence[Mapping[str, int]]) -> list[float]:
+    """`bm25_scores` of documents given by their `term_counts`."""
     wanted = query_terms(query)
-    if not wanted or not documents:
-        return [0.0] * len(documents)
-    counts = [Counter(terms(document)) for document in documents]
+    if not wanted or not counts:
+        return [0.0] * len(counts)
     lengths = [sum(count.values()) for count in counts]
     average = (sum(lengths) / len(lengths)) or 1.0
-    total = len(documents)
+    total = len(counts)
     idf = {}
     for term in wanted:
         holding = sum(1 for count in counts if term in count)
@@ -99,7 +109,11 @@ def bm25_scores(query: str, documents: Sequence[str]) -> list[float]:
 
 def rank(query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
     """(index, score) of the documents that match, best first (ties: earlier first)."""
-    scores = bm25_scores(query, documents)
+    return ranked(bm25_scores(query, documents))
+
+
+def ranked(scores: Sequence[float]) -> list[tuple[int, float]]:
+    """(index, score) of the positive scores, best first (ties: earlier first)."""
     matched = [(index, score) for index, score in enumerate(scores) if score > 0]
     return sorted(matched, key=lambda pair: (-pair[1], pair[0]))
 
