@@ -2,7 +2,7 @@ import openai
 import pytest
 from django.conf import settings as django_settings
 
-from tests.chat.provider_configs import CONFIGS, configure
+from tests.chat.provider_configs import CONFIGS, configure, serving_site
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +25,7 @@ def remote():
 @pytest.fixture(params=CONFIGS)
 def provider_config(request, monkeypatch, settings):
     """Each provider configuration in turn; Azure ones on the unretired-Assistants site."""
-    if request.param.startswith("azure"):
-        site = request.getfixturevalue("assistants_retired_server")
-    else:
-        site = request.getfixturevalue("site_server")
+    site = serving_site(request, request.param)
     return configure(
         request.param, site_url=site.base_url, monkeypatch=monkeypatch, settings=settings
     )
