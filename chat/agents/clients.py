@@ -31,6 +31,8 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 # Where a blank field of a connection is read from, by kind.
 BASE_URL_VARIABLES = {"openai": "OPENAI_BASE_URL", "azure": "AZURE_OPENAI_ENDPOINT"}
 MODEL_VARIABLES = {"openai": "OPENAI_CHAT_MODEL_ID", "azure": "AZURE_OPENAI_CHAT_DEPLOYMENT_NAME"}
+# The bearer an `openai` connection sends to a server without authentication.
+NO_API_KEY = "no-key"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,11 @@ def provider_config(connection) -> ProviderConfig:
         )
     if kind == "openai":
         key = _api_key(connection)
+        if not key and connection.base_url and not connection.api_key_env:
+            # A server of its own with no key anywhere (llama.cpp, Ollama, vLLM run without
+            # one) takes requests unauthenticated; the SDK insists on a key, and such a
+            # server ignores the one it sends. A named variable that is unset stays an error.
+            key = NO_API_KEY
         if not key:
             raise ProviderError(
                 f"Connection {connection.name!r} has no API key"

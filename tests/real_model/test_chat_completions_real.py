@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from openai.resources.chat.completions import AsyncCompletions
 
-from chat.models import Assistant, Message
+from chat.models import Assistant, Connection, Message
 from tests.chat.test_consumer import connected, signed_in, start_chat
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -31,10 +31,15 @@ def sent_requests(monkeypatch):
 
 
 @sync_to_async
-def make_assistant(protocol: str = "chat_completions", **fields) -> Assistant:
+def make_assistant(server, protocol: str = "chat_completions", **fields) -> Assistant:
+    # No key anywhere, as `make run-model` sets it up: llama.cpp's server has no authentication.
+    connection, _ = Connection.objects.get_or_create(
+        name="llama",
+        defaults={"kind": "openai", "base_url": server.base_url, "default_model": server.model},
+    )
     return Assistant.objects.create(
         name="Small model",
-        provider="openai",
+        connection=connection,
         protocol=protocol,
         instructions=INSTRUCTIONS,
         **fields,
@@ -43,7 +48,7 @@ def make_assistant(protocol: str = "chat_completions", **fields) -> Assistant:
 
 async def test_a_streamed_reply_and_a_second_turn_that_sees_the_first(real_model, sent_requests):
     _, cookie = await signed_in()
-    assistant = await make_assistant()
+    assistant = await make_assistant(real_model)
     socket = await connected(cookie)
 
     started = time.monotonic()
@@ -93,7 +98,7 @@ async def test_a_streamed_reply_and_a_second_turn_that_sees_the_first(real_model
 
 async def test_stop_ends_a_real_models_reply(real_model):
     _, cookie = await signed_in()
-    assistant = await make_assistant()
+    assistant = await make_assistant(real_model)
     socket = await connected(cookie)
 
     conversation_id, reply_id = await start_chat(
@@ -126,7 +131,7 @@ async def test_stop_ends_a_real_models_reply(real_model):
 @pytest.mark.parametrize("thread", ["conversation", "stored", "stateless"])
 async def test_responses_on_a_server_without_it_fails_readably(real_model, thread):
     _, cookie = await signed_in()
-    assistant = await make_assistant("responses", responses_thread=thread)
+    assistant = await make_assistant(real_model, "responses", responses_thread=thread)
     socket = await connected(cookie)
 
     await start_chat(socket, assistant, "Hello")
