@@ -33,22 +33,31 @@ def session_group(session_key: str) -> str:
     return f"session-{session_key}"
 
 
-async def publish(group: str, frame: dict) -> bool:
-    """Sends `frame` to every socket of `group`; False when the channel layer is unreachable."""
+async def publish(group: str, frame: dict, *, keeping: tuple[tuple, ...] = ()) -> bool:
+    """Sends `frame` to every socket of `group`; False when the channel layer is unreachable.
+
+    `keeping`: Redis commands run with the publish, just before it (streamed_text.py), by a
+    layer that can (`group_send_with`); the in-memory layer has no use for them.
+    """
+    layer = get_channel_layer()
+    message = {"type": "chat.frame", "frame": frame}
     try:
-        await get_channel_layer().group_send(group, {"type": "chat.frame", "frame": frame})
+        if keeping and hasattr(layer, "group_send_with"):
+            await layer.group_send_with(group, message, keeping)
+        else:
+            await layer.group_send(group, message)
     except Exception as error:
         logger.warning("Could not publish %s to %s: %s", frame.get("type"), group, error)
         return False
     return True
 
 
-async def publish_retrying(group: str, frame: dict) -> bool:
+async def publish_retrying(group: str, frame: dict, *, keeping: tuple[tuple, ...] = ()) -> bool:
     """`publish`, tried again (backing off) for up to CHAT_FANOUT_RETRY_SECONDS."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.CHAT_FANOUT_RETRY_SECONDS
     pause = 0.1
-    while not await publish(group, frame):
+    while not await publish(group, frame, keeping=keeping):
         if loop.time() + pause > deadline:
             logger.error("Gave up publishing %s to %s", frame.get("type"), group)
             return False

@@ -1,9 +1,11 @@
-"""Replies whose process died mid-stream: closed as incomplete, keeping what was saved.
+"""Replies whose process died mid-stream: closed as incomplete, keeping what was streamed.
 
 Every process sweeps for them once a heartbeat (`stale_sweeper_start`), so a reply whose
 process was killed is closed and announced to the sockets still showing it, in any process,
 within a few beats, whether or not anyone opens its conversation. A Stop that its task does not
-answer closes the reply at once (`reply_close_unanswered`).
+answer closes the reply at once (`reply_close_unanswered`). Either keeps the text the sockets
+were shown: the saved text, or Redis's copy of what was published when it goes further
+(streamed_text.py).
 """
 
 import asyncio
@@ -19,6 +21,7 @@ from chat.models import Message
 from chat.presenters import message_payload
 
 from .events import conversation_group, publish_on_commit
+from .streamed_text import streamed_forget, streamed_longer, streamed_texts
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ def replies_close_stale(*, conversation_id: int | None = None) -> int:
         if conversation_id is not None:
             stale = stale.filter(conversation_id=conversation_id)
         replies = list(stale.select_for_update(skip_locked=True))
+        _take_streamed(replies)
         now = timezone.now()
         for reply in replies:
             reply.status = Message.Status.INCOMPLETE if reply.content else Message.Status.FAILED
@@ -66,14 +70,28 @@ def reply_close_unanswered(*, reply_id: int, runner_channel: str) -> bool:
         )
         if reply is None:
             return False
+        _take_streamed([reply])
         reply.status, reply.error = Message.Status.CANCELLED, UNANSWERED_STOP_REASON
         reply.runner_channel, reply.updated_at = "", timezone.now()
         _close([reply])
     return True
 
 
+def _take_streamed(replies: list[Message]) -> None:
+    """Each reply's text as far as it was published: up to a save interval (and more while the
+    database was unreachable) past what its task last saved."""
+    streamed = streamed_texts([reply.pk for reply in replies])
+    for reply in replies:
+        reply.content = streamed_longer(reply.content, streamed.get(reply.pk))
+
+
 def _close(replies: list[Message]) -> None:
-    Message.objects.bulk_update(replies, ["status", "error", "runner_channel", "updated_at"])
+    Message.objects.bulk_update(
+        replies, ["content", "status", "error", "runner_channel", "updated_at"]
+    )
+    if replies:
+        keys = [reply.pk for reply in replies]
+        transaction.on_commit(lambda: streamed_forget(keys))
     for reply in replies:
         publish_on_commit(
             conversation_group(reply.conversation_id),

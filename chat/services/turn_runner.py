@@ -3,7 +3,9 @@
 The runner listens on a channel of its own (recorded on the reply) so that Stop and late
 joiners reach it from any process. Deltas are coalesced: sockets get at most one frame per
 CHAT_BROADCAST_INTERVAL; the database gets the text so far once per CHAT_REPLY_SAVE_INTERVAL,
-in one write for all the replies streaming in the process (reply_progress.py).
+in one write for all the replies streaming in the process (reply_progress.py). With Redis,
+each frame's text is also kept there as it is published, so that the sweep closing the reply of
+a killed process keeps all that the sockets were shown (streamed_text.py).
 
 With file search or the code interpreter on, the runner also hands the agent the
 conversation's files (on the provider, or the site's search of them), keeps the reply's
@@ -42,6 +44,7 @@ from .events import conversation_group, publish, publish_retrying, user_group
 from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
 from .reply_files import output_file_copy, reply_citation_payload
 from .reply_progress import reply_progress
+from .streamed_text import streamed_text_for
 from .titles import conversation_title_generate
 from .tool_resources import conversation_tool_resources
 
@@ -84,6 +87,7 @@ class TurnRunner:
         self.stream_task: asyncio.Task | None = None
         self.flush_task: asyncio.Task | None = None
         self.progress = reply_progress()
+        self.streamed = streamed_text_for(self.layer, self.reply.pk, self.loop)
 
     async def run(self) -> None:
         status, error = Status.FAILED, "The reply could not start."
@@ -236,8 +240,7 @@ class TurnRunner:
                 return
             offset, self.sent = self.sent, len(self.content)
             self.last_broadcast = self.loop.time()
-            delivered = await publish(
-                self.group,
+            delivered = await self._publish_text(
                 {
                     "type": "message.delta",
                     "conversation_id": self.conversation.pk,
@@ -253,6 +256,15 @@ class TurnRunner:
                 self.fanout_down_until = self.loop.time() + FANOUT_RETRY_INTERVAL
                 if self.flush_timer is None:
                     self.flush_timer = self.loop.call_at(self.fanout_down_until, self._flush_later)
+
+    async def _publish_text(self, delta: dict) -> bool:
+        """Publishes a delta of the text, kept in Redis with it (under `send_lock`)."""
+        if self.streamed is None:
+            return await publish(self.group, delta)
+        keeping = self.streamed.commands(self.content[: self.sent], delta["offset"])
+        delivered = await publish(self.group, delta, keeping=keeping)
+        self.streamed.published(delivered)
+        return delivered
 
     async def _tool_step(self, step: ToolStep) -> None:
         await self._broadcast()
@@ -392,7 +404,7 @@ class TurnRunner:
             # This process lost Redis for a while: sockets that missed deltas (in any
             # process) drop the later ones until a frame from offset 0 closes the gap.
             async with self.send_lock:
-                await publish(self.group, self._text_so_far())
+                await self._publish_text(self._text_so_far())
         elif message.get("type") == "turn.text":
             async with self.send_lock:
                 await self.layer.send(
@@ -464,7 +476,12 @@ class TurnRunner:
         except Exception:
             logger.exception("Could not present the end of reply %s", reply.pk)
             return
-        await publish_retrying(self.group, {"type": "message.done", "message": payload})
+        # The end is saved: what Redis kept of the text goes with its announcement.
+        await publish_retrying(
+            self.group,
+            {"type": "message.done", "message": payload},
+            keeping=self.streamed.forget() if self.streamed else (),
+        )
         if error:
             await publish(
                 self.group,

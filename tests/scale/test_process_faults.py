@@ -137,15 +137,26 @@ async def test_sigkill_the_other_process_closes_and_announces_the_dead_replies(
 
     p.kill()
     killed = time.monotonic()
+    saved = [(await Message.objects.aget(pk=f.reply_id)).content for f in flights]
     # Nobody opens the conversations: Q's sweep finds the replies dead and tells its sockets.
     result = await outcome(flights, sockets=[f.watchers[0] for f in flights], timeout=15)
     told_after = time.monotonic() - killed
-    result.report(f"SIGKILL, dead replies announced within {told_after:.1f} s")
+    closed = [await Message.objects.aget(pk=f.reply_id) for f in flights]
+    shown = [f.watchers[0].texts[f.reply_id] for f in flights]
+    kept = sum(reply.content == text for reply, text in zip(closed, shown, strict=True))
+    past_save = sum(len(r.content) - len(s) for r, s in zip(closed, saved, strict=True))
+    result.report(
+        f"SIGKILL, dead replies announced within {told_after:.1f} s, closed with the text "
+        f"watchers were shown {kept}/{len(flights)} ({past_save} characters past the last "
+        f"save, {sum(map(len, shown))} shown)"
+    )
     assert (result.marked, result.lost) == (4, 0)
     assert result.sockets_told == result.sockets == 4
-    for flight in flights:
-        reply = await Message.objects.aget(pk=flight.reply_id)
+    for flight, reply, text in zip(flights, closed, shown, strict=True):
         assert (reply.status, reply.error) == ("incomplete", STALE_REASON)
+        # All the text streamed so far, as the watcher on Q was shown it, and announced so.
+        assert reply.content == text
+        assert flight.watchers[0].final[flight.reply_id]["content"] == text
 
     watcher = flights[0].watchers[0]
     await watcher.send(
