@@ -7,7 +7,7 @@ deletion that caused it; `manage.py retry_remote_cleanup` retries the rows until
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db.models import F
 
 from chat.agents import ProviderError, agent_class, client_for
@@ -109,6 +109,27 @@ def remote_objects_delete(
     )
     return [
         _record_failure(provider=provider, protocol=protocol, item=item, error=error)
+        for item, error in failures
+    ]
+
+
+async def aremote_objects_delete(
+    *, provider: str, protocol: str = "", objects: Iterable[RemoteObject]
+) -> list[RemoteCleanup]:
+    """`remote_objects_delete` for async code (the turn runner): the provider calls run on
+    this loop. Going through `sync_to_async(remote_objects_delete)` instead would park the
+    one thread that all sync database work shares in `async_to_sync` until the provider
+    answers, and if the loop ended meanwhile (a process draining, a test's loop closed after
+    the reply), that thread would wait forever and every database call after it with it."""
+    items = [item for item in objects if item.remote_id]
+    if not provider or not items:
+        return []
+    connection = await sync_to_async(_connection_named)(provider)
+    failures = await _delete_all(connection=connection, protocol=protocol, items=items)
+    return [
+        await sync_to_async(_record_failure)(
+            provider=provider, protocol=protocol, item=item, error=error
+        )
         for item, error in failures
     ]
 

@@ -18,7 +18,7 @@ from chat.file_search.search import ConversationFileSearch
 from chat.models import Assistant, Conversation, Upload
 
 from .file_types import is_indexable
-from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
+from .remote_cleanup import Kind, RemoteObject, aremote_objects_delete
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def _ensure_vector_store(*, files: ProviderFiles, conversation: Conversati
     if won:
         conversation.remote_vector_store_id = store_id
         return True
-    await sync_to_async(remote_objects_delete)(
+    await aremote_objects_delete(
         provider=conversation.assistant.connection.name,
         objects=[RemoteObject(Kind.VECTOR_STORE, store_id)],
     )

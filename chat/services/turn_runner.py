@@ -17,7 +17,6 @@ import asyncio
 import logging
 from contextlib import aclosing
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -41,7 +40,7 @@ from chat.presenters import amessage_payload, conversation_payload, output_file_
 from .assistants import assistant_agent, assistant_ensure_remote
 from .database_retry import adatabase_retrying
 from .events import conversation_group, publish, publish_retrying, user_group
-from .remote_cleanup import Kind, RemoteObject, remote_objects_delete
+from .remote_cleanup import Kind, RemoteObject, aremote_objects_delete
 from .reply_files import output_file_copy, reply_citation_payload
 from .reply_progress import reply_progress
 from .streamed_text import streamed_text_for
@@ -515,7 +514,7 @@ class TurnRunner:
         objects = [RemoteObject(Kind.CONTAINER, container) for container in self.containers]
         try:
             async with asyncio.timeout(CONTAINER_DELETE_TIMEOUT):
-                await sync_to_async(remote_objects_delete)(
+                await aremote_objects_delete(
                     provider=assistant.connection.name, protocol=assistant.protocol, objects=objects
                 )
         except Exception:
