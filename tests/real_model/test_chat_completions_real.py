@@ -143,3 +143,27 @@ async def test_responses_on_a_server_without_it_fails_readably(real_model, threa
     assert f"This server does not implement the {api} API (404)" in done["message"]["error"]
     assert "chat_completions" in error["message"]
     await socket.close()
+
+
+def test_provider_check_recommends_chat_completions_and_reports_the_missing_responses(
+    real_model,
+):
+    """What a team sees when it points the site at its llama.cpp server and asks."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Connection.objects.create(name="llama-check", kind="openai", base_url=real_model.base_url)
+    out = StringIO()
+    call_command("provider_check", "llama-check", stdout=out)
+    lines = out.getvalue().splitlines()
+    print("\n".join(lines))
+
+    def line(api: str) -> str:
+        return next(text for text in lines if text.startswith(f"{api}:"))
+
+    assert line("models").startswith("models: ok")
+    assert line("chat completions").startswith("chat completions: ok")
+    assert line("responses").startswith("responses: no")
+    assert "404" in line("responses")
+    assert lines[-1] == "recommended protocol: chat_completions"
