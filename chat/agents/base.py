@@ -100,3 +100,31 @@ class Agent(ABC):
 
     @abstractmethod
     async def cancel(self, *, thread: AgentThread, run_id: str) -> None: ...
+
+
+class SiteDefinedAgent(Agent):
+    """An agent whose definition lives on this site and is sent with every request
+    (`responses`, `chat_completions`): nothing remote to create, retrieve, update or delete."""
+
+    stores_definition = False
+    protocol: str  # its name, for the refusal of a retrieve
+
+    @classmethod
+    async def create(cls, *, client, definition):
+        cls.check_definition(definition)
+        return cls(client=client, definition=definition)
+
+    @classmethod
+    async def retrieve(cls, *, client, remote_id):
+        raise ProviderError(
+            f"The {cls.protocol!r} protocol keeps an assistant's definition on this site, so "
+            "there is no remote assistant to retrieve by id. Create the assistant here instead.",
+            code="unsupported",
+        )
+
+    async def update(self, definition):
+        self.check_definition(definition)
+        self.definition = definition
+
+    async def delete(self):
+        pass  # Nothing is stored remotely.

@@ -18,7 +18,7 @@ import httpx2
 import openai
 
 from .assistants import CUT_STREAM_REASON
-from .base import Agent
+from .base import SiteDefinedAgent
 from .definition import ToolResources
 from .errors import ProviderError, provider_error_from, provider_errors
 from .events import AgentResponseItem, Completed, Failed, Incomplete, RunStarted, TextDelta
@@ -76,11 +76,11 @@ class _Round:
         ]
 
 
-class ChatCompletionAgent(Agent):
+class ChatCompletionAgent(SiteDefinedAgent):
     """Like Semantic Kernel's `ChatCompletionAgent`, over `client.chat.completions`."""
 
     thread_class = ChatHistoryAgentThread
-    stores_definition = False
+    protocol = "chat_completions"
     provider_tools = False
 
     @classmethod
@@ -93,26 +93,6 @@ class ChatCompletionAgent(Agent):
                 "on a server that has it.",
                 code="invalid",
             )
-
-    @classmethod
-    async def create(cls, *, client, definition):
-        cls.check_definition(definition)
-        return cls(client=client, definition=definition)
-
-    @classmethod
-    async def retrieve(cls, *, client, remote_id):
-        raise ProviderError(
-            "The 'chat_completions' protocol keeps an assistant's definition on this site, so "
-            "there is no remote assistant to retrieve by id. Create the assistant here instead.",
-            code="unsupported",
-        )
-
-    async def update(self, definition):
-        self.check_definition(definition)
-        self.definition = definition
-
-    async def delete(self):
-        pass  # Nothing is stored remotely.
 
     def _messages(self, thread: AgentThread, texts: list[str]) -> tuple[list[dict], int]:
         definition = self.definition

@@ -19,9 +19,9 @@ import httpx2
 import openai
 
 from .assistants import CUT_STREAM_REASON, ENDED_ERRORS
-from .base import Agent
+from .base import SiteDefinedAgent
 from .definition import ToolResources
-from .errors import ProviderError, provider_error_from, provider_errors
+from .errors import provider_error_from, provider_errors
 from .events import (
     AgentResponseItem,
     Cancelled,
@@ -82,7 +82,7 @@ class _ToolCallsRequested(Exception):
         self.calls = calls
 
 
-class OpenAIResponsesAgent(Agent):
+class OpenAIResponsesAgent(SiteDefinedAgent):
     """The same agent interface over `client.responses`, with the thread in a conversation
     (`client.conversations`), in a chain of stored responses, or on this site."""
 
@@ -92,7 +92,7 @@ class OpenAIResponsesAgent(Agent):
         STATELESS: ChatHistoryAgentThread,
     }
     thread_class = ConversationThread
-    stores_definition = False
+    protocol = "responses"
 
     def __init__(self, *, client, definition, thread_mode=""):
         super().__init__(client=client, definition=definition, thread_mode=thread_mode)
@@ -103,24 +103,6 @@ class OpenAIResponsesAgent(Agent):
     def file_search_on_site(cls, thread_mode=""):
         # Stateless servers keep nothing, vector stores included.
         return thread_mode == STATELESS
-
-    @classmethod
-    async def create(cls, *, client, definition):
-        return cls(client=client, definition=definition)
-
-    @classmethod
-    async def retrieve(cls, *, client, remote_id):
-        raise ProviderError(
-            "The 'responses' protocol keeps an assistant's definition on this site, so there "
-            "is no remote assistant to retrieve by id. Create the assistant here instead.",
-            code="unsupported",
-        )
-
-    async def update(self, definition):
-        self.definition = definition
-
-    async def delete(self):
-        pass  # Nothing is stored remotely; the local record is all there is.
 
     def _request(
         self,
