@@ -90,6 +90,15 @@ def _foundry_v1_url(endpoint: str) -> str:
     return f"{endpoint}/openai/v1/"
 
 
+def _no_api_key(connection) -> ProviderError:
+    variable = connection.api_key_env
+    return ProviderError(
+        f"Connection {connection.name!r} has no API key"
+        + (f": {variable} is not set on the server." if variable else "."),
+        code="config",
+    )
+
+
 def provider_config(connection) -> ProviderConfig:
     """Reads a connection (a `chat.models.Connection`, loaded already: no query here)."""
     kind = connection.kind
@@ -126,15 +135,7 @@ def provider_config(connection) -> ProviderConfig:
             # server ignores the one it sends. A named variable that is unset stays an error.
             key = NO_API_KEY
         if not key:
-            raise ProviderError(
-                f"Connection {connection.name!r} has no API key"
-                + (
-                    f": {connection.api_key_env} is not set on the server."
-                    if connection.api_key_env
-                    else "."
-                ),
-                code="config",
-            )
+            raise _no_api_key(connection)
         return ProviderConfig(
             "openai",
             _base_url(connection),
@@ -152,15 +153,7 @@ def provider_config(connection) -> ProviderConfig:
         auth = connection.auth
         key = "" if auth == "entra_id" else _api_key(connection)
         if auth == "api_key" and not key:
-            raise ProviderError(
-                f"Connection {connection.name!r} has no API key"
-                + (
-                    f": {connection.api_key_env} is not set on the server."
-                    if connection.api_key_env
-                    else "."
-                ),
-                code="config",
-            )
+            raise _no_api_key(connection)
         entra_id = not key
         return ProviderConfig(
             kind,
