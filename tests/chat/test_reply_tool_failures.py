@@ -3,6 +3,8 @@ downloaded costs that file, not the reply (which says so); a container that cann
 deleted is recorded for `retry_remote_cleanup`. A scripted agent stands in for the provider,
 since the local one does not fail these calls."""
 
+import asyncio
+import time
 from types import SimpleNamespace as Obj
 
 import pytest
@@ -102,6 +104,17 @@ def signed_in():
     return session_cookie_for(make_user("plotter"))
 
 
+async def recorded_cleanup(*, within: float = 10.0, **lookup) -> RemoteCleanup:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await RemoteCleanup.objects.aget(**lookup)
+        except RemoteCleanup.DoesNotExist:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.usefixtures("scripted_provider")
 async def test_a_file_that_cannot_be_fetched_is_noted_and_the_reply_completes():
     assistant = await Assistant.objects.acreate(
@@ -133,8 +146,9 @@ async def test_a_file_that_cannot_be_fetched_is_noted_and_the_reply_completes():
     assert not await OutputFileRow.objects.filter(message=reply).aexists()
     assert not any(f["type"] == "message.file" for f in socket.frames)
     assert reply.tool_steps[0]["details"]["container_id"] == "cntr_1"
-    # The container could not be deleted either: recorded for the retry command.
-    cleanup = await RemoteCleanup.objects.aget(kind="container", remote_id="cntr_1")
+    # The container could not be deleted either: recorded for the retry command (the runner
+    # deletes it once the reply is done, so the test gives it a moment).
+    cleanup = await recorded_cleanup(kind="container", remote_id="cntr_1")
     assert (cleanup.provider, cleanup.protocol) == ("local", "responses")
     assert "internal error" in cleanup.last_error
     await socket.close()
