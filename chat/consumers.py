@@ -241,7 +241,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         try:
             await handler(self, frame)
         except Refused as refusal:
-            await self._error(refusal.code, str(refusal), frame.get("conversation_id"))
+            await self._error(
+                refusal.code, str(refusal), frame.get("conversation_id"), **refusal.details
+            )
         except Exception:
             logger.exception("Frame %r failed", frame.get("type"))
             await self._error("server_error", "Something went wrong on the server; it is logged.")
@@ -400,8 +402,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             "too_long", f"This frame is too large: a message has at most {limit:,} characters."
         )
 
-    async def _error(self, code: str, message: str, conversation_id=None) -> None:
-        frame = {"type": "error", "code": code, "message": message}
+    async def _error(self, code: str, message: str, conversation_id=None, **details) -> None:
+        frame = {"type": "error", "code": code, "message": message, **details}
         if type(conversation_id) is int and id_in_range(conversation_id):
             frame["conversation_id"] = conversation_id
         await self.send_json(frame)

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from organisation.access import assistants_usable
+
 from .models import Assistant, Conversation, Message
 
 # A keyset cursor: the (updated_at, id) of the last conversation of the previous page.
@@ -98,6 +100,7 @@ def message_list(*, conversation: Conversation) -> list[Message]:
     )
 
 
-def assistant_list_active() -> list[Assistant]:
-    """The assistants offered in the picker."""
-    return list(Assistant.objects.filter(is_active=True).order_by("name", "id"))
+def assistant_list_active(*, user) -> list[Assistant]:
+    """The assistants offered to `user` in the picker: active, and offered to everyone or to
+    one of the user's groups (organisation.access)."""
+    return list(assistants_usable(user=user).order_by("name", "id"))

@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from organisation.page_state import composer_refusal
+
 from . import selectors
 from .agents.errors import ProviderError
 from .ids import id_in_range
@@ -141,12 +143,14 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "file_search": a.file_search,
                 "code_interpreter": a.code_interpreter,
             }
-            for a in selectors.assistant_list_active()
+            for a in selectors.assistant_list_active(user=request.user)
         ],
         **_sidebar_page_payload(page, pinned),
         "conversation": conversation_payload(conversation) if conversation else None,
         "messages": message_payloads(messages),
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
+        # Why the composer cannot send now (an assistant the user lost, a spent budget).
+        "composer_refusal": composer_refusal(user=request.user, conversation=conversation),
         "uploads": {
             "max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
             "extensions": list(settings.CHAT_UPLOAD_EXTENSIONS),
@@ -163,9 +167,15 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "delete": _url_template("chat:api_conversation_delete"),
             "uploads": reverse("chat:api_uploads"),
             "upload": _url_template("chat:api_upload"),
+            "usage": reverse("organisation:usage"),
         },
     }
-    context = {"chat_data": data, "conversation": conversation, "assistants": data["assistants"]}
+    context = {
+        "chat_data": data,
+        "conversation": conversation,
+        "assistants": data["assistants"],
+        "composer_refusal": data["composer_refusal"],
+    }
     return render(request, "chat/index.html", context)
 
 

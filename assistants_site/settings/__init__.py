@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "channels",
     "chat",
     "localai",
+    "organisation",
 ]
 
 MIDDLEWARE = [

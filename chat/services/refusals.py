@@ -10,6 +10,9 @@ class Refused(Exception):
     """`code` and the message (`str()`) go to the user as they are; `status` is the HTTP
     answer where a view sends it."""
 
+    # Further fields of the refusal for the client, e.g. `resets_at` of `over_quota`.
+    details: dict = {}
+
     def __init__(self, code: str, message: str, *, status: int = 400):
         super().__init__(message)
         self.code = code

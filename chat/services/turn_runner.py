@@ -36,6 +36,7 @@ from chat.agents.events import (
 from chat.agents.history import HistoryMessage
 from chat.models import Conversation, Message, Upload
 from chat.presenters import amessage_payload, conversation_payload, output_file_payload
+from organisation.services.usage import ausage_finish
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .database_retry import adatabase_retrying
@@ -461,6 +462,8 @@ class TurnRunner:
             ),
             what=f"save the end of reply {reply.pk}",
         )
+        # What the reply used replaces its turn's reservation against the user's budget.
+        await ausage_finish(reply=reply, usage=self.usage)
         self.conversation.updated_at = now
         try:
             await adatabase_retrying(

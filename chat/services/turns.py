@@ -28,6 +28,7 @@ from django.utils import timezone
 from chat.ids import id_in_range
 from chat.models import Assistant, Conversation, Message
 from chat.presenters import conversation_payload, message_payload, message_prefetch
+from organisation.services.admission import turn_admit
 
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
@@ -218,6 +219,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
         conversation.messages.filter(pk__in=replaced).delete()
         _chain_restart(conversation, before=user_message.pk)
         reply = _new_reply(conversation)
+        turn_admit(user=user, conversation=conversation, reply=reply, text=user_message.content)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
         message_prefetch([user_message, reply])
@@ -254,6 +256,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
             reattach=True,
         )
         reply = _new_reply(conversation)
+        turn_admit(user=user, conversation=conversation, reply=reply, text=text)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
         message_prefetch([user_message, reply])
@@ -300,6 +303,7 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
             conversation.title = conversation_title_from(user_message.uploads.first().name)
             conversation.save(update_fields=["title"])
         reply = _new_reply(conversation)
+        turn_admit(user=user, conversation=conversation, reply=reply, text=text, created=created)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
         message_prefetch([user_message, reply])

@@ -26,6 +26,7 @@ import { announceReply, bindDrawer, closeSidebar, renderHeader, showAlert } from
 import { Sidebar } from "./sidebar/sidebar.js";
 import { ChatSocket } from "./server/socket.js";
 import { Transcript } from "./transcript/transcript.js";
+import { bindComposerRefusals } from "./composer/refusals.js";
 
 setLoginUrl(data.urls.login);
 
@@ -116,6 +117,7 @@ setParts({ sidebar, attachments, transcript, socket });
 
 bindNavigation();
 bindComposer();
+bindComposerRefusals(updateComposer);
 bindDrawer();
 
 // --- Start -----------------------------------------------------------------------------------

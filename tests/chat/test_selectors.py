@@ -187,4 +187,6 @@ def test_assistant_list_active_hides_inactive_assistants():
     Assistant.objects.create(name="Alpha", model="m")
     Assistant.objects.create(name="Retired", model="m", is_active=False)
 
-    assert [a.name for a in selectors.assistant_list_active()] == ["Alpha", "Zed"]
+    user = get_user_model().objects.create_user("picker")
+
+    assert [a.name for a in selectors.assistant_list_active(user=user)] == ["Alpha", "Zed"]

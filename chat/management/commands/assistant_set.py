@@ -1,4 +1,5 @@
-"""`manage.py assistant_set NAME --connection C --protocol P`: an assistant kept in code."""
+"""`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]`:
+an assistant kept in code, and who may use it (organisation.access)."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -8,6 +9,7 @@ from chat.models import Assistant
 from chat.services.assistants import assistant_set
 from chat.services.connections import connection_named
 from chat.services.refusals import Refused
+from organisation.services.settings import assistant_access_set
 
 
 def thread_of(assistant: Assistant) -> str:
@@ -24,8 +26,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--connection", required=True)
-        parser.add_argument("--protocol", required=True, choices=Assistant.Protocol.values)
+        parser.add_argument(
+            "--connection", help="Required with --protocol, unless only access is changed."
+        )
+        parser.add_argument("--protocol", choices=Assistant.Protocol.values)
         parser.add_argument("--model", help="Default: the connection's default model.")
         parser.add_argument("--instructions")
         parser.add_argument(
@@ -38,6 +42,13 @@ class Command(BaseCommand):
             type=int,
             help="Tokens of transcript sent per turn where this site holds the thread.",
         )
+        who = parser.add_mutually_exclusive_group()
+        who.add_argument(
+            "--groups",
+            metavar="G1,G2",
+            help="Offer it only to these Django groups (created if missing).",
+        )
+        who.add_argument("--everyone", action="store_true", help="Offer it to every user.")
 
     def handle(
         self,
@@ -49,8 +60,18 @@ class Command(BaseCommand):
         instructions,
         thread,
         context_budget,
+        groups,
+        everyone,
         **options,
     ):
+        if connection is None and protocol is None and (groups is not None or everyone):
+            assistant = Assistant.objects.filter(name=name).first()
+            if assistant is None:
+                raise CommandError(f"No assistant {name!r}: give --connection and --protocol.")
+            self._set_access(assistant, groups, everyone)
+            return
+        if connection is None or protocol is None:
+            raise CommandError("--connection and --protocol are required.")
         try:
             assistant, created = assistant_set(
                 name=name,
@@ -72,3 +93,13 @@ class Command(BaseCommand):
                 f"{assistant.connection.name} ({assistant.protocol}{thread_of(assistant)}{where})."
             )
         )
+        if groups is not None or everyone:
+            self._set_access(assistant, groups, everyone)
+
+    def _set_access(self, assistant: Assistant, groups: str | None, everyone: bool) -> None:
+        names = [g.strip() for g in (groups or "").split(",") if g.strip()]
+        if not everyone and not names:
+            raise CommandError("--groups needs at least one group name.")
+        assistant_access_set(assistant=assistant, everyone=everyone, group_names=names)
+        who = "everyone" if everyone else "the groups " + ", ".join(names)
+        self.stdout.write(self.style.SUCCESS(f"Assistant {assistant.name} is offered to {who}."))

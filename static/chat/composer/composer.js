@@ -4,6 +4,7 @@
 import { assistants, attachments, data, els, selectedAssistant, socket, state, transcript } from "../page.js";
 import { renderEmptyState, showAlert } from "../shell.js";
 import { codePointLength } from "../transcript/transcript.js";
+import { applyComposerRefusals } from "./refusals.js";
 
 // --- Drafts: what is typed stays per conversation, across reloads -----------------------------
 
@@ -72,6 +73,7 @@ export function updateComposer() {
   } else {
     els.charCount.hidden = true;
   }
+  applyComposerRefusals();
 }
 
 export function autoGrow() {

@@ -6,10 +6,11 @@ import { autoGrow, forgetDraft, rollBackSend, updateComposer } from "../composer
 import { adopt, loadConversations, newChat } from "../sidebar/navigation.js";
 import { attachments, data, els, selectedAssistant, sidebar, socket, state, transcript } from "../page.js";
 import { renderHeader, showAlert, showConnection } from "../shell.js";
+import { COMPOSER_REFUSALS, noteRefusal } from "../composer/refusals.js";
 
 // Refusals that mean "your message was not saved": it goes back into the box.
 const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame",
-  "bad_attachment"]);
+  "bad_attachment", ...COMPOSER_REFUSALS]);
 // Refusals of an edit: the message shows its saved text again.
 const EDIT_REFUSALS = new Set([...SEND_REFUSALS, "not_last"]);
 
@@ -151,6 +152,7 @@ const frameHandlers = {
       if (shown) return;
     }
     if (!forCurrent) return;
+    if (noteRefusal(frame)) return; // the composer's notice says it
     showAlert(message);
   },
 };

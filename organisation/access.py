@@ -1,0 +1,28 @@
+"""Reads: which assistants a user may use. An assistant is offered to everyone (no access
+row, or `everyone`) or to the members of chosen Django groups (which SSO fills)."""
+
+from django.db.models import Q, QuerySet
+
+from chat.models import Assistant
+
+
+def _usable_by(user) -> Q:
+    return (
+        Q(access__isnull=True)
+        | Q(access__everyone=True)
+        | Q(access__groups__in=user.groups.values("pk"))
+    )
+
+
+def assistants_usable(*, user, assistants: QuerySet | None = None) -> QuerySet:
+    """The (active) assistants `user` may use, from `assistants` (default: all)."""
+    assistants = Assistant.objects.all() if assistants is None else assistants
+    # A subquery, not a join: a user in two of the groups sees the assistant once.
+    usable = Assistant.objects.filter(_usable_by(user)).values("pk")
+    return assistants.filter(is_active=True, pk__in=usable)
+
+
+def assistant_usable(*, user, assistant: Assistant | None) -> bool:
+    if assistant is None or not assistant.is_active:
+        return False
+    return assistants_usable(user=user).filter(pk=assistant.pk).exists()

@@ -1,0 +1,21 @@
+"""Reads for the chat page: why its composer cannot send right now, if it cannot."""
+
+from chat.models import Conversation
+
+from .access import assistant_usable
+from .quotas import budgets_for
+from .refusals import NotAllowed, OverQuota
+
+
+def composer_refusal(*, user, conversation: Conversation | None) -> dict | None:
+    """{"code", "message"[, "resets_at"]}, as the socket's `error` frame would say it, for
+    a conversation whose assistant the user may no longer use or a budget that is spent;
+    None when a message can go."""
+    if conversation is not None and conversation.assistant is not None:
+        if not assistant_usable(user=user, assistant=conversation.assistant):
+            refusal = NotAllowed(conversation_exists=True)
+            return {"code": refusal.code, "message": str(refusal)}
+    refusal = OverQuota.of(budgets_for(user=user))
+    if refusal is None:
+        return None
+    return {"code": refusal.code, "message": str(refusal), **refusal.details}
