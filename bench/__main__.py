@@ -44,6 +44,9 @@ def parse_args(argv):
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
+        "--quota-only", action="store_true", help="only the quota check's cost (bench/quota.py)"
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -104,6 +107,8 @@ def main(argv=None) -> int:
     print(f"bench: working in {work}", flush=True)
     call_command("migrate", database="default", verbosity=0)
     call_command("migrate", database="localai", verbosity=0)
+    if args.quota_only:
+        return quota_only(env, work)
     users = max([*ks, args.idle])
     print(f"bench: {users} users with sessions", flush=True)
     cookies = data.signed_in_users(users, "bench")
@@ -141,6 +146,7 @@ def main(argv=None) -> int:
             )
         )
         verify_saved_replies(report.phases)
+        quota_table(provider_url)
         report.memory = {
             "app_peak_kb": app.peak_rss_kb(),
             "provider_peak_kb": provider.peak_rss_kb(),
@@ -177,6 +183,26 @@ def main(argv=None) -> int:
     if not args.no_write:
         write(report, Path(args.out))
         print(f"bench: written to {args.out}")
+    return 0
+
+
+def quota_table(provider_url: str) -> None:
+    """What the quota check costs a turn, as ratios (bench/quota.py); printed only."""
+    from .quota import quota_benchmark, render_quota
+
+    print("bench: quota check on vs off", flush=True)
+    print(render_quota(quota_benchmark(provider_url=provider_url)), flush=True)
+
+
+def quota_only(env: dict, work: Path) -> int:
+    """`--quota-only`: the quota table alone, with a provider process of its own."""
+    from .servers import Server
+
+    provider = Server("provider", env, work).start()
+    try:
+        quota_table(f"http://127.0.0.1:{provider.port}/local/v1")
+    finally:
+        provider.stop()
     return 0
 
 
