@@ -65,7 +65,7 @@ async def _send_new(socket: ChatSocket, assistant: Assistant, text: str) -> dict
 
 
 async def test_the_picker_offers_only_what_the_user_may_use():
-    ledger, helper = await assistants_for_finance()
+    await assistants_for_finance()
     member, _ = await user_in("fiona", "finance")
     other, _ = await user_in("otto", "sales")
 
@@ -118,7 +118,7 @@ async def test_a_user_removed_from_the_group_keeps_reading_but_cannot_send():
     assert [m["role"] for m in snapshot["messages"]] == ["user", "assistant"]
     assert response.status_code == 200
     data = page_data(response)
-    assert [m["content"] for m in data["messages"]][0] == "First question"
+    assert data["messages"][0]["content"] == "First question"
     assert data["composer_refusal"]["code"] == "not_allowed"
     assert "Ledger" not in [a["name"] for a in data["assistants"]]
     assert await Message.objects.filter(conversation_id=conversation_id).acount() == 2
