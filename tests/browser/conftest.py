@@ -188,3 +188,13 @@ def make_visitor(browser, live_site):
     yield make
     for visitor in made:
         visitor.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path):
+    """docs/screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder (the pages are
+    still drawn, so a broken theme fails here)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path

@@ -7,13 +7,12 @@ watch it, `[[tokens:N]]` pads it with the numbered words " w1", " w2"..., whose 
 at a glance whether any text was lost or duplicated.
 """
 
-import os
 import re
 
 import pytest
 
 from localai.engine.model import reply_tokens
-from tests.browser.conftest import SCREENSHOTS, wait_until_connected
+from tests.browser.conftest import wait_until_connected
 
 pytestmark = pytest.mark.browser
 
@@ -537,16 +536,6 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
 
 
 # --- Screenshots for the README -----------------------------------------------------------
-
-
-@pytest.fixture
-def screenshot_dir(tmp_path):
-    """docs/screenshots with UPDATE_SCREENSHOTS=1, else a temporary folder (the pages are
-    still drawn, so a broken theme fails here)."""
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return SCREENSHOTS
-    return tmp_path
 
 
 DEMO_MESSAGE = (

@@ -158,8 +158,8 @@ def test_a_user_sees_their_own_usage_and_what_is_left(usage_data):
     page = client.get("/usage/").content.decode()
     chat = client.get("/").content.decode()
 
-    assert "4000</strong> of 10000 tokens used" in page
-    assert "6000</strong> left" in page
+    assert "4,000</strong> of 10,000 tokens used" in page
+    assert "6,000</strong> left" in page
     assert "(estimated)" in page and "Ledger" in page
     assert "Travel helper" not in page  # Ada's, not Bob's
     assert 'href="/usage/"' in chat
