@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from chat.models import Message
 from chat.presenters import message_payload
+from organisation.services.usage import usage_finish
 
 from .events import conversation_group, publish_on_commit
 from .streamed_text import streamed_forget, streamed_longer, streamed_texts
@@ -93,6 +94,8 @@ def _close(replies: list[Message]) -> None:
         keys = [reply.pk for reply in replies]
         transaction.on_commit(lambda: streamed_forget(keys))
     for reply in replies:
+        # Its process died before it could count the reply: estimated from the text.
+        usage_finish(reply=reply, usage={})
         publish_on_commit(
             conversation_group(reply.conversation_id),
             {"type": "message.done", "message": message_payload(reply)},

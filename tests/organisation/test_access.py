@@ -12,7 +12,8 @@ from chat.models import Assistant, Conversation, Message
 from organisation.models import UsageRecord
 from organisation.services.settings import assistant_access_set
 from tests.chat.test_views import page_data
-from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
+from tests.chat.wsclient import make_user, session_cookie_for
+from tests.organisation.support import connected, send_new
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -46,24 +47,6 @@ def _page(user, path="/"):
 page = sync_to_async(_page)
 
 
-async def _connected(cookie) -> ChatSocket:
-    socket = ChatSocket(cookie)
-    assert await socket.connect()
-    return socket
-
-
-async def _send_new(socket: ChatSocket, assistant: Assistant, text: str) -> dict:
-    await socket.send(
-        {
-            "type": "message.send",
-            "conversation_id": None,
-            "assistant_id": assistant.pk,
-            "text": text,
-        }
-    )
-    return await socket.receive_until(lambda f: f["type"] in {"error", "message.done"})
-
-
 async def test_the_picker_offers_only_what_the_user_may_use():
     await assistants_for_finance()
     member, _ = await user_in("fiona", "finance")
@@ -80,10 +63,10 @@ async def test_the_picker_offers_only_what_the_user_may_use():
 async def test_a_user_outside_the_group_is_refused_and_nothing_is_saved_or_sent():
     ledger, helper = await assistants_for_finance()
     _, cookie = await user_in("otto", "sales")
-    socket = await _connected(cookie)
+    socket = await connected(cookie)
 
-    refused = await _send_new(socket, ledger, "What are the Q3 numbers?")
-    allowed = await _send_new(socket, helper, "Hello")
+    refused = await send_new(socket, ledger, "What are the Q3 numbers?")
+    allowed = await send_new(socket, helper, "Hello")
 
     assert refused["code"] == "not_allowed"
     assert "offered to other groups" in refused["message"]
@@ -96,8 +79,8 @@ async def test_a_user_outside_the_group_is_refused_and_nothing_is_saved_or_sent(
 async def test_a_user_removed_from_the_group_keeps_reading_but_cannot_send():
     ledger, _ = await assistants_for_finance()
     member, cookie = await user_in("fiona", "finance")
-    socket = await _connected(cookie)
-    done = await _send_new(socket, ledger, "First question")
+    socket = await connected(cookie)
+    done = await send_new(socket, ledger, "First question")
     conversation_id = done["message"]["conversation_id"]
     assert done["message"]["status"] == "complete"
 

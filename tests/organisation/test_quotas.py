@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from chat.models import Assistant, Conversation, Message
 from chat.services.refusals import Refused
@@ -17,7 +17,8 @@ from organisation.models import Quota, UsageRecord
 from organisation.quotas import Limits, budgets_for, limits_for
 from organisation.services.settings import quota_set
 from organisation.services.usage import usage_finish
-from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
+from tests.chat.wsclient import make_user, session_cookie_for
+from tests.organisation.support import connected, send_new
 
 REPLY = {"input_tokens": 60, "output_tokens": 40}  # 100 tokens a reply
 
@@ -140,6 +141,15 @@ def test_user_beats_groups_the_most_generous_group_beats_the_default(user):
     assert Quota.objects.get(scope="default").daily_tokens == 0
 
 
+@pytest.mark.django_db
+def test_quota_set_refuses_unknown_names_and_negative_budgets():
+    with pytest.raises(CommandError, match="No group 'nobody'"):
+        call_command("quota_set", "--group", "nobody", "--daily", "5")
+    with pytest.raises(CommandError, match="0 \\(no limit\\) or a positive"):
+        call_command("quota_set", "--default", "--monthly", "-1")
+    assert not Quota.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("local_provider_url")
 async def test_a_reply_in_flight_is_never_cut_and_the_next_turn_is_refused_over_the_socket():
@@ -147,18 +157,9 @@ async def test_a_reply_in_flight_is_never_cut_and_the_next_turn_is_refused_over_
     cookie = await sync_to_async(session_cookie_for)(user)
     assistant = await Assistant.objects.acreate(name="Helper", model=settings.LOCAL_PROVIDER_MODEL)
     await sync_to_async(quota_set)(scope=Quota.Scope.DEFAULT, daily_tokens=5)
-    socket = ChatSocket(cookie)
-    assert await socket.connect()
+    socket = await connected(cookie)
 
-    await socket.send(
-        {
-            "type": "message.send",
-            "conversation_id": None,
-            "assistant_id": assistant.pk,
-            "text": "Tell me a long story about budgets.",
-        }
-    )
-    done = await socket.until_type("message.done")
+    done = await send_new(socket, assistant, "Tell me a long story about budgets.")
     conversation_id = done["message"]["conversation_id"]
     await socket.send({"type": "message.send", "conversation_id": conversation_id, "text": "More"})
     refused = await socket.until_type("error")

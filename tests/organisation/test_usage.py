@@ -18,7 +18,8 @@ from chat.models import Assistant
 from organisation.models import ModelPrice, Quota, UsageRecord
 from organisation.quotas import periods_at, spent_by
 from organisation.services.settings import quota_set
-from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
+from tests.chat.wsclient import make_user, session_cookie_for
+from tests.organisation.support import connected, send_new
 
 
 def _record(user, assistant_name, model, inp, out, *, days_ago=0, estimated=False):
@@ -62,22 +63,13 @@ def _staff_client():
 @pytest.mark.usefixtures("local_provider_url")
 async def test_each_reply_keeps_its_tokens_connection_and_model_and_a_stopped_one_is_estimated():
     user = await sync_to_async(make_user)("ada")
-    socket = ChatSocket(await sync_to_async(session_cookie_for)(user))
-    assert await socket.connect()
+    socket = await connected(await sync_to_async(session_cookie_for)(user))
     # Chat Completions: the local provider reports usage in its final chunk.
     assistant = await Assistant.objects.acreate(
         name="Helper", model=settings.LOCAL_PROVIDER_MODEL, protocol="chat_completions"
     )
 
-    await socket.send(
-        {
-            "type": "message.send",
-            "conversation_id": None,
-            "assistant_id": assistant.pk,
-            "text": "Hello there",
-        }
-    )
-    done = await socket.until_type("message.done")
+    done = await send_new(socket, assistant, "Hello there")
     await socket.send(
         {
             "type": "message.send",
