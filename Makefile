@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test test-scale install migrate lint format bench model-install run-model test-model
+.PHONY: run test test-scale install node-install migrate lint format bench model-install run-model test-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Node packages the tests use (package.json): oidc-provider, a real OpenID provider for the
+# sign-in tests, and axe-core for the accessibility checks. `npm ci` installs exactly the
+# lock file's versions; the stamp makes a second run free.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-install: node_modules/.installed
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py migrate --database localai --noinput
@@ -27,12 +36,12 @@ run: migrate
 	$(BIN)/python manage.py close_stale_replies
 	$(BIN)/daphne -b $(HOST) -p $(PORT) assistants_site.asgi:application
 
-test: install
+test: install node-install
 	$(BIN)/python -m pytest
 
 # The same suite on PostgreSQL + Redis, plus the scale-out and load tests that need them.
 # scripts/scale-services installs (Debian packages) and starts both on loopback if needed.
-test-scale: install
+test-scale: install node-install
 	services="$$(scripts/scale-services start)" && eval "$$services" && $(BIN)/python -m pytest
 
 # A real (tiny) LLM: SmolLM2-135M-Instruct behind llama.cpp's OpenAI-compatible server, in a

@@ -526,6 +526,7 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
         "Pin “Keyboard check”",
         "Rename “Keyboard check”",
         "Delete “Keyboard check”",
+        "Usage",
         "Sign out",
         "Edit message",
         "Copy reply",
