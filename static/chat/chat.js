@@ -109,12 +109,12 @@ const transcript = new Transcript(
     onRegenerate: regenerate,
     onEdit: sendEdit,
     onReplyFinished: announceReply,
-    onStructureChange: () => history?.update(),
+    onStructureChange: () => olderMessages?.update(),
   },
 );
 
-const history = new HistoryLoader(
-  { scroller: $("transcript"), box: $("history"), button: $("history-load") },
+const olderMessages = new HistoryLoader(
+  { scroller: $("transcript"), box: $("older-messages"), button: $("older-messages-load") },
   {
     transcript,
     conversationId: () => state.current?.id ?? null,
