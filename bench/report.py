@@ -17,6 +17,8 @@ MAX_P99_RATIO = 1.5
 P99_LIMIT_MS = 100.0
 IDLE_KB_LIMIT = 100.0
 PAGE_MS_LIMIT = 150.0
+# The conversation page (issue 15): the latest messages only, whatever the transcript's length.
+TRANSCRIPT_MS_LIMITS = {1000: 30.0, 10000: 50.0}
 
 
 @dataclass
@@ -192,7 +194,42 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
                 f"{last.median_ms:.1f} ms median",
             )
         )
+    transcripts = _transcript_pages(report)
+    if transcripts:
+        counts = {p.queries for p in transcripts}
+        found.append(
+            (
+                "conversation page queries constant from "
+                f"{transcripts[0].messages:,} to {transcripts[-1].messages:,} messages",
+                len(counts) == 1,
+                " / ".join(str(p.queries) for p in transcripts) + " queries",
+            )
+        )
+        for page in transcripts:
+            limit = TRANSCRIPT_MS_LIMITS.get(page.messages)
+            if limit is not None:
+                found.append(
+                    (
+                        f"conversation page <= {limit:.0f} ms at {page.messages:,} messages",
+                        page.median_ms <= limit,
+                        f"{page.median_ms:.1f} ms median, {page.bytes:,} bytes",
+                    )
+                )
     return found
+
+
+def _transcript_pages(report: Report) -> list[PageResult]:
+    return [p for p in report.pages if p.label.startswith("conversation page")]
+
+
+def headline(report: Report) -> str:
+    """One figure a line, in fixed words, so that a reader and a script find them."""
+    lines = [
+        f"conversation page, {p.messages:,} messages: {p.median_ms:.1f} ms, {p.queries} queries"
+        for p in _transcript_pages(report)
+        if p.messages in TRANSCRIPT_MS_LIMITS
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def targets_table(report: Report) -> str:
@@ -237,6 +274,12 @@ def render(report: Report) -> str:
         "### Chat page",
         "",
         pages_table(report) if report.pages else "(not measured)\n",
+        "### Headline",
+        "",
+        "```",
+        headline(report).rstrip("\n"),
+        "```",
+        "",
     ]
     return "\n".join(lines)
 
