@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     if args.quota_only:
         return quota_only(env, work)
     if args.pages_only:
-        return pages_only(args, sizes)
+        return pages_only(args, sizes, env, work)
     users = max([*ks, args.idle])
     print(f"bench: {users} users with sessions", flush=True)
     cookies = data.signed_in_users(users, "bench")
@@ -165,14 +165,7 @@ def main(argv=None) -> int:
         app.stop()
         provider.stop()
     if sizes:
-        from .pages import page_benchmark
-
-        print("bench: chat page", flush=True)
-        report.pages = page_benchmark(
-            sizes=sizes,
-            transcript_sizes=[int(n) for n in args.transcripts.split(",") if n],
-            assistant=assistant,
-        )
+        page_tables(report, args, sizes, assistant, env, work)
     elapsed = time.monotonic() - started
     watch.stop()
     report.context = {
@@ -218,21 +211,43 @@ def quota_only(env: dict, work: Path) -> int:
     return 0
 
 
-def pages_only(args, sizes: list[int]) -> int:
-    """`--pages-only`: the page tables, their targets and the headline, without streaming."""
-    from chat.models import Assistant
+def page_tables(report, args, sizes: list[int], assistant, env: dict, work: Path) -> None:
+    """The pages in-process (bench/pages.py), then in Chromium (bench/browser_pages.py)."""
+    from django.contrib.auth import get_user_model
 
+    from . import browser_pages, data
     from .pages import page_benchmark
-    from .report import Report, headline, pages_table, targets_table
 
-    assistant = Assistant.objects.create(name="Bench assistant", model=PROVIDER_MODEL)
-    report = Report(context={})
+    print("bench: chat page", flush=True)
     report.pages = page_benchmark(
         sizes=sizes,
         transcript_sizes=[int(n) for n in args.transcripts.split(",") if n],
         assistant=assistant,
     )
+    if not browser_pages.available():
+        print("bench: no Chromium or playwright; the browser table is left out", flush=True)
+        return
+    print("bench: the pages in Chromium", flush=True)
+    owner = get_user_model().objects.get(username=f"pages{sizes[-1]}")
+    report.browser_pages = browser_pages.measure_pages(
+        browser_pages.targets_for(report.pages),
+        cookie=data.session_cookie(owner),
+        env=env,
+        work=work,
+    )
+
+
+def pages_only(args, sizes: list[int], env: dict, work: Path) -> int:
+    """`--pages-only`: the page tables, their targets and the headline, without streaming."""
+    from chat.models import Assistant
+
+    from .report import Report, browser_pages_table, headline, pages_table, targets_table
+
+    assistant = Assistant.objects.create(name="Bench assistant", model=PROVIDER_MODEL)
+    report = Report(context={})
+    page_tables(report, args, sizes, assistant, env, work)
     print(pages_table(report))
+    print(browser_pages_table(report))
     print(targets_table(report))
     print("Headline")
     print(headline(report), flush=True)

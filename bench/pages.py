@@ -24,6 +24,7 @@ class PageResult:
     max_ms: float
     queries: int
     bytes: int
+    path: str = ""
 
 
 def measure(client: Client, url: str, label: str, conversations: int, messages: int):
@@ -44,6 +45,7 @@ def measure(client: Client, url: str, label: str, conversations: int, messages: 
         max_ms=max(timings),
         queries=len(queries),
         bytes=len(response.content),
+        path=url,
     )
 
 
