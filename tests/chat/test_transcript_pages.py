@@ -198,3 +198,17 @@ async def test_the_sockets_snapshot_carries_the_latest_messages_too(alice, assis
     assert contents(snapshot["messages"]) == [f"message {i}" for i in range(6, 10)]
     assert snapshot["has_older"] is True
     await socket.close()
+
+
+def test_search_finds_a_conversation_by_a_message_the_page_did_not_send(
+    alice_client, alice, assistant, page_size
+):
+    conversation = make_conversation(
+        alice, assistant, "Long", messages=[("user", "the zebra crossing"), *numbered(10)]
+    )
+    page = page_data(alice_client.get(reverse("chat:conversation", args=[conversation.pk])))
+    assert "the zebra crossing" not in contents(page["messages"])
+
+    found = alice_client.get(reverse("chat:api_conversations"), {"q": "zebra"}).json()
+
+    assert [c["id"] for c in found["conversations"]] == [conversation.pk]
