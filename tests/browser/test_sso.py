@@ -151,8 +151,17 @@ def picker(page) -> list[str]:
 
 
 def refusal(page) -> str:
-    page.get_by_role("heading", name="Sign-in refused").wait_for()
+    page.get_by_role("heading", name="Could not sign you in").wait_for()
     return page.locator("#refusal").inner_text()
+
+
+def axe_violations(page) -> list[str]:
+    """WCAG 2 A and AA failures axe-core finds on the page (labels, contrast, names...)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}))
+            .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target).join(' ')}`)"""
+    )
 
 
 def tamper_callback(page, sso, **changes: str) -> list[str]:
@@ -285,6 +294,7 @@ def test_a_wrong_issuer_is_refused(sso, new_page, screenshot_dir):
     assert answer.value.status == 502
     assert f"says its issuer is 'http://127.0.0.1:{sso.provider.port}'" in said
     assert f"not the configured 'http://localhost:{sso.provider.port}'" in said
+    assert axe_violations(page) == []
     page.screenshot(path=str(screenshot_dir / "login-sso-refused.png"))
 
     # An answer naming another issuer (RFC 9207's `iss`, a mix-up attack) on the right site.
@@ -339,13 +349,8 @@ def test_the_login_page_with_sso_is_accessible(sso, new_page, screenshot_dir, sc
     page.goto("/accounts/login/")
     button = page.get_by_role("link", name=BUTTON)
     assert button.is_visible() and page.get_by_label("Username").is_visible()
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}))
-            .violations.map(v => `${v.id}: ${v.nodes.map(n => n.target).join(' ')}`)"""
-    )
-    assert violations == []
-    page.keyboard.press("Tab")  # the first stop is the provider's button
-    assert page.evaluate("document.activeElement.textContent.trim()") == BUTTON
+    assert axe_violations(page) == []
     if scheme == "light":
         page.screenshot(path=str(screenshot_dir / "login-sso.png"))
+    page.keyboard.press("Tab")  # the first stop is the provider's button
+    assert page.evaluate("document.activeElement.textContent.trim()") == BUTTON
