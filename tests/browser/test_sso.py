@@ -197,16 +197,14 @@ def tamper_callback(page, sso, **changes: str) -> list[str]:
 def test_first_sign_in_creates_the_user_with_groups_and_staff(sso, new_page):
     person(sso, "ada", "chat-admins", "research")
     page = new_page(sso.main)
-    authorize = []
-    page.on(
-        "request",
-        lambda r: authorize.append(r.url) if r.url.startswith(f"{sso.provider.issuer}/auth") else 0,
-    )
+    navigations = []
+    page.on("request", lambda request: navigations.append(request.url))
     assert account(sso.main, "ada") is None
 
     sso_sign_in(page, sso.main, "ada")
 
     # The authorization request: code flow, PKCE with S256, state and nonce.
+    authorize = [url for url in navigations if url.startswith(f"{sso.provider.issuer}/auth?")]
     query = parse_qs(urlsplit(authorize[0]).query)
     assert query["response_type"] == ["code"]
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
@@ -225,6 +223,14 @@ def test_first_sign_in_creates_the_user_with_groups_and_staff(sso, new_page):
     assert "Research desk" in picker(page)
     page.goto("/admin/")
     assert page.get_by_role("heading", name="Site administration").is_visible()
+
+    # The provider's answer replayed (a URL from the history, a shared link): its state was
+    # spent, so it signs nobody in, and the session that used it stays as it was.
+    callbacks = [url for url in navigations if "/accounts/oidc/callback/" in url]
+    page.goto(callbacks[0])
+    assert "state does not match a sign-in started in this browser" in refusal(page)
+    page.goto("/")
+    wait_until_connected(page)
 
 
 def test_a_changed_group_is_applied_at_the_next_sign_in(sso, new_page):
@@ -338,6 +344,17 @@ def test_password_sign_in_switched_off(sso, new_page):
     page = new_page(site)
     sso_sign_in(page, site, "eve")
     assert account(site, "eve")["groups"] == ["research"]
+
+    # Deactivated in the admin: the provider still vouches for eve, the site does not.
+    site.shell(
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.filter(username='eve').update(is_active=False)"
+    )
+    page = new_page(site)
+    page.goto("/")
+    page.get_by_role("link", name=BUTTON).click()
+    provider_sign_in(page, "eve")
+    assert "the account 'eve' is deactivated on this site" in refusal(page)
 
 
 # --- The page ---------------------------------------------------------------------------------
