@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .claims import Person, person_from
@@ -22,6 +22,18 @@ def identity_sign_in(*, issuer: str, claims: dict):
         username_claim=settings.OIDC_USERNAME_CLAIM,
         groups_claim=settings.OIDC_GROUPS_CLAIM,
     )
+    try:
+        return _sign_in(issuer, person)
+    except IntegrityError as error:
+        # Two first sign-ins of one person at once (two tabs): the other made the account.
+        raise SignInRefused(
+            "another sign-in to this account was being completed at the same moment. Sign in "
+            "again.",
+            status=409,
+        ) from error
+
+
+def _sign_in(issuer: str, person: Person):
     with transaction.atomic():
         identity = (
             Identity.objects.select_for_update()

@@ -144,3 +144,18 @@ def test_the_username_falls_back_to_email_then_sub():
 def test_a_display_name_alone_becomes_the_first_name():
     found = person_from({"sub": "x", "name": "Ada Lovelace"}, username_claim="u", groups_claim="g")
     assert (found.first_name, found.last_name) == ("Ada Lovelace", "")
+
+
+def test_a_first_sign_in_racing_another_is_a_refusal_not_a_server_error(monkeypatch):
+    """The other sign-in made the identity between our look-up and our insert."""
+    from sso import services
+
+    def made_meanwhile(person):
+        user = get_user_model().objects.create_user("other")
+        Identity.objects.create(issuer=ISSUER, subject=person.subject, user=user)
+        return get_user_model().objects.create_user(person.username)
+
+    monkeypatch.setattr(services, "_account_for", made_meanwhile)
+    with pytest.raises(SignInRefused, match="at the same moment") as refused:
+        identity_sign_in(issuer=ISSUER, claims=claims())
+    assert refused.value.status == 409
