@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "chat",
     "localai",
     "organisation",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,46 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Signing in (sso/, README: Single sign-on) ----------------------------------------------
+# The password form of /accounts/login/ (and the admin's). Off: the form is not shown, its
+# POST is refused, and sessions made with a password end (their backend is gone).
+PASSWORD_LOGIN_ENABLED = env_bool("PASSWORD_LOGIN_ENABLED", True)
+# OpenID Connect single sign-on, on when OIDC_ISSUER and OIDC_CLIENT_ID are set. The issuer
+# is compared exactly with the discovery document's and the tokens' `iss`.
+OIDC_ISSUER = env_str("OIDC_ISSUER", "")
+# Blank: OIDC_ISSUER + /.well-known/openid-configuration.
+OIDC_DISCOVERY_URL = env_str("OIDC_DISCOVERY_URL", "")
+OIDC_DISCOVERY_TTL = env_float("OIDC_DISCOVERY_TTL", 3600.0)
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+# The claim that lists the user's groups; its values become Django groups of those names,
+# which is what the organisation app's access rules and group quotas name.
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# Members of any of these groups are staff (superusers); empty: left as set in the admin.
+OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS", "")
+OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS", "")
+# The claim a new account's username comes from (then email, then sub).
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+# False: only accounts staff created (without a password) can be signed in to.
+OIDC_CREATE_USER = env_bool("OIDC_CREATE_USERS", True)
+OIDC_TIMEOUT = env_float("OIDC_TIMEOUT", 10.0)
+# mozilla-django-oidc's switches: PKCE (S256) beside state and nonce; the ID token kept in
+# the session for the provider's sign-out (id_token_hint); client_secret_basic, the token
+# endpoint authentication every provider must support.
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_TOKEN_USE_BASIC_AUTH = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_VERIFY_SSL = True
+AUTHENTICATION_BACKENDS = [
+    *(["django.contrib.auth.backends.ModelBackend"] if PASSWORD_LOGIN_ENABLED else []),
+    "sso.backends.SignInBackend",
 ]
 
 LOGIN_URL = "login"
