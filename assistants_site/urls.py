@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("organisation.urls")),
     path("", include("chat.urls")),
+    path("", include("sharing.urls")),
+    path("", include("feedback.urls")),
 ]
 
 if settings.LOCAL_PROVIDER_ENABLED:

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "chat",
     "localai",
     "organisation",
+    "sharing",
+    "feedback",
 ]
 
 MIDDLEWARE = [
