@@ -122,7 +122,12 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
             share.messages, token=share.token, allow_downloads=share.allow_downloads
         ),
     }
-    return render(request, "sharing/shared.html", {"share": share, "share_data": data})
+    has_files = any(file_ids(share.messages).values())
+    return render(
+        request,
+        "sharing/shared.html",
+        {"share": share, "share_data": data, "has_files": has_files},
+    )
 
 
 @require_GET

@@ -16,6 +16,7 @@ from tests.browser.test_chat_page import (
     start_conversation,
     wait_for_reply_to_finish,
 )
+from tests.browser.test_files_and_tools import choose
 
 pytestmark = pytest.mark.browser
 
@@ -171,6 +172,7 @@ def test_export_links_download_markdown_and_json(visitor):
 
 def test_rate_a_reply_with_a_comment_change_it_and_take_it_back(visitor, screenshot_dir):
     page = visitor.sign_in()
+    choose(page, "Demo assistant")
     start_conversation(page, DEMO_MESSAGE)
     reply = page.locator(LAST_REPLY)
     up = reply.get_by_role("button", name="Good reply")
@@ -230,6 +232,7 @@ def test_rate_a_reply_with_a_comment_change_it_and_take_it_back(visitor, screens
 def test_the_share_page_has_no_accessibility_violations(make_visitor, scheme, screenshot_dir):
     owner = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
     page = owner.sign_in()
+    choose(page, "Demo assistant")
     start_conversation(page, DEMO_MESSAGE)
     url = create_link(page, downloads=True)
     if scheme == "light":

@@ -155,7 +155,8 @@ async function createLink() {
   }
   show(data.share);
   parts.status.textContent = replacing ? "A new link replaces the old one." : "Link created.";
-  parts.link.focus();
+  // What one does next with a new link: copy it.
+  parts.copy.focus();
 }
 
 async function revokeLink() {
