@@ -135,7 +135,12 @@ def test_login_chat_share_and_admin_pages_raise_no_violation(make_visitor):
     page.goto("/admin/chat/assistant/")
     page.get_by_role("link", name="Analyst").click()
     page.wait_for_url(re.compile(r"/admin/chat/assistant/\d+/change/$"))
-    page.get_by_role("button", name="Save and continue editing").wait_for()
+    # The model picker's script fills its list from the connection's server.
+    page.wait_for_function(
+        "() => document.querySelectorAll('#connection-models option').length > 0"
+    )
+    page.get_by_role("button", name="Save and continue editing").click()
+    page.get_by_text("was changed successfully").wait_for()
     console.check(page)
     page.goto("/admin/organisation/usagerecord/")
     page.locator(".usage-chart svg rect").first.wait_for(state="attached")
