@@ -16,7 +16,7 @@ from tests.browser.test_chat_page import (
     start_conversation,
     wait_for_reply_to_finish,
 )
-from tests.browser.test_files_and_tools import choose
+from tests.browser.test_files_and_tools import PLOT_MESSAGE, choose
 
 pytestmark = pytest.mark.browser
 
@@ -42,10 +42,16 @@ def create_link(page, *, downloads: bool = False) -> str:
     checkbox = dialog.get_by_label("Allow downloading files")
     if downloads:
         checkbox.check()
-    dialog.get_by_role("button", name=re.compile("^(Create|Replace) link$")).click()
     link = dialog.get_by_role("textbox", name="Link")
+    before = link.input_value() if link.is_visible() else ""
+    dialog.get_by_role("button", name=re.compile("^(Create|Replace) link$")).click()
     link.wait_for()
-    page.wait_for_function("() => document.getElementById('share-link').value.includes('/s/')")
+    # A replaced link: wait for the new URL, not the one shown before.
+    page.wait_for_function(
+        """(before) => { const value = document.getElementById('share-link').value;
+            return value.includes('/s/') && value !== before; }""",
+        arg=before,
+    )
     return link.input_value()
 
 
@@ -147,6 +153,49 @@ def test_the_event_of_the_row_menu_opens_the_same_dialog(visitor):
     )
     assert dialog.is_hidden()
     assert visitor.errors == []
+
+
+def test_files_come_through_a_link_only_when_the_owner_allows_it(visitor, make_visitor):
+    visitor.site.shell(
+        "from chat.models import Assistant; "
+        "Assistant.objects.get_or_create(name='Analyst', defaults=dict(model='local-echo-1', "
+        "code_interpreter=True, description='Runs Python for you.'))"
+    )
+    page = visitor.sign_in()
+    choose(page, "Analyst")
+    send(page, PLOT_MESSAGE)
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page, timeout=60_000)
+    closed = create_link(page, downloads=False)
+    page.keyboard.press("Escape")
+
+    reader = make_visitor(viewport={"width": 1280, "height": 800})
+    shared = reader.sign_in()
+    shared.goto(closed)
+    reply = shared.locator(LAST_REPLY)
+    reply.locator(".msg-file-chips").wait_for()
+    # By name only: no image, no link to the CSV.
+    assert reply.locator(".msg-images img").count() == 0
+    assert reply.locator("a.file-chip").count() == 0
+    assert "squares.csv" in reply.locator(".msg-file-chips").inner_text()
+
+    opened = create_link(page, downloads=True)
+    shared.goto(opened)
+    reply = shared.locator(LAST_REPLY)
+    image = reply.locator(".msg-images img")
+    image.wait_for()
+    shared.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    chip = reply.locator("a.file-chip", has_text="squares.csv")
+    assert re.match(r"^/s/[\w-]+/files/output/\d+/$", chip.get_attribute("href"))
+    with shared.expect_download() as download:
+        chip.click()
+    assert open(download.value.path(), encoding="utf-8").read().splitlines()[-1] == "5,25"
+    # The first link was replaced: it no longer opens.
+    assert shared.goto(closed).status == 410
+    gone = "Failed to load resource: the server responded with a status of 410 (Gone)"
+    assert visitor.errors == [] and [e for e in reader.errors if e != gone] == []
 
 
 def test_export_links_download_markdown_and_json(visitor):
