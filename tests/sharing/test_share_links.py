@@ -193,3 +193,19 @@ def test_the_share_page_has_the_strict_policy(alice, conversation):
         assert "script-src 'self'" in header and "style-src 'self'" in header
     client_for(alice).post(f"/api/conversations/{conversation.pk}/share/revoke")
     assert "default-src 'self'" in reader.get(link["path"])["Content-Security-Policy"]
+
+
+def test_staff_see_share_links_and_can_revoke_them(alice, bob, conversation):
+    link = share(client_for(alice), conversation).json()["share"]
+    staff = client_for(type(alice).objects.create_superuser("admin", password="pw-123-x"))
+    page = staff.get("/admin/sharing/sharelink/")
+    assert page.status_code == 200
+    assert "Travel policy: what&#x27;s covered?" in page.content.decode()
+    share_link = ShareLink.objects.get()
+    response = staff.post(
+        "/admin/sharing/sharelink/",
+        {"action": "revoke", "_selected_action": [share_link.pk]},
+        follow=True,
+    )
+    assert "1 link(s) revoked." in response.content.decode()
+    assert client_for(bob).get(link["path"]).status_code == 410
