@@ -8,7 +8,8 @@ One run, loopback only, bounded in count and time:
    the baseline relay mounted (BENCH_BASELINE_ENABLED). Both reach the same provider.
 3. RSS of the app with 0 and N idle signed-in sockets.
 4. For each K: the baseline, then the app, each K clients sending one message.
-5. The chat page in-process with 10 / 1,000 / 10,000 conversations and a long transcript.
+5. The chat page in-process with 10 / 1,000 / 10,000 conversations and transcripts of
+   100 / 1,000 / 10,000 messages, and the request for older messages.
 6. Prints the tables and writes them into docs/performance.md.
 """
 
@@ -37,7 +38,9 @@ def parse_args(argv):
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds over which K start")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--pages", default="10,1000,10000", help="sidebar sizes")
-    parser.add_argument("--transcript", type=int, default=1000, help="messages in transcript")
+    parser.add_argument(
+        "--transcripts", default="100,1000,10000", help="transcript lengths, comma-separated"
+    )
     parser.add_argument(
         "--search-steps", type=int, default=4, help="bisection steps for the largest K under 100 ms"
     )
@@ -45,6 +48,11 @@ def parse_args(argv):
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument(
         "--quota-only", action="store_true", help="only the quota check's cost (bench/quota.py)"
+    )
+    parser.add_argument(
+        "--pages-only",
+        action="store_true",
+        help="only the chat and conversation pages (in-process, about a minute); printed only",
     )
     parser.add_argument(
         "--profile",
@@ -109,6 +117,8 @@ def main(argv=None) -> int:
     call_command("migrate", database="localai", verbosity=0)
     if args.quota_only:
         return quota_only(env, work)
+    if args.pages_only:
+        return pages_only(args, sizes, env, work)
     users = max([*ks, args.idle])
     print(f"bench: {users} users with sessions", flush=True)
     cookies = data.signed_in_users(users, "bench")
@@ -155,12 +165,7 @@ def main(argv=None) -> int:
         app.stop()
         provider.stop()
     if sizes:
-        from .pages import page_benchmark
-
-        print("bench: chat page", flush=True)
-        report.pages = page_benchmark(
-            sizes=sizes, transcript_messages=args.transcript, assistant=assistant
-        )
+        page_tables(report, args, sizes, assistant, env, work)
     elapsed = time.monotonic() - started
     watch.stop()
     report.context = {
@@ -203,6 +208,49 @@ def quota_only(env: dict, work: Path) -> int:
         quota_table(f"http://127.0.0.1:{provider.port}/local/v1")
     finally:
         provider.stop()
+    return 0
+
+
+def page_tables(report, args, sizes: list[int], assistant, env: dict, work: Path) -> None:
+    """The pages in-process (bench/pages.py), then in Chromium (bench/browser_pages.py)."""
+    from django.contrib.auth import get_user_model
+
+    from . import browser_pages, data
+    from .pages import page_benchmark
+
+    print("bench: chat page", flush=True)
+    report.pages = page_benchmark(
+        sizes=sizes,
+        transcript_sizes=[int(n) for n in args.transcripts.split(",") if n],
+        assistant=assistant,
+    )
+    if not browser_pages.available():
+        print("bench: no Chromium or playwright; the browser table is left out", flush=True)
+        return
+    print("bench: the pages in Chromium", flush=True)
+    owner = get_user_model().objects.get(username=f"pages{sizes[-1]}")
+    report.browser_pages = browser_pages.measure_pages(
+        browser_pages.targets_for(report.pages),
+        cookie=data.session_cookie(owner),
+        env=env,
+        work=work,
+    )
+
+
+def pages_only(args, sizes: list[int], env: dict, work: Path) -> int:
+    """`--pages-only`: the page tables, their targets and the headline, without streaming."""
+    from chat.models import Assistant
+
+    from .report import Report, browser_pages_table, headline, pages_table, targets_table
+
+    assistant = Assistant.objects.create(name="Bench assistant", model=PROVIDER_MODEL)
+    report = Report(context={})
+    page_tables(report, args, sizes, assistant, env, work)
+    print(pages_table(report))
+    print(browser_pages_table(report))
+    print(targets_table(report))
+    print("Headline")
+    print(headline(report), flush=True)
     return 0
 
 

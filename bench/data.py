@@ -21,15 +21,17 @@ def signed_in_users(count: int, prefix: str) -> list[str]:
             User(username=f"{prefix}{number}", password=password) for number in range(count)
         )
         users = list(User.objects.filter(username__startswith=prefix).order_by("pk"))
-        cookies = []
-        for user in users:
-            session = SessionStore()
-            session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = BACKEND
-            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            session.create()
-            cookies.append(f"sessionid={session.session_key}")
-    return cookies
+        return [session_cookie(user) for user in users]
+
+
+def session_cookie(user) -> str:
+    """A signed-in session for `user`, as a `Cookie` header value."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = BACKEND
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return f"sessionid={session.session_key}"
 
 
 def bench_assistant(*, remote_id: str, model: str) -> Assistant:

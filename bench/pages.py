@@ -1,5 +1,6 @@
-"""The chat page with a big sidebar and a long transcript: time and SQL queries, in-process
-through Django's test client (the view, templates and ORM; no network)."""
+"""The chat page with a big sidebar and long transcripts (100, 1,000, 10,000 messages), and
+the request for older messages at the start of the longest: time, SQL queries and bytes,
+in-process through Django's test client (the view, templates and ORM; no network)."""
 
 import statistics
 import time
@@ -23,6 +24,7 @@ class PageResult:
     max_ms: float
     queries: int
     bytes: int
+    path: str = ""
 
 
 def measure(client: Client, url: str, label: str, conversations: int, messages: int):
@@ -43,10 +45,11 @@ def measure(client: Client, url: str, label: str, conversations: int, messages: 
         max_ms=max(timings),
         queries=len(queries),
         bytes=len(response.content),
+        path=url,
     )
 
 
-def page_benchmark(*, sizes: list[int], transcript_messages: int, assistant) -> list[PageResult]:
+def page_benchmark(*, sizes: list[int], transcript_sizes: list[int], assistant) -> list[PageResult]:
     results = []
     user = None
     for size in sizes:
@@ -54,17 +57,31 @@ def page_benchmark(*, sizes: list[int], transcript_messages: int, assistant) -> 
         client = Client()
         client.force_login(user)
         results.append(measure(client, "/", "chat page (sidebar)", size, 0))
-    # The longest transcript, opened by the user with the biggest sidebar.
-    conversation = data.transcript(user=user, assistant=assistant, messages=transcript_messages)
+    # The transcripts, opened by the user with the biggest sidebar.
     client = Client()
     client.force_login(user)
-    results.append(
-        measure(
-            client,
-            f"/c/{conversation.pk}/",
-            "conversation page (transcript)",
-            sizes[-1] + 1,
-            transcript_messages,
+    conversation = None
+    for messages in transcript_sizes:
+        conversation = data.transcript(user=user, assistant=assistant, messages=messages)
+        results.append(
+            measure(
+                client,
+                f"/c/{conversation.pk}/",
+                "conversation page (transcript)",
+                sizes[-1] + len(transcript_sizes),
+                messages,
+            )
         )
-    )
+    if conversation is not None:
+        # The deepest page a reader scrolling up asks for: the oldest messages of the longest.
+        second = conversation.messages.order_by("id").values_list("id", flat=True)[1:2]
+        results.append(
+            measure(
+                client,
+                f"/api/conversations/{conversation.pk}/messages?before={second[0]}",
+                "older messages (first page of the longest)",
+                sizes[-1] + len(transcript_sizes),
+                transcript_sizes[-1],
+            )
+        )
     return results

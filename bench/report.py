@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .browser_pages import BrowserPageResult
 from .load import PhaseResult
 from .pages import PageResult
 
@@ -17,6 +18,10 @@ MAX_P99_RATIO = 1.5
 P99_LIMIT_MS = 100.0
 IDLE_KB_LIMIT = 100.0
 PAGE_MS_LIMIT = 150.0
+# The conversation page (issue 15): the latest messages only, whatever the transcript's length.
+TRANSCRIPT_MS_LIMITS = {1000: 30.0, 10000: 50.0}
+# In Chromium: a 10,000-message conversation readable (its last message shown) this soon.
+BROWSER_READABLE_MS = 500.0
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Report:
     idle: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
     pages: list[PageResult] = field(default_factory=list)
+    browser_pages: list[BrowserPageResult] = field(default_factory=list)
 
 
 def _ms(value: float) -> str:
@@ -119,6 +125,20 @@ def pages_table(report: Report) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def browser_pages_table(report: Report) -> str:
+    head = (
+        "| page | conversations | messages | last item visible, median (ms) | min-max (ms) "
+        "| DOM nodes | JS heap (MB) |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    )
+    rows = [
+        f"| {p.label} | {p.conversations:,} | {p.messages:,} | {p.median_ms:.0f} "
+        f"| {p.min_ms:.0f}-{p.max_ms:.0f} | {p.dom_nodes:,} | {p.heap_mb:.1f} |"
+        for p in report.browser_pages
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
 def targets(report: Report) -> list[tuple[str, bool | None, str]]:
     """(target, met?, what was measured)."""
     found = []
@@ -192,7 +212,52 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
                 f"{last.median_ms:.1f} ms median",
             )
         )
+    transcripts = _transcript_pages(report)
+    if transcripts:
+        counts = {p.queries for p in transcripts}
+        found.append(
+            (
+                "conversation page queries constant from "
+                f"{transcripts[0].messages:,} to {transcripts[-1].messages:,} messages",
+                len(counts) == 1,
+                " / ".join(str(p.queries) for p in transcripts) + " queries",
+            )
+        )
+        for page in transcripts:
+            limit = TRANSCRIPT_MS_LIMITS.get(page.messages)
+            if limit is not None:
+                found.append(
+                    (
+                        f"conversation page <= {limit:.0f} ms at {page.messages:,} messages",
+                        page.median_ms <= limit,
+                        f"{page.median_ms:.1f} ms median, {page.bytes:,} bytes",
+                    )
+                )
+    longest = max(report.browser_pages, key=lambda p: p.messages, default=None)
+    if longest is not None and longest.messages:
+        found.append(
+            (
+                f"Chromium: {longest.messages:,}-message conversation readable "
+                f"in < {BROWSER_READABLE_MS:.0f} ms",
+                longest.median_ms < BROWSER_READABLE_MS,
+                f"{longest.median_ms:.0f} ms median, {longest.dom_nodes:,} DOM nodes",
+            )
+        )
     return found
+
+
+def _transcript_pages(report: Report) -> list[PageResult]:
+    return [p for p in report.pages if p.label.startswith("conversation page")]
+
+
+def headline(report: Report) -> str:
+    """One figure a line, in fixed words, so that a reader and a script find them."""
+    lines = [
+        f"conversation page, {p.messages:,} messages: {p.median_ms:.1f} ms, {p.queries} queries"
+        for p in _transcript_pages(report)
+        if p.messages in TRANSCRIPT_MS_LIMITS
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def targets_table(report: Report) -> str:
@@ -237,6 +302,15 @@ def render(report: Report) -> str:
         "### Chat page",
         "",
         pages_table(report) if report.pages else "(not measured)\n",
+        "### The same pages in Chromium",
+        "",
+        browser_pages_table(report) if report.browser_pages else "(not measured)\n",
+        "### Headline",
+        "",
+        "```",
+        headline(report).rstrip("\n"),
+        "```",
+        "",
     ]
     return "\n".join(lines)
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from .ids import id_in_range
 from .models import Conversation, Message
 from .presenters import conversation_payload, message_payloads
-from .selectors import message_list
+from .selectors import message_window
 from .services import drain
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
@@ -123,9 +123,7 @@ def _client_message_id(frame: dict) -> str | None:
 
 
 @database_sync_to_async
-def _conversation_snapshot(
-    *, user, conversation_id: int
-) -> tuple[dict, list[dict], Message | None]:
+def _conversation_snapshot(*, user, conversation_id: int) -> tuple[dict, dict, Message | None]:
     replies_close_stale(conversation_id=conversation_id)
     try:
         conversation = Conversation.objects.select_related("assistant").get(
@@ -133,9 +131,12 @@ def _conversation_snapshot(
         )
     except Conversation.DoesNotExist:
         raise TurnRefused("not_found", "This conversation does not exist.") from None
-    messages = message_list(conversation=conversation)
-    active = next((m for m in messages if m.is_active), None)
-    return conversation_payload(conversation), message_payloads(messages), active
+    # The latest messages only, as the page has them: a reply in flight is always the last
+    # message, so it is among them; the browser keeps the older ones it loaded.
+    window = message_window(conversation=conversation, limit=settings.CHAT_TRANSCRIPT_PAGE_SIZE)
+    active = next((m for m in window.messages if m.is_active), None)
+    messages = {"messages": message_payloads(window.messages), "has_older": window.has_older}
+    return conversation_payload(conversation), messages, active
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -263,7 +264,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._follow(None)
             raise
         await self.send_json(
-            {"type": "conversation.snapshot", "conversation": conversation, "messages": messages}
+            {"type": "conversation.snapshot", "conversation": conversation, **messages}
         )
         if active is not None:
             await turn_request_text(reply=active, reply_channel=self.channel_name)

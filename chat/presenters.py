@@ -114,13 +114,18 @@ def _usage_payload(message: Message) -> dict | None:
 
 
 def message_payloads(messages: list[Message]) -> list[dict]:
-    """A transcript's payloads, citations resolved against its prefetched attachments (no
-    query per message)."""
+    """A transcript's payloads, with one query for the uploads their citations name (none
+    without citations). The uploads are looked up in the whole conversation, not only among
+    these messages: a window of the latest messages cites files attached long before it."""
+    cited: dict[int, set[str]] = {}
+    for m in messages:
+        for c in m.citations:
+            if c.get("file_id"):
+                cited.setdefault(m.conversation_id, set()).add(c["file_id"])
     uploads = {
         key: u
-        for m in messages
-        if m.role == Message.Role.USER
-        for u in m.uploads.all()
+        for conversation_id, file_ids in cited.items()
+        for u in cited_uploads(conversation_id=conversation_id, file_ids=file_ids)
         for key in citation_keys(u)
     }
     return [message_payload(m, uploads_by_file_id=uploads) for m in messages]

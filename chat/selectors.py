@@ -90,6 +90,32 @@ def conversation_get(*, user, conversation_id: int) -> Conversation:
     return Conversation.objects.select_related("assistant").get(owner=user, pk=conversation_id)
 
 
+@dataclass(frozen=True)
+class MessageWindow:
+    # Oldest first, as the transcript shows them.
+    messages: list[Message]
+    # Whether the conversation has messages before the first of these.
+    has_older: bool
+
+
+def message_window(
+    *, conversation: Conversation, before: int | None = None, limit: int
+) -> MessageWindow:
+    """The latest `limit` messages of the transcript, or the latest before message id
+    `before`: the page and the socket's snapshot send the end of a conversation and the
+    browser asks for older messages as the reader scrolls up. One range of transcript_idx
+    (conversation, id) read backwards plus the two prefetches, however long the transcript."""
+    messages = Message.objects.filter(conversation=conversation)
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    # One row more than asked tells whether older ones exist, without a COUNT.
+    rows = list(messages.order_by("-id").prefetch_related("uploads", "output_files")[: limit + 1])
+    has_older = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return MessageWindow(messages=rows, has_older=has_older)
+
+
 def message_list(*, conversation: Conversation) -> list[Message]:
     """The transcript, oldest first, with its attachments and output files (two queries
     whatever its length)."""

@@ -11,6 +11,11 @@ urlpatterns = [
     path("c/<id:pk>/", views.conversation_detail, name="conversation"),
     path("api/conversations/", views.api_conversations, name="api_conversations"),
     path(
+        "api/conversations/<id:pk>/messages",
+        views.api_conversation_messages,
+        name="api_conversation_messages",
+    ),
+    path(
         "api/conversations/<id:pk>/rename",
         views.api_conversation_rename,
         name="api_conversation_rename",

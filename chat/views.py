@@ -131,7 +131,13 @@ def _sidebar_page_payload(
 def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     page = selectors.conversation_page(user=request.user, limit=settings.CHAT_SIDEBAR_PAGE_SIZE)
     pinned = selectors.conversation_list_pinned(user=request.user)
-    messages = selectors.message_list(conversation=conversation) if conversation else []
+    window = (
+        selectors.message_window(
+            conversation=conversation, limit=settings.CHAT_TRANSCRIPT_PAGE_SIZE
+        )
+        if conversation
+        else selectors.MessageWindow(messages=[], has_older=False)
+    )
     data = {
         "user": {"username": request.user.get_username()},
         "assistants": [
@@ -147,7 +153,8 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         ],
         **_sidebar_page_payload(page, pinned),
         "conversation": conversation_payload(conversation) if conversation else None,
-        "messages": message_payloads(messages),
+        "messages": message_payloads(window.messages),
+        "has_older": window.has_older,
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         # Why the composer cannot send now (an assistant the user lost, a spent budget).
         "composer_refusal": composer_refusal(user=request.user, conversation=conversation),
@@ -165,6 +172,7 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "rename": _url_template("chat:api_conversation_rename"),
             "pin": _url_template("chat:api_conversation_pin"),
             "delete": _url_template("chat:api_conversation_delete"),
+            "messages": _url_template("chat:api_conversation_messages"),
             "uploads": reverse("chat:api_uploads"),
             "upload": _url_template("chat:api_upload"),
             "usage": reverse("organisation:usage"),
@@ -221,6 +229,34 @@ def api_conversations(request: HttpRequest) -> JsonResponse:
         else None
     )
     return JsonResponse(_sidebar_page_payload(page, pinned))
+
+
+@api_login_required
+@require_GET
+def api_conversation_messages(request: HttpRequest, pk: int) -> JsonResponse:
+    """Older messages of one of the user's conversations, for the transcript as the reader
+    scrolls up: `?before=<message id>` gives the latest ones before it (oldest first),
+    `?limit=` how many (at most the page size). `has_older` says whether more remain."""
+    try:
+        conversation = selectors.conversation_get(user=request.user, conversation_id=pk)
+    except Conversation.DoesNotExist:
+        return json_error("No such conversation.", status=404)
+    before = request.GET.get("before")
+    limit = request.GET.get("limit")
+    page_size = settings.CHAT_TRANSCRIPT_PAGE_SIZE
+    try:
+        before = int(before) if before is not None else None
+        limit = int(limit) if limit is not None else page_size
+    except ValueError:
+        return json_error("`before` and `limit` must be whole numbers.", status=400)
+    if before is not None and not id_in_range(before):
+        return json_error("`before` is not a message id.", status=400)
+    if not 1 <= limit <= page_size:
+        return json_error(f"`limit` must be between 1 and {page_size}.", status=400)
+    window = selectors.message_window(conversation=conversation, before=before, limit=limit)
+    return JsonResponse(
+        {"messages": message_payloads(window.messages), "has_older": window.has_older}
+    )
 
 
 @api_login_required

@@ -204,6 +204,9 @@ CHAT_REPLY_SAVE_INTERVAL = env_float("CHAT_REPLY_SAVE_INTERVAL", 0.5)
 # Deltas that arrive closer together than this are sent to the sockets as one frame.
 CHAT_BROADCAST_INTERVAL = env_float("CHAT_BROADCAST_INTERVAL", 0.02)
 CHAT_SIDEBAR_PAGE_SIZE = env_int("CHAT_SIDEBAR_PAGE_SIZE", 50)
+# The page and the socket's snapshot carry a conversation's latest messages, this many; the
+# browser fetches older ones (GET .../messages?before=) as the reader scrolls up.
+CHAT_TRANSCRIPT_PAGE_SIZE = env_int("CHAT_TRANSCRIPT_PAGE_SIZE", 50)
 # Files users attach to messages: the largest accepted, the extensions accepted (lower case,
 # without the dot) and how many one message may carry.
 CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)

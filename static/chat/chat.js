@@ -25,6 +25,7 @@ import { socketHandlers } from "./server/server_frames.js";
 import { announceReply, bindDrawer, closeSidebar, renderHeader, showAlert } from "./shell.js";
 import { Sidebar } from "./sidebar/sidebar.js";
 import { ChatSocket } from "./server/socket.js";
+import { HistoryLoader } from "./transcript/history_loader.js";
 import { Transcript } from "./transcript/transcript.js";
 import { bindComposerRefusals } from "./composer/refusals.js";
 
@@ -108,6 +109,17 @@ const transcript = new Transcript(
     onRegenerate: regenerate,
     onEdit: sendEdit,
     onReplyFinished: announceReply,
+    onStructureChange: () => olderMessages?.update(),
+  },
+);
+
+const olderMessages = new HistoryLoader(
+  { scroller: $("transcript"), box: $("older-messages"), button: $("older-messages-load") },
+  {
+    transcript,
+    conversationId: () => state.current?.id ?? null,
+    url: (id) => data.urls.messages.replace("{id}", encodeURIComponent(String(id))),
+    onError: (message) => showAlert(`Earlier messages could not be loaded: ${message}`),
   },
 );
 
@@ -126,7 +138,7 @@ restorePicker();
 sidebar.setPage(data.conversations, data.next_cursor, "", data.pinned);
 sidebar.setCurrent(state.current?.id ?? null);
 transcript.setAssistantName(state.current?.assistant?.name);
-transcript.setMessages(data.messages);
+transcript.setMessages(data.messages, { hasOlder: data.has_older });
 renderPicker();
 renderHeader();
 restoreDraft();

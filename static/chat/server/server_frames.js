@@ -21,8 +21,10 @@ const frameHandlers = {
     if (!isCurrent(frame.conversation.id)) return; // the user moved on before it arrived
     state.current = frame.conversation;
     const pending = state.pendingSend;
-    // Re-opened after a reconnect (not a fresh open): the reader keeps their place.
-    transcript.setMessages(frame.messages, { preserveScroll: !transcript.isEmpty });
+    // Merged into what is shown (the page's messages, or those before a reconnect): nothing
+    // unchanged is painted again, the reader keeps their place and the older messages
+    // they loaded.
+    transcript.mergeSnapshot(frame.messages, { hasOlder: frame.has_older });
     if (pending && pending.conversationId === frame.conversation.id) {
       if (pending.connection === state.connection) {
         // Sent on this connection, its echo is still on the way: keep showing it.

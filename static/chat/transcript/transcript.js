@@ -18,6 +18,14 @@ export function codePointLength(text) {
   return n;
 }
 
+// What a snapshot compares to tell whether a message it brings changed since it was painted.
+const PAINTED_FIELDS = ["role", "content", "status", "error", "model", "tool_steps", "citations", "files",
+  "attachments"];
+
+function unchanged(entry, message) {
+  return PAINTED_FIELDS.every((field) => JSON.stringify(entry[field] ?? null) === JSON.stringify(message[field] ?? null));
+}
+
 /** Lists a payload may lack (older messages, user vs assistant), as fresh arrays. */
 function copyLists(entry, message) {
   for (const field of ["tool_steps", "citations", "files", "attachments"]) {
@@ -47,6 +55,10 @@ export class Transcript {
     this.frameRequested = false;
     this.stick = true;
     this.wasActive = false;
+    /** Whether the conversation has messages older than the first one shown (history_loader.js). */
+    this.hasOlder = false;
+    /** Changes whenever the list is replaced, so a fetch of older messages can tell it is stale. */
+    this.generation = 0;
 
     this.scroller.addEventListener("scroll", () => {
       repositionCitation();
@@ -99,10 +111,11 @@ export class Transcript {
   }
 
   /**
-   * Replaces everything (page load, snapshot after open or reconnect): never duplicates.
-   * With preserveScroll, a reader who scrolled up stays where they were.
+   * Replaces everything (page load, another conversation): never duplicates. `hasOlder`:
+   * the server has messages before these. With preserveScroll, a reader who scrolled up
+   * stays where they were.
    */
-  setMessages(messages, { preserveScroll = false } = {}) {
+  setMessages(messages, { preserveScroll = false, hasOlder = false } = {}) {
     const keepAt = preserveScroll && !this.stick ? this.scroller.scrollTop : null;
     this.editingId = null;
     closeCitation({ refocus: false });
@@ -110,6 +123,8 @@ export class Transcript {
     this.messages = [];
     this.byKey.clear();
     this.list.replaceChildren();
+    this.hasOlder = hasOlder;
+    this.generation += 1;
     for (const message of messages) this.append(message, String(message.id));
     if (keepAt === null) {
       this.stick = true;
@@ -119,18 +134,99 @@ export class Transcript {
     this.afterStructureChange();
   }
 
+  /**
+   * The socket's snapshot of the latest messages (after conversation.open or a reconnect),
+   * merged into what is shown: unchanged messages are not painted again, messages the
+   * server no longer has go, and the older messages the reader loaded stay, unless the
+   * snapshot does not reach back to them (a long gap while offline), when it replaces all.
+   */
+  mergeSnapshot(messages, { hasOlder = false } = {}) {
+    const first = messages[0];
+    const reachesBack = !hasOlder || (first !== undefined && this.byKey.has(String(first.id)));
+    if (!first || !reachesBack) {
+      this.setMessages(messages, { preserveScroll: !this.isEmpty, hasOlder });
+      return;
+    }
+    const keepAt = this.stick ? null : { top: this.scroller.scrollTop, height: this.scroller.scrollHeight };
+    const incoming = new Set(messages.map((m) => String(m.id)));
+    let repainted = false;
+    // Optimistic copies go (the caller shows a send still in flight again), and so do
+    // messages a regenerate or an edit replaced while this tab was away.
+    for (const entry of [...this.messages]) {
+      // Without older messages on the server the snapshot is the whole conversation.
+      const inWindow = !hasOlder || entry.id >= first.id;
+      if (entry.id === null || (inWindow && !incoming.has(entry._key))) {
+        this.dropEntry(entry);
+        repainted = true;
+      }
+    }
+    const older = this.messages.filter((m) => m.id < first.id);
+    const ordered = [...older];
+    let previous = older.length ? older[older.length - 1]._el : null;
+    for (const message of messages) {
+      const key = String(message.id);
+      let entry = this.byKey.get(key);
+      if (!entry) {
+        entry = this.build(message, key);
+        repainted = true;
+      } else if (!unchanged(entry, message)) {
+        this.dirty.delete(entry);
+        this.replaceFields(entry, message);
+        if (this.editingId === entry.id) {
+          this.editingId = null;
+          entry._el.classList.remove("is-editing");
+        }
+        this.renderEntry(entry);
+        repainted = true;
+      }
+      // Moves nothing that is already in its place: the DOM keeps its nodes.
+      if (entry._el.previousElementSibling !== previous || !entry._el.isConnected) {
+        if (previous) previous.after(entry._el);
+        else this.list.prepend(entry._el);
+      }
+      previous = entry._el;
+      ordered.push(entry);
+    }
+    this.messages = ordered;
+    this.byKey = new Map(ordered.map((entry) => [entry._key, entry]));
+    if (repainted) closeCitation({ refocus: false });
+    if (keepAt !== null) this.scroller.scrollTop = keepAt.top;
+    this.afterStructureChange();
+  }
+
+  /**
+   * Older messages fetched as the reader scrolls up, put before the first one shown; what
+   * the reader is looking at stays where it is on the screen.
+   */
+  prependOlder(messages, { hasOlder }) {
+    const fresh = messages.filter((m) => !this.byKey.has(String(m.id)));
+    const { scrollTop, scrollHeight } = this.scroller;
+    const entries = fresh.map((message) => this.build(message, String(message.id)));
+    this.list.prepend(...entries.map((entry) => entry._el));
+    this.messages = [...entries, ...this.messages];
+    this.hasOlder = hasOlder;
+    this.scroller.scrollTop = scrollTop + (this.scroller.scrollHeight - scrollHeight);
+    this.afterStructureChange();
+  }
+
   clear() {
     this.setMessages([]);
   }
 
-  append(message, key) {
+  /** A painted entry for `message`, known by `key`, not yet in the list. */
+  build(message, key) {
     const entry = { ...message, _key: key, _openSteps: new Set() };
     copyLists(entry, message);
     entry._len = codePointLength(entry.content || "");
     entry._el = this.createElement(entry);
     this.renderEntry(entry);
-    this.messages.push(entry);
     this.byKey.set(key, entry);
+    return entry;
+  }
+
+  append(message, key) {
+    const entry = this.build(message, key);
+    this.messages.push(entry);
     this.list.append(entry._el);
     return entry;
   }
@@ -161,12 +257,16 @@ export class Transcript {
 
   removeEntry(entry) {
     closeCitation({ refocus: false });
+    this.dropEntry(entry);
+    this.afterStructureChange();
+  }
+
+  dropEntry(entry) {
     entry._el.remove();
     this.dirty.delete(entry);
     this.messages = this.messages.filter((m) => m !== entry);
     this.byKey.delete(entry._key);
     if (this.editingId !== null && entry.id === this.editingId) this.editingId = null;
-    this.afterStructureChange();
   }
 
   /** message.created: a saved user message (maybe ours) or a reply that starts. */
@@ -292,6 +392,7 @@ export class Transcript {
   }
 
   afterStructureChange() {
+    this.handlers.onStructureChange?.();
     this.followStream();
     this.updateActivity();
     this.updateActions();
