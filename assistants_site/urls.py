@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/oidc/", include("sso.urls")),
     path("", include("organisation.urls")),
     path("", include("chat.urls")),
+    path("", include("sharing.urls")),
+    path("", include("feedback.urls")),
 ]
 
 if settings.LOCAL_PROVIDER_ENABLED:

@@ -90,7 +90,9 @@ def api_upload_delete(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse({"deleted": pk})
 
 
-def _download(stored: StoredFile) -> FileResponse:
+def stored_file_response(stored: StoredFile) -> FileResponse:
+    """A stored file as a download (images inline), under the sandbox policy. The caller
+    has authorised the request (here, or sharing.views for a share link's files)."""
     try:
         handle = stored.file.open("rb")
     except (FileNotFoundError, ValueError):
@@ -112,7 +114,7 @@ def _download(stored: StoredFile) -> FileResponse:
 def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /files/<id>/: a file the user attached (theirs only)."""
     try:
-        return _download(Upload.objects.get(pk=pk, owner=request.user))
+        return stored_file_response(Upload.objects.get(pk=pk, owner=request.user))
     except Upload.DoesNotExist:
         raise Http404("No such file.") from None
 
@@ -123,7 +125,7 @@ def knowledge_file(request: HttpRequest, pk: int) -> FileResponse:
     if not request.user.is_staff:
         raise Http404("No such file.")
     try:
-        return _download(KnowledgeFile.objects.get(pk=pk))
+        return stored_file_response(KnowledgeFile.objects.get(pk=pk))
     except KnowledgeFile.DoesNotExist:
         raise Http404("No such file.") from None
 
@@ -133,6 +135,6 @@ def output_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /outputs/<id>/: a file the code interpreter produced (the conversation's owner
     only)."""
     try:
-        return _download(OutputFile.objects.get(pk=pk, conversation__owner=request.user))
+        return stored_file_response(OutputFile.objects.get(pk=pk, conversation__owner=request.user))
     except OutputFile.DoesNotExist:
         raise Http404("No such file.") from None

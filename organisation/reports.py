@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from feedback.models import Feedback
 
 from .models import ModelPrice, UsageRecord
 
@@ -135,6 +137,9 @@ CSV_HEADER = [
     "output_tokens",
     "estimated",
     "cost",
+    # The user's thumbs up or down on the reply ("up", "down", blank) and their comment.
+    "feedback",
+    "feedback_comment",
 ]
 
 
@@ -143,8 +148,14 @@ def usage_csv_rows(*, start: date, end: date):
     first (streamed from the database in chunks)."""
     yield CSV_HEADER
     prices = _prices()
+    # The record's own user's feedback: one row at most (one per user and reply).
+    feedback = Feedback.objects.filter(message=OuterRef("reply_id"), user=OuterRef("user_id"))
     records = (
         _finished_between(start, end)
+        .annotate(
+            feedback_rating=Subquery(feedback.values("rating")[:1]),
+            feedback_comment=Subquery(feedback.values("comment")[:1]),
+        )
         .order_by("created_at", "id")
         .values_list(
             "created_at",
@@ -155,11 +166,12 @@ def usage_csv_rows(*, start: date, end: date):
             "input_tokens",
             "output_tokens",
             "estimated",
+            "feedback_rating",
+            "feedback_comment",
         )
     )
-    for started, user, assistant, connection, model, inp, out, estimated in records.iterator(
-        chunk_size=2000
-    ):
+    for row in records.iterator(chunk_size=2000):
+        started, user, assistant, connection, model, inp, out, estimated, rating, comment = row
         cost = reply_cost(prices, model=model, input_tokens=inp, output_tokens=out)
         yield [
             timezone.localtime(started).isoformat(),
@@ -171,6 +183,8 @@ def usage_csv_rows(*, start: date, end: date):
             out,
             "yes" if estimated else "no",
             "" if cost is None else f"{cost:.6f}",
+            rating or "",
+            comment or "",
         ]
 
 

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "localai",
     "organisation",
     "sso",
+    "sharing",
+    "feedback",
 ]
 
 MIDDLEWARE = [
@@ -49,7 +51,27 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # CONTENT_SECURITY_POLICY below, plus the page's own WebSocket origin.
+    "assistants_site.csp.SiteCSPMiddleware",
 ]
+
+# Every HTML page: scripts, styles and everything else from this site only; no inline script,
+# handler or style attribute anywhere (the templates and static/chat keep to it, and the
+# browser tests fail on any violation). Images may be data: or blob: URLs (file previews
+# before upload, plots). Downloads of user files set their own stricter policy
+# (chat.file_views.DOWNLOAD_CSP), which the middleware leaves in place.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "assistants_site.urls"
 ASGI_APPLICATION = "assistants_site.asgi.application"

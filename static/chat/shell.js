@@ -67,6 +67,8 @@ export function announceReply(message) {
 
 export function renderHeader() {
   const current = state.current;
+  // The open conversation, for modules of their own (share/share_dialog.js, feedback/).
+  els.app.dataset.conversationId = current ? String(current.id) : "";
   if (current) {
     const title = conversationTitle(current);
     els.title.textContent = title;

@@ -528,9 +528,12 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
         "Delete “Keyboard check”",
         "Usage",
         "Sign out",
+        "share-conversation",  # the header's Share button
         "Edit message",
         "Copy reply",
         "Regenerate reply",
+        "Good reply",  # feedback on the reply (static/chat/feedback/)
+        "Bad reply",
         "composer-input",
     ]
     assert [name for name, visible in reached if not visible] == []

@@ -93,6 +93,9 @@ export function createMessageElement(entry, assistantName) {
 export function renderMessage(entry, { editing = false } = {}) {
   const item = entry._el;
   const active = ACTIVE.has(entry.status);
+  // For modules that add to a message from outside (feedback/feedback.js).
+  item.dataset.messageId = entry.id ?? "";
+  item.dataset.status = entry.status;
   item.classList.toggle("is-streaming", active);
   item.classList.toggle("is-sending", entry.status === "sending");
   item.setAttribute("aria-busy", active ? "true" : "false");
