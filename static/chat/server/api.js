@@ -6,7 +6,16 @@ export function setLoginUrl(url) {
   loginUrl = url;
 }
 
+// Signing out leaves the page on its own (through the identity provider's sign-out page,
+// with single sign-on); the socket closing meanwhile must not send the page to the login
+// form instead, which would cancel that navigation.
+let signingOut = false;
+document.addEventListener("submit", (event) => {
+  if (event.target instanceof HTMLFormElement && event.target.matches(".logout-form")) signingOut = true;
+});
+
 export function goToLogin() {
+  if (signingOut) return;
   const next = encodeURIComponent(location.pathname + location.search);
   location.assign(`${loginUrl}?next=${next}`);
 }
