@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("chat", "localai", "organisation", "retrieval")
+PACKAGES = ("chat", "localai", "organisation", "retrieval", "toolservers")
 MAX_LINES = 500
 MAX_MODULES = 15
 
