@@ -7,17 +7,33 @@ resource, and read-only tools beside ones that act (annotations.readOnlyHint).
 """
 
 import asyncio
-import base64
+import struct
 import sys
+import zlib
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.utilities.types import Image
 from mcp_types import ResourceLink, TextContent, ToolAnnotations
 
-# A 1x1 red PNG.
-PIXEL = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-)
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain PNG of one colour (no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+RED_SQUARE = _png(48, 48, (200, 40, 40))
 READ_ONLY = ToolAnnotations(read_only_hint=True)
 ACTS = ToolAnnotations(read_only_hint=False, destructive_hint=True)
 
@@ -47,9 +63,9 @@ async def hang(seconds: float = 60) -> str:
     return "woke up"
 
 
-@server.tool(description="Returns a small red image.", annotations=READ_ONLY)
+@server.tool(description="Returns a small red square (a PNG).", annotations=READ_ONLY)
 def red_pixel() -> Image:
-    return Image(data=PIXEL, format="png")
+    return Image(data=RED_SQUARE, format="png")
 
 
 @server.tool(description="Links a report as a resource.", annotations=READ_ONLY)

@@ -9,6 +9,7 @@ why it failed. stdio servers come from settings: the admin can refresh them, nev
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 
@@ -144,9 +145,22 @@ class AssistantMcpToolForm(forms.ModelForm):
         return cleaned
 
 
+class OptionalInlineFormSet(BaseInlineFormSet):
+    """A POST of the assistant without this inline (a script, a form from before this app)
+    leaves its MCP tools as they are, instead of failing on the missing management form."""
+
+    def __init__(self, data=None, files=None, *args, **kwargs):
+        prefix = kwargs.get("prefix") or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = "0"
+        super().__init__(data, files, *args, **kwargs)
+
+
 class AssistantMcpToolInline(admin.TabularInline):
     model = AssistantMcpTool
     form = AssistantMcpToolForm
+    formset = OptionalInlineFormSet
     extra = 1
     verbose_name = "MCP tool"
     verbose_name_plural = "MCP tools (refresh a server to list its tools; approval: when a call "

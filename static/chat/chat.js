@@ -27,6 +27,7 @@ import { Sidebar } from "./sidebar/sidebar.js";
 import { ChatSocket } from "./server/socket.js";
 import { Transcript } from "./transcript/transcript.js";
 import { bindComposerRefusals } from "./composer/refusals.js";
+import { approvalCards } from "./transcript/approval_card.js";
 
 setLoginUrl(data.urls.login);
 
@@ -114,6 +115,8 @@ const transcript = new Transcript(
 const socket = new ChatSocket(data.urls.socket, socketHandlers);
 
 setParts({ sidebar, attachments, transcript, socket });
+approvalCards.mount(els.alerts, (frame) => socket.send(frame));
+approvalCards.fromMessages(state.current?.id, data.messages);
 
 bindNavigation();
 bindComposer();
