@@ -137,14 +137,18 @@ async def atool_call_decide(*, user, conversation_id: int, call_id, decision) ->
     ).afirst()
     if approval is None:
         raise Refused("not_found", "There is no tool call with this id in this conversation.")
-    decided = await ToolApproval.objects.filter(pk=approval.pk, status=Status.PENDING).aupdate(
-        status=DECISIONS[decision], decided_by=user, decided_at=timezone.now()
-    )
+    # A reply closed without its runner (a process killed, then the stale sweep) leaves its
+    # row pending: nothing waits for it any more.
+    active = (Message.Status.PENDING, Message.Status.STREAMING)
+    decided = await ToolApproval.objects.filter(
+        pk=approval.pk, status=Status.PENDING, message__status__in=active
+    ).aupdate(status=DECISIONS[decision], decided_by=user, decided_at=timezone.now())
     await approval.arefresh_from_db()
     if not decided:
+        state = approval.status if approval.status != Status.PENDING else "its reply has ended"
         raise Refused(
             "already_decided",
-            f"This tool call is no longer waiting for approval (it is {approval.status}).",
+            f"This tool call is no longer waiting for approval ({state.replace('_', ' ')}).",
         )
     await _wake_runner(approval.message_id, call_id)
     await _published_decision(

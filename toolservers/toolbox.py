@@ -8,6 +8,7 @@ here fails the turn: a call that cannot run, fails, overruns or answers too much
 output the model reads, and a step the user reads.
 """
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -125,9 +126,16 @@ class McpToolbox:
         if offer.needs_approval:
             self._note(call, approval="pending", status="waiting")
             await self._on_step(self.step(call))
-            decision = await self._approvals.decision(
-                call_id=call.id, server=offer.server, tool=offer.tool, arguments=call.arguments
-            )
+            try:
+                decision = await self._approvals.decision(
+                    call_id=call.id, server=offer.server, tool=offer.tool, arguments=call.arguments
+                )
+            except asyncio.CancelledError:
+                # Stopped while it waited: the saved reply says so, not "waiting".
+                self._note(call, approval=Decision.CANCELLED, status="not_run")
+                stopped = NOT_RUN[Decision.CANCELLED].format(tool=offer.tool, timeout=0)
+                await asyncio.shield(self._on_step(self.step(call, stopped)))
+                raise
             if decision != Decision.APPROVED:
                 self._note(call, approval=decision, status="not_run")
                 return NOT_RUN[decision].format(

@@ -250,6 +250,10 @@ async def test_stop_still_stops_a_reply_waiting_for_approval(mcp_process):
     assert decided["decision"] == "cancelled"
     approval = await ToolApproval.objects.aget(call_id=request["call_id"])
     assert approval.status == "cancelled"
+    [step] = mcp_steps(message)
+    assert step["details"]["approval"] == "cancelled"
+    assert step["details"]["status"] == "not_run"
+    assert "stopped before this call of create_ticket was approved" in step["output"]
     await first.close()
     await second.close()
 
