@@ -1,4 +1,5 @@
-"""A real MCP server for the tests, in its own process: `python tests/mcp_server.py PORT`.
+"""A real MCP server for the tests, in its own process: `python tests/mcp_server.py PORT`
+(or `stdio`).
 
 Written with the official SDK's server (`MCPServer`, FastMCP before 2.x) over Streamable
 HTTP, as an organisation's server would be. Its tools cover what the site must handle: one
@@ -82,4 +83,8 @@ def long_text(characters: int = 100_000) -> str:
 
 
 if __name__ == "__main__":
-    server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+    # `stdio`: spoken over stdin/stdout, as a server declared in MCP_STDIO_SERVERS is.
+    if sys.argv[1] == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))

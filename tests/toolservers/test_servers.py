@@ -1,18 +1,23 @@
 """MCP servers in the admin and the commands: saved with secret headers, tools listed from a
 real server and cached, a server that cannot answer saying why."""
 
+import sys
+
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
 from chat.models import Assistant
 from chat.services.connections import HeaderValue
-from tests.provider_server import free_port
+from tests.provider_server import ROOT, free_port
+from toolservers.client import tool_call
 from toolservers.models import AssistantMcpTool, McpServer
-from toolservers.services.servers import mcp_server_refresh, mcp_server_set
+from toolservers.services.servers import mcp_server_refresh, mcp_server_set, server_address
 
 pytestmark = pytest.mark.django_db
+MCP_SCRIPT = ROOT / "tests" / "mcp_server.py"
 
 
 def test_refresh_caches_the_tools_with_descriptions_schemas_and_annotations(mcp_process):
@@ -156,3 +161,28 @@ def test_an_unknown_server_name_is_refused():
     with pytest.raises(CommandError, match="No MCP server 'nothing'"):
         call_command("mcp_server_refresh", "nothing")
     assert Client().get("/admin/toolservers/mcpserver/").status_code == 302
+
+
+def test_a_stdio_server_comes_from_settings_only(settings, capsys):
+    settings.MCP_STDIO_SERVERS = {
+        "local-tools": {
+            "command": sys.executable,
+            "args": [str(ROOT / "tests" / "mcp_server.py"), "stdio"],
+        }
+    }
+    call_command("mcp_server_refresh", "local-tools")
+    assert "local-tools:add (read-only)" in capsys.readouterr().out
+    server = McpServer.objects.get(name="local-tools")
+    assert server.transport == McpServer.Transport.STDIO
+
+    result = async_to_sync(tool_call)(
+        server_address(server), "add", {"a": 20, "b": 22}, max_chars=1000, max_image_bytes=1000
+    )
+    assert result.output == "20 + 22 = 42"
+
+    # Its command is not the admin's to change, nor a command's.
+    with pytest.raises(CommandError, match="stdio server"):
+        call_command("mcp_server_set", "local-tools", "--url", "http://example.org/mcp")
+    settings.MCP_STDIO_SERVERS = {}
+    server = mcp_server_refresh(server=server)
+    assert "not declared in MCP_STDIO_SERVERS" in server.refresh_error
