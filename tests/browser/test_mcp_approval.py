@@ -1,6 +1,7 @@
 """An MCP call that acts, in a real Chromium: the approval card shows in every tab of the
 owner, Approve in one takes it down in both, and the step shows the server, the tool, the
-approval and the result."""
+approval and the result; all under a Content Security Policy without inline scripts or
+styles (added to the pages here, as the site is switching it on)."""
 
 import pytest
 
@@ -10,7 +11,12 @@ from tests.toolservers.conftest import McpProcess
 
 pytestmark = pytest.mark.browser
 
-# TOOL, as the page writes a server's tool.
+# The policy the site is moving to: no inline script, handler or style attribute.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'"
+)
+# The server's tool, as the page writes it.
 TOOL = "tickets \u203a create_ticket"
 
 
@@ -32,10 +38,31 @@ def mcp_assistant(live_site):
     server.stop()
 
 
+def under_csp(page) -> list[str]:
+    """Serves the pages with CSP added; returns the violations the console reports."""
+
+    def add_header(route):
+        if route.request.resource_type != "document":
+            route.continue_()
+            return
+        response = route.fetch(max_redirects=0)  # a redirect's cookies reach the browser
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": CSP}
+        )
+
+    page.route("**/*", add_header)
+    violations = []
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
+    return violations
+
+
 def test_the_approval_card_in_two_tabs_and_the_approved_step(
     visitor, mcp_assistant, screenshot_dir
 ):
     first = visitor.new_page()
+    violations = under_csp(first)
     visitor.sign_in(first)
     second = visitor.new_page()
     second.goto("/")
@@ -76,6 +103,7 @@ def test_the_approval_card_in_two_tabs_and_the_approved_step(
     assert image.get_attribute("src").startswith("data:image/png;base64,")
     assert image.evaluate("img => img.complete && img.naturalWidth") == 48
     first.screenshot(path=str(screenshot_dir / "mcp-approved.png"))
+    assert violations == []
     assert visitor.errors == []
 
 
