@@ -16,6 +16,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from toolservers.approvals import atool_call_decide
+
 from .ids import id_in_range
 from .models import Conversation, Message
 from .presenters import conversation_payload, message_payloads
@@ -306,6 +308,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def stop_turn(self, frame):
         await turn_stop(user=self.user, conversation_id=_required_id(frame, "conversation_id"))
 
+    async def decide_tool_call(self, frame):
+        # The owner approves or denies an MCP call their reply waits for (toolservers).
+        await atool_call_decide(
+            user=self.user,
+            conversation_id=_required_id(frame, "conversation_id"),
+            call_id=frame.get("call_id"),
+            decision=frame.get("decision"),
+        )
+
     async def ping(self, frame):
         await self.send_json({"type": "pong"})
 
@@ -316,6 +327,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         "message.regenerate": regenerate_reply,
         "message.edit": edit_message,
         "turn.stop": stop_turn,
+        "tool.decide": decide_tool_call,
         "ping": ping,
     }
     turn_handlers = (send_message, regenerate_reply, edit_message)

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("chat", "feedback", "localai", "organisation", "retrieval", "sharing", "sso")
+PACKAGES = (
+    "chat",
+    "feedback",
+    "localai",
+    "organisation",
+    "retrieval",
+    "sharing",
+    "sso",
+    "toolservers",
+)
 MAX_LINES = 500
 MAX_MODULES = 15
 

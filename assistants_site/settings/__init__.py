@@ -5,6 +5,7 @@ environment at all the site runs on SQLite, the in-memory channel layer and the 
 local provider. `assistants_site.settings.production` tightens these for deployment.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "sso",
     "sharing",
     "feedback",
+    "toolservers",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +322,18 @@ LOCAL_PROVIDER_SANDBOX_CONCURRENCY = env_int(
 )
 # The largest file the local provider's Files API accepts (bytes); the real API takes 512 MB.
 LOCAL_PROVIDER_MAX_FILE_BYTES = env_int("LOCAL_PROVIDER_MAX_FILE_BYTES", 50 * 1024 * 1024)
+
+# --- MCP servers (toolservers/) ----------------------------------------------------------
+# stdio servers spawn a process on this machine, so they are declared here, never in the
+# admin: {"name": {"command": "...", "args": [...], "env": {...}}}, as JSON in MCP_STDIO_SERVERS.
+# `manage.py mcp_server_refresh NAME` then lists their tools like an HTTP server's.
+MCP_STDIO_SERVERS = json.loads(env_str("MCP_STDIO_SERVERS", "{}"))
+# How long a call that needs the user's approval waits before it is answered "timed out".
+MCP_APPROVAL_TIMEOUT = env_float("MCP_APPROVAL_TIMEOUT", 300.0)
+# The most characters of a tool's result the model reads (beyond: an error output).
+MCP_MAX_RESULT_CHARS = env_int("MCP_MAX_RESULT_CHARS", 32_000)
+# The largest image a tool may return that the transcript shows inline (bytes, decoded).
+MCP_MAX_IMAGE_BYTES = env_int("MCP_MAX_IMAGE_BYTES", 512 * 1024)
 
 # --- Benchmark ----------------------------------------------------------------------------
 # Mounts the bare relay that `make bench` compares the chat consumer with (chat/bench_relay.py)

@@ -23,7 +23,14 @@ from .events import (
 )
 from .provider_tools import ReplySources, assistants_message_delta, assistants_step
 from .threads import AgentThread, AssistantAgentThread
-from .tool_calls import MAX_TOOL_ROUNDS, TOOL_LIMIT_REASON, ToolCall, run_tool_calls
+from .tool_calls import (
+    MAX_TOOL_ROUNDS,
+    TOOL_LIMIT_REASON,
+    ToolCall,
+    call_step,
+    run_tool_calls,
+    site_tools_of,
+)
 
 # This protocol exists for servers that still speak the Assistants API (the local provider
 # among them); the SDK's deprecation warning on every call says nothing new here.
@@ -149,6 +156,11 @@ class OpenAIAssistantAgent(Agent):
         if thread.id is None:
             await thread.create()
         run_options = {"include": FILE_SEARCH_INCLUDE} if self.definition.file_search else {}
+        site_tools = site_tools_of(resources)
+        if site_tools is not None:
+            # Chosen in the database, not stored on the provider's assistant: this run's
+            # tools are the assistant's own and these (a run's `tools` replace the list).
+            run_options["tools"] = self.definition.assistants_tools() + site_tools.schemas()
         async with provider_errors():
             if tool_resources := _thread_resources(self.definition, resources):
                 await self.client.beta.threads.update(thread.id, tool_resources=tool_resources)
@@ -178,11 +190,11 @@ class OpenAIAssistantAgent(Agent):
                 return
             for call in calls:
                 shown[call.id] = None
-                yield AgentResponseItem(call.step(), thread)
-            outputs = await run_tool_calls(calls, self.definition)
+                yield AgentResponseItem(call_step(call, None, tools=site_tools), thread)
+            outputs = await run_tool_calls(calls, self.definition, tools=site_tools)
             for call, output in zip(calls, outputs, strict=True):
                 shown[call.id] = output
-                yield AgentResponseItem(call.step(output), thread)
+                yield AgentResponseItem(call_step(call, None, output, site_tools), thread)
             async with provider_errors():
                 stream = await self.client.beta.threads.runs.submit_tool_outputs(
                     run_id,

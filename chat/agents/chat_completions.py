@@ -33,6 +33,7 @@ from .tool_calls import (
     chat_completions_schema,
     run_tool_calls,
     site_sources,
+    site_tools_of,
     with_site_citations,
 )
 from .usage import ReplyUsage
@@ -122,9 +123,12 @@ class ChatCompletionAgent(SiteDefinedAgent):
         if omitted:
             yield AgentResponseItem(context_step(omitted, self.definition.context_budget), thread)
         site = site_sources(resources)
+        site_tools = site_tools_of(resources)
         tools = self.definition.chat_completions_tools()
         if site is not None:
             tools.append(chat_completions_schema())
+        if site_tools is not None:
+            tools += site_tools.schemas()
         usage = ReplyUsage()
         rounds = 0
         while True:
@@ -158,13 +162,13 @@ class ChatCompletionAgent(SiteDefinedAgent):
                 yield AgentResponseItem(Failed(TOOL_LIMIT_REASON, code="tool_limit"), thread)
                 return
             for call in calls:
-                yield AgentResponseItem(call_step(call, site), thread)
+                yield AgentResponseItem(call_step(call, site, tools=site_tools), thread)
             if rounds == MAX_TOOL_ROUNDS:
                 outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
             else:
-                outputs = await run_tool_calls(calls, self.definition, site)
+                outputs = await run_tool_calls(calls, self.definition, site, site_tools)
             for call, output in zip(calls, outputs, strict=True):
-                yield AgentResponseItem(call_step(call, site, output), thread)
+                yield AgentResponseItem(call_step(call, site, output, site_tools), thread)
             sent = [
                 *sent,
                 {

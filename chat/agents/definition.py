@@ -24,15 +24,33 @@ class SiteFileSearch(Protocol):
     async def search(self, query: str) -> FileSearchResult: ...
 
 
+class SiteTools(Protocol):
+    """Function tools the site runs beyond chat.tools, chosen per assistant in the database
+    (an organisation's MCP tools, toolservers.toolbox): offered with the assistant's own on
+    every protocol, and run here when the model calls one. `run` never raises for what the
+    tool does (an error is the output the model reads) and may wait, for the user's approval;
+    `step` is the call as the transcript shows it."""
+
+    def schemas(self) -> list[dict]: ...  # in the Assistants (nested) shape
+
+    def handles(self, name: str) -> bool: ...
+
+    def step(self, call, output: str | None = None): ...
+
+    async def run(self, call) -> str: ...
+
+
 @dataclass(frozen=True)
 class ToolResources:
     """What one turn's tools work on, beyond the assistant's own knowledge: the vector
     stores the provider's file search reads and the files the code interpreter gets; or,
-    where file search runs on the site, the search to offer as the `file_search` function."""
+    where file search runs on the site, the search to offer as the `file_search` function;
+    and the further function tools the site runs (`site_tools`)."""
 
     vector_store_ids: tuple[str, ...] = ()
     code_file_ids: tuple[str, ...] = ()
     site_file_search: SiteFileSearch | None = None
+    site_tools: SiteTools | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,11 @@ def _function_name(tool: dict) -> str | None:
     if tool.get("type") != "function":
         return None
     return (tool.get("function") or {}).get("name") or tool.get("name")
+
+
+def flat_function(tool: dict) -> dict:
+    """A function tool in the Responses API's (flat) shape, whichever shape it came in."""
+    return _flat(tool)
 
 
 def _nested(tool: dict) -> dict:

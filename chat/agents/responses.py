@@ -20,7 +20,7 @@ import openai
 
 from .assistants import CUT_STREAM_REASON, ENDED_ERRORS
 from .base import SiteDefinedAgent
-from .definition import ToolResources
+from .definition import ToolResources, flat_function
 from .errors import provider_error_from, provider_errors
 from .events import (
     AgentResponseItem,
@@ -48,6 +48,7 @@ from .tool_calls import (
     responses_schema,
     run_tool_calls,
     site_sources,
+    site_tools_of,
     with_site_citations,
 )
 from .usage import ReplyUsage
@@ -129,6 +130,8 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
         tools = definition.responses_tools(resources)
         if site is not None:
             tools.append(responses_schema())
+        if (site_tools := site_tools_of(resources)) is not None:
+            tools += [flat_function(tool) for tool in site_tools.schemas()]
         if tools:
             request["tools"] = tools
             if not tools_allowed:
@@ -167,6 +170,7 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
         rounds = 0
         sources = ReplySources()
         site = site_sources(resources)
+        site_tools = site_tools_of(resources)
         usage = ReplyUsage()
         while True:
             request = self._request(
@@ -181,7 +185,9 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
                 stream = await self.client.responses.create(**request)
             self._pending_calls = []
             try:
-                events = with_site_citations(self._events(stream, sources, usage, site), site)
+                events = with_site_citations(
+                    self._events(stream, sources, usage, site, site_tools), site
+                )
                 async for event in events:
                     if self.thread_mode == STORED:
                         if isinstance(event, RunStarted):
@@ -207,9 +213,9 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
                 # the next response must answer without tools.
                 outputs = [TOOL_LIMIT_OUTPUT] * len(calls)
             else:
-                outputs = await run_tool_calls(calls, self.definition, site)
+                outputs = await run_tool_calls(calls, self.definition, site, site_tools)
             for call, output in zip(calls, outputs, strict=True):
-                yield AgentResponseItem(call_step(call, site, output), thread)
+                yield AgentResponseItem(call_step(call, site, output, site_tools), thread)
             answers = [
                 {"type": "function_call_output", "call_id": call.id, "output": output}
                 for call, output in zip(calls, outputs, strict=True)
@@ -223,7 +229,12 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
                 input_items = answers
 
     async def _events(
-        self, stream, sources: ReplySources, usage: ReplyUsage, site: SiteSources | None
+        self,
+        stream,
+        sources: ReplySources,
+        usage: ReplyUsage,
+        site: SiteSources | None,
+        site_tools=None,
     ) -> AsyncIterator:
         """One response's normalised events up to a terminal one, or `_ToolCallsRequested`."""
         response_id = None
@@ -241,7 +252,7 @@ class OpenAIResponsesAgent(SiteDefinedAgent):
                     for item in responses_annotation(event.annotation, sources):
                         yield item
                 elif kind == "response.output_item.done" and event.item.type == "function_call":
-                    yield call_step(_call_of(event.item), site)
+                    yield call_step(_call_of(event.item), site, tools=site_tools)
                 elif (
                     kind in ("response.output_item.added", "response.output_item.done")
                     and event.item.type in PROVIDER_TOOL_ITEMS

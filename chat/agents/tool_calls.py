@@ -25,6 +25,7 @@ from .definition import (
     FileSearchResult,
     FoundPassage,
     SiteFileSearch,
+    SiteTools,
     ToolResources,
 )
 from .events import Citation, TextDelta, ToolStep
@@ -258,22 +259,39 @@ def site_sources(resources: ToolResources | None) -> SiteSources | None:
     return SiteSources(search) if search is not None else None
 
 
-def call_step(call: ToolCall, site: SiteSources | None, output: str | None = None) -> ToolStep:
-    """The call as the transcript shows it: the site's file search as a search step."""
+def site_tools_of(resources: ToolResources | None) -> SiteTools | None:
+    return resources.site_tools if resources else None
+
+
+def call_step(
+    call: ToolCall,
+    site: SiteSources | None,
+    output: str | None = None,
+    tools: SiteTools | None = None,
+) -> ToolStep:
+    """The call as the transcript shows it: the site's file search as a search step, a
+    site tool (MCP) as its own."""
     if site is not None and site.handles(call):
         return site.step(call, output)
+    if tools is not None and tools.handles(call.name):
+        return tools.step(call, output)
     return call.step(output)
 
 
 async def run_tool_calls(
-    calls: list[ToolCall], definition: AssistantDefinition, site: SiteSources | None = None
+    calls: list[ToolCall],
+    definition: AssistantDefinition,
+    site: SiteSources | None = None,
+    tools: SiteTools | None = None,
 ) -> list[str]:
-    """The outputs of the calls, in order; only the assistant's own tools run, and the
-    site's file search where `site` is given."""
+    """The outputs of the calls, in order; only the assistant's own tools run, the site's
+    file search where `site` is given, and the site tools in `tools`."""
 
     async def run(call: ToolCall):
         if site is not None and site.handles(call):
             return await site.search(call)
+        if tools is not None and tools.handles(call.name):
+            return await tools.run(call)
         return await registry.call(call.name, call.arguments, allowed=definition.function_tools)
 
     results = await asyncio.gather(*(run(call) for call in calls))

@@ -14,6 +14,7 @@ the code's containers once the reply is over.
 """
 
 import asyncio
+import dataclasses
 import logging
 from contextlib import aclosing
 
@@ -21,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from chat.agents import ProviderError
+from chat.agents import ProviderError, ToolResources
 from chat.agents.events import (
     Cancelled,
     Citation,
@@ -37,6 +38,7 @@ from chat.agents.history import HistoryMessage
 from chat.models import Conversation, Message, Upload
 from chat.presenters import amessage_payload, conversation_payload, output_file_payload
 from organisation.services.usage import ausage_finish
+from toolservers.toolbox import turn_toolbox
 
 from .assistants import assistant_agent, assistant_ensure_remote
 from .database_retry import adatabase_retrying
@@ -76,6 +78,7 @@ class TurnRunner:
         self.model = ""
         self.thread = None
         self.agent = None
+        self.toolbox = None  # the assistant's MCP tools (toolservers), where it has any
         self.stop_requested = False
         # Why the process ended the reply (a drain), when it did: the reply is incomplete.
         self.interrupted_because = ""
@@ -138,6 +141,15 @@ class TurnRunner:
         resources = None
         if assistant.file_search or assistant.code_interpreter:
             resources = await conversation_tool_resources(conversation=self.conversation)
+        self.toolbox = await turn_toolbox(
+            assistant_id=assistant.pk,
+            reply_id=self.reply.pk,
+            conversation_id=self.conversation.pk,
+            owner_id=self.conversation.owner_id,
+            on_step=self._tool_step,
+        )
+        if self.toolbox is not None:
+            resources = dataclasses.replace(resources or ToolResources(), site_tools=self.toolbox)
         text = self.text if self.text.strip() else await self._files_only_text()
         stream = self.agent.invoke_stream(text, thread=self.thread, resources=resources)
         async with aclosing(stream) as items:
@@ -400,6 +412,10 @@ class TurnRunner:
             if message.get("reply_channel"):
                 # Alive: the Stop need not close the reply itself (turns.turn_stop).
                 await self.layer.send(message["reply_channel"], {"type": "turn.stopping"})
+        elif message.get("type") == "tool.decision":
+            # The owner decided on a call this reply waits for (toolservers.approvals).
+            if self.toolbox is not None:
+                self.toolbox.notified(message.get("call_id", ""))
         elif message.get("type") == "chat.resync":
             # This process lost Redis for a while: sockets that missed deltas (in any
             # process) drop the later ones until a frame from offset 0 closes the gap.

@@ -28,6 +28,7 @@ import { ChatSocket } from "./server/socket.js";
 import { HistoryLoader } from "./transcript/history_loader.js";
 import { Transcript } from "./transcript/transcript.js";
 import { bindComposerRefusals } from "./composer/refusals.js";
+import { approvalCards } from "./transcript/approval_card.js";
 
 setLoginUrl(data.urls.login);
 
@@ -126,6 +127,8 @@ const olderMessages = new HistoryLoader(
 const socket = new ChatSocket(data.urls.socket, socketHandlers);
 
 setParts({ sidebar, attachments, transcript, socket });
+approvalCards.mount(els.alerts, (frame) => socket.send(frame));
+approvalCards.fromMessages(state.current?.id, data.messages);
 
 bindNavigation();
 bindComposer();

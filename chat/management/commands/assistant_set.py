@@ -1,5 +1,6 @@
-"""`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]`:
-an assistant kept in code, and who may use it (organisation.access)."""
+"""`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]
+[--mcp-tools SERVER:TOOL,... --approve never|always|writes]`: an assistant kept in code, who
+may use it (organisation.access) and the MCP tools it offers (toolservers)."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -10,6 +11,8 @@ from chat.services.assistants import assistant_set
 from chat.services.connections import connection_named
 from chat.services.refusals import Refused
 from organisation.services.settings import assistant_access_set
+from toolservers.models import AssistantMcpTool
+from toolservers.services.choices import assistant_mcp_tools_set
 
 
 def thread_of(assistant: Assistant) -> str:
@@ -42,6 +45,17 @@ class Command(BaseCommand):
             type=int,
             help="Tokens of transcript sent per turn where this site holds the thread.",
         )
+        parser.add_argument(
+            "--mcp-tools",
+            metavar="SERVER:TOOL,...",
+            help="The MCP tools it offers (from the servers' cached lists; '' for none).",
+        )
+        parser.add_argument(
+            "--approve",
+            choices=AssistantMcpTool.Approval.values,
+            help="When its MCP tools' calls wait for the user: never, always, or writes (tools "
+            "the server does not mark read-only). Default: writes.",
+        )
         who = parser.add_mutually_exclusive_group()
         who.add_argument(
             "--groups",
@@ -62,13 +76,18 @@ class Command(BaseCommand):
         context_budget,
         groups,
         everyone,
+        mcp_tools=None,
+        approve=None,
         **options,
     ):
-        if connection is None and protocol is None and (groups is not None or everyone):
+        settings_only = groups is not None or everyone or mcp_tools is not None or approve
+        if connection is None and protocol is None and settings_only:
             assistant = Assistant.objects.filter(name=name).first()
             if assistant is None:
                 raise CommandError(f"No assistant {name!r}: give --connection and --protocol.")
-            self._set_access(assistant, groups, everyone)
+            if groups is not None or everyone:
+                self._set_access(assistant, groups, everyone)
+            self._set_mcp_tools(assistant, mcp_tools, approve)
             return
         if connection is None or protocol is None:
             raise CommandError("--connection and --protocol are required.")
@@ -95,6 +114,21 @@ class Command(BaseCommand):
         )
         if groups is not None or everyone:
             self._set_access(assistant, groups, everyone)
+        self._set_mcp_tools(assistant, mcp_tools, approve)
+
+    def _set_mcp_tools(self, assistant: Assistant, tools: str | None, approve: str | None):
+        if tools is None and approve is None:
+            return
+        if tools is None:
+            specs = [f"{c.server.name}:{c.tool}" for c in assistant.mcp_tools.all()]
+        else:
+            specs = [spec.strip() for spec in tools.split(",") if spec.strip()]
+        try:
+            chosen = assistant_mcp_tools_set(assistant=assistant, tools=specs, approval=approve)
+        except ValidationError as exc:
+            raise CommandError(f"MCP tools not set: {'; '.join(exc.messages)}") from None
+        listed = ", ".join(f"{c} (approve: {c.approval})" for c in chosen) or "none"
+        self.stdout.write(self.style.SUCCESS(f"Assistant {assistant.name} MCP tools: {listed}."))
 
     def _set_access(self, assistant: Assistant, groups: str | None, everyone: bool) -> None:
         names = [g.strip() for g in (groups or "").split(",") if g.strip()]

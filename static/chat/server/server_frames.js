@@ -7,6 +7,7 @@ import { adopt, loadConversations, newChat } from "../sidebar/navigation.js";
 import { attachments, data, els, selectedAssistant, sidebar, socket, state, transcript } from "../page.js";
 import { renderHeader, showAlert, showConnection } from "../shell.js";
 import { COMPOSER_REFUSALS, noteRefusal } from "../composer/refusals.js";
+import { approvalCards } from "../transcript/approval_card.js";
 
 // Refusals that mean "your message was not saved": it goes back into the box.
 const SEND_REFUSALS = new Set(["busy", "empty", "too_long", "rate_limited", "not_found", "invalid", "bad_frame",
@@ -42,6 +43,7 @@ const frameHandlers = {
       }
     }
     if (sidebar.get(frame.conversation.id)) sidebar.upsert(frame.conversation);
+    approvalCards.fromMessages(frame.conversation.id, frame.messages);
     renderHeader();
     updateComposer();
   },
@@ -128,7 +130,17 @@ const frameHandlers = {
     updateComposer();
   },
 
+  // MCP calls waiting for the owner: shown in every tab, whatever conversation it has open.
+  "tool.approval_requested"(frame) {
+    approvalCards.request(frame);
+  },
+
+  "tool.approval_decided"(frame) {
+    approvalCards.decided(frame);
+  },
+
   error(frame) {
+    if (approvalCards.takeError(frame)) return; // the card says it
     const forCurrent = frame.conversation_id === undefined || frame.conversation_id === null
       || isCurrent(frame.conversation_id);
     let message = frame.message || "Something went wrong.";

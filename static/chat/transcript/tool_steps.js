@@ -8,6 +8,7 @@
 
 import { el, icon } from "../elements.js";
 import { renderCode } from "./markdown.js";
+import { mcpBody, mcpLabel } from "./mcp_step.js";
 
 const RUNNING_STATES = new Set(["in_progress", "searching", "interpreting"]);
 
@@ -35,6 +36,7 @@ export function renderToolSteps(steps, { live, open }) {
     if (step.type === "code_interpreter") details = codeStep(step, live);
     else if (step.type === "file_search") details = searchStep(step, live);
     else if (step.type === "context") details = contextStep(step);
+    else if (step.type === "mcp") details = mcpStep(step, live);
     else details = functionStep(step, live);
     details.dataset.stepId = step.id;
     if (open.has(step.id)) details.open = true;
@@ -84,6 +86,16 @@ function functionStep(step, live) {
   const { details, body } = stepShell("function", "tool", label, { running, failed: false });
   if (step.arguments) body.append(el("span", "tool-label", "Arguments"), el("pre", "", step.arguments));
   if (step.output) body.append(el("span", "tool-label", "Result"), el("pre", failed ? "is-error" : "", step.output));
+  return details;
+}
+
+// --- MCP tools (toolservers) -------------------------------------------------------------
+
+function mcpStep(step, live) {
+  const status = step.details?.status;
+  const running = live && (status === "running" || status === "waiting");
+  const { details, body } = stepShell("mcp", "tool", mcpLabel(step), { running, failed: status === "failed" });
+  mcpBody(step, body);
   return details;
 }
 
