@@ -112,7 +112,9 @@ def _download(stored: StoredFile) -> FileResponse:
 def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /files/<id>/: a file the user attached (theirs only)."""
     try:
-        return _download(Upload.objects.get(pk=pk, owner=request.user))
+        # Not one of a deleted conversation (waiting for its purge): gone as it is.
+        upload = Upload.objects.exclude(conversation__deleted_at__isnull=False)
+        return _download(upload.get(pk=pk, owner=request.user))
     except Upload.DoesNotExist:
         raise Http404("No such file.") from None
 
@@ -133,6 +135,10 @@ def output_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /outputs/<id>/: a file the code interpreter produced (the conversation's owner
     only)."""
     try:
-        return _download(OutputFile.objects.get(pk=pk, conversation__owner=request.user))
+        return _download(
+            OutputFile.objects.get(
+                pk=pk, conversation__owner=request.user, conversation__deleted_at__isnull=True
+            )
+        )
     except OutputFile.DoesNotExist:
         raise Http404("No such file.") from None

@@ -13,6 +13,7 @@ from django.utils import timezone
 from chat.models import Assistant, Conversation, Message
 from chat.services.conversations import conversation_delete
 from localai.engine.model import reply_text
+from tests.chat.purge import apurge_now
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 
 pytestmark = [
@@ -371,6 +372,7 @@ async def test_deleting_a_conversation_mid_reply_stops_the_reply_and_deletes_the
     await sync_to_async(conversation_delete)(user=user, conversation_id=conversation_id)
     deleted = await socket.until_type("conversation.deleted")
     done = await socket.until_type("message.done", timeout=5)
+    assert await apurge_now() == 1
 
     assert deleted["conversation_id"] == conversation_id
     assert done["message"]["status"] == "cancelled"

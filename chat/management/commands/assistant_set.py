@@ -1,12 +1,13 @@
-"""`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]`:
-an assistant kept in code, and who may use it (organisation.access)."""
+"""`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]
+[--icon X] [--starter-prompts "a|b|c"]`: an assistant kept in code, who may use it
+(organisation.access) and what the chat page shows of it."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from chat.agents import ProviderError
 from chat.models import Assistant
-from chat.services.assistants import assistant_set
+from chat.services.assistants import assistant_presentation_set, assistant_set
 from chat.services.connections import connection_named
 from chat.services.refusals import Refused
 from organisation.services.settings import assistant_access_set
@@ -42,6 +43,12 @@ class Command(BaseCommand):
             type=int,
             help="Tokens of transcript sent per turn where this site holds the thread.",
         )
+        parser.add_argument("--icon", help="An emoji or up to two letters ('' clears it).")
+        parser.add_argument(
+            "--starter-prompts",
+            metavar="'A|B|C'",
+            help="Prompts shown as cards on a new chat, separated by | ('' clears them).",
+        )
         who = parser.add_mutually_exclusive_group()
         who.add_argument(
             "--groups",
@@ -62,13 +69,20 @@ class Command(BaseCommand):
         context_budget,
         groups,
         everyone,
+        icon,
+        starter_prompts,
         **options,
     ):
-        if connection is None and protocol is None and (groups is not None or everyone):
+        presentation = icon is not None or starter_prompts is not None
+        access = groups is not None or everyone
+        if connection is None and protocol is None and (access or presentation):
             assistant = Assistant.objects.filter(name=name).first()
             if assistant is None:
                 raise CommandError(f"No assistant {name!r}: give --connection and --protocol.")
-            self._set_access(assistant, groups, everyone)
+            if presentation:
+                self._set_presentation(assistant, icon, starter_prompts)
+            if access:
+                self._set_access(assistant, groups, everyone)
             return
         if connection is None or protocol is None:
             raise CommandError("--connection and --protocol are required.")
@@ -93,8 +107,24 @@ class Command(BaseCommand):
                 f"{assistant.connection.name} ({assistant.protocol}{thread_of(assistant)}{where})."
             )
         )
-        if groups is not None or everyone:
+        if presentation:
+            self._set_presentation(assistant, icon, starter_prompts)
+        if access:
             self._set_access(assistant, groups, everyone)
+
+    def _set_presentation(self, assistant: Assistant, icon, starter_prompts) -> None:
+        prompts = None if starter_prompts is None else starter_prompts.split("|")
+        try:
+            assistant_presentation_set(assistant=assistant, icon=icon, starter_prompts=prompts)
+        except ValidationError as exc:
+            raise CommandError(f"Assistant {assistant.name!r}: {'; '.join(exc.messages)}") from None
+        shown = ", ".join(assistant.starter_prompts) or "none"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Assistant {assistant.name}: icon {assistant.icon or '(its first letter)'}, "
+                f"starter prompts: {shown}."
+            )
+        )
 
     def _set_access(self, assistant: Assistant, groups: str | None, everyone: bool) -> None:
         names = [g.strip() for g in (groups or "").split(",") if g.strip()]
