@@ -198,3 +198,16 @@ def screenshot_dir(tmp_path):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path
+
+
+def choose_assistant(page, name: str) -> None:
+    """Picks the assistant of the next new chat in the header's menu (on an open
+    conversation: its "New chat with ..." item)."""
+    page.locator("#assistant-button").click()
+    menu = page.get_by_role("menu", name="Assistants").locator("visible=true")
+    radio = menu.get_by_role("menuitemradio", name=name)
+    if radio.count():
+        radio.click()
+    else:
+        menu.get_by_role("menuitem", name=f"New chat with {name}").click()
+    menu.wait_for(state="hidden")

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from localai.engine.model import reply_tokens
-from tests.browser.conftest import wait_until_connected
+from tests.browser.conftest import choose_assistant, wait_until_connected
 
 pytestmark = pytest.mark.browser
 
@@ -99,8 +99,10 @@ def start_conversation(page, text: str) -> None:
 def test_sign_in_send_and_watch_the_reply_stream_and_finish(visitor):
     page = visitor.sign_in()
     assert page.get_by_role("heading", name="How can I help?").is_visible()
-    page.get_by_label("Assistant for new chats").select_option(label="Writing coach")
-    assert "tighten drafts" in page.locator("#assistant-description").inner_text()
+    choose_assistant(page, "Writing coach")
+    # The empty state shows the choice: name and description.
+    assert "tighten drafts" in page.locator("#empty-assistant").inner_text()
+    assert page.locator("#assistant-button").inner_text().strip().endswith("Writing coach")
 
     box = composer(page)
     box.fill("[[delay:0.04]] [[tokens:60]] First line")
@@ -128,7 +130,7 @@ def test_sign_in_send_and_watch_the_reply_stream_and_finish(visitor):
     )
     assert not page.get_by_role("button", name="Stop").is_visible()
     assert re.fullmatch(r"\d{1,2}:\d{2}.*", reply.locator(".msg-time").inner_text())
-    assert page.locator("#conversation-assistant").inner_text() == "Writing coach"
+    assert page.locator("#assistant-button .assistant-name").inner_text() == "Writing coach"
     # The new conversation is in the sidebar at once, titled, with its assistant.
     assert page.url.endswith("/") and re.search(r"/c/\d+/$", page.url)
     item = page.locator(".conv.is-current")
@@ -237,7 +239,7 @@ def test_markdown_is_highlighted_and_copied(visitor):
 
 def test_tool_steps_show_collapsed_with_arguments_and_result(visitor):
     page = visitor.sign_in()
-    page.get_by_label("Assistant for new chats").select_option(label="Calculator")
+    choose_assistant(page, "Calculator")
     start_conversation(page, 'call calculator {"expression": "6 * 7"}')
     reply = page.locator(LAST_REPLY)
 
@@ -476,7 +478,7 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
     # A modal drawer: the page behind it is out of reach until it closes.
     assert page.locator("#main").evaluate("main => main.inert")
     assert page.evaluate("document.activeElement.id") == "new-chat"
-    page.get_by_label("Assistant for new chats").select_option(label="Demo assistant")
+    choose_assistant(page, "Demo assistant")
     page.get_by_role("button", name="New chat").tap()
     sidebar.wait_for(state="hidden")
     assert not page.locator("#main").evaluate("main => main.inert")

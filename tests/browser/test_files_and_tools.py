@@ -13,7 +13,7 @@ import zlib
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, wait_until_connected
+from tests.browser.conftest import SCREENSHOTS, choose_assistant, wait_until_connected
 from tests.browser.test_chat_page import (
     LAST_REPLY,
     composer,
@@ -87,16 +87,8 @@ def tiny_png(width: int = 24, height: int = 16) -> bytes:
 
 
 def choose(page, assistant: str) -> None:
-    """Picks the assistant for the next new chat (on a phone, in the drawer)."""
-    picker = page.get_by_label("Assistant for new chats")
-    if picker.is_visible():
-        picker.select_option(label=assistant)
-        return
-    page.get_by_role("button", name="Show conversations").click()
-    picker.wait_for(state="visible")
-    picker.select_option(label=assistant)
-    page.keyboard.press("Escape")
-    picker.wait_for(state="hidden")
+    """Picks the assistant for the next new chat (the header's menu, on a phone too)."""
+    choose_assistant(page, assistant)
 
 
 def attach(page, *files: tuple[str, str | bytes, str]) -> None:
