@@ -96,6 +96,8 @@ def live_site(chromium_path, tmp_path_factory):
             "LOCAL_PROVIDER_TOKEN_DELAY": "0.01",
             "CHAT_RATE_LIMIT_FRAMES": "1000",
             "REDIS_URL": "",
+            # Undo stays offered this long; then the purge deletes for good.
+            "CHAT_UNDO_SECONDS": "3",
         },
     ).start()
     site = LiveSite(server)

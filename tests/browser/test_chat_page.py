@@ -12,6 +12,7 @@ import re
 import pytest
 
 from localai.engine.model import reply_tokens
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import choose_assistant, wait_until_connected
 
 pytestmark = pytest.mark.browser
@@ -291,10 +292,8 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
         "Budget for the offsite",
     ]
 
-    # Rename in place: Enter saves, the header follows.
-    item = page.locator(".conv", has_text="Packing list")
-    item.hover()
-    item.get_by_role("button", name=re.compile("^Rename")).click()
+    # Rename in place from the row's "..." menu: Enter saves, the header follows.
+    row_action(page, "Packing list", "Rename")
     title_box = page.get_by_role("textbox", name="Conversation title")
     title_box.fill("Camping trip")
     title_box.press("Enter")
@@ -316,9 +315,7 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
     page.wait_for_function("() => document.querySelectorAll('.conv').length === 3")
 
     # Pin: moves to the "Pinned" group, and stays there after a reload.
-    budget = page.locator(".conv", has_text="Budget for the offsite")
-    budget.hover()
-    budget.get_by_role("button", name=re.compile("^Pin")).click()
+    row_action(page, "Budget for the offsite", "Pin to the top")
     page.locator('.conv-group[data-group="pinned"] .conv-title').wait_for()
     assert sidebar_titles(page, "pinned") == ["Budget for the offsite"]
     assert page.get_by_role("heading", name="Pinned").is_visible()
@@ -330,19 +327,128 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
         "Camping trip",
     ]
     assert page.locator("#conversation-title").inner_text() == "Notes on the quarterly report"
+    assert visitor.errors == []
 
-    # Delete the open conversation: confirmed, gone everywhere, back to a new chat.
-    page.once("dialog", lambda dialog: dialog.accept())
-    current = page.locator(".conv.is-current")
-    current.hover()
-    current.get_by_role("button", name=re.compile("^Delete")).click()
+
+def row_action(page, title: str, action: str) -> None:
+    """Opens the "..." menu of the row titled `title` with the mouse and picks `action`."""
+    row = page.locator(".conv", has_text=title)
+    row.hover()
+    row.get_by_role("button", name=re.compile("^Actions for")).click()
+    page.get_by_role("menu", name="Conversation actions").locator("visible=true").get_by_role(
+        "menuitem", name=action
+    ).click()
+
+
+def test_delete_asks_in_the_page_hides_at_once_and_undo_brings_it_back(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Budget for the offsite")
+    start_conversation(page, "Notes on the quarterly report")
+    current_url = page.url
+
+    # The page's own dialog, not confirm(): Cancel keeps everything, and the focus comes back.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog = page.get_by_role("dialog", name="Delete “Notes on the quarterly report”?")
+    dialog.wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    assert_accessible(page, "the delete dialog")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # focus stays in the modal dialog
+    assert page.evaluate("!!document.activeElement.closest('dialog')")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('conv-link')")
+    assert len(sidebar_titles(page)) == 2
+
+    # Delete: gone from the sidebar and the page at once, an Undo toast.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog.get_by_role("button", name="Delete").click()
     page.wait_for_url(re.compile(r"/$"))
+    toast = page.locator(".toast")
+    toast.wait_for()
+    assert "Deleted “Notes on the quarterly report”" in toast.inner_text()
+    assert sidebar_titles(page) == ["Budget for the offsite"]
+    assert_accessible(page, "the undo toast")
+    # Answers like an unknown conversation meanwhile (the page is a 404).
+    other = visitor.new_page()
+    assert other.goto(current_url).status == 404
+    other.close()
+    visitor.errors.clear()  # that tab's console reported the 404, as it should
+
+    toast.get_by_role("button", name="Undo").click()
+    page.wait_for_url(current_url)
     page.wait_for_function("() => document.querySelectorAll('.conv').length === 2")
-    assert "Notes on the quarterly report" not in sidebar_titles(page)
-    assert page.get_by_role("heading", name="How can I help?").is_visible()
+    wait_for_reply_to_finish(page)
+    assert "Notes on the quarterly report" in message_texts(page)[0][1]
+
+    # Deleted again and the window left to close: deleted for good, Undo no longer offered.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog.get_by_role("button", name="Delete").click()
+    toast.wait_for()
+    toast.wait_for(state="detached", timeout=10_000)  # CHAT_UNDO_SECONDS=3 in the tests
+    page.wait_for_timeout(2000)  # a sweep of the purge (every 1.5 s here)
+    left = visitor.site.shell(
+        "from chat.models import Conversation as C; "
+        f"print(C.all_objects.filter(owner__username={visitor.username!r}).count())"
+    )
+    assert left.strip().splitlines()[-1] == "1"
     page.reload()
     wait_until_connected(page)
-    assert sorted(sidebar_titles(page)) == ["Budget for the offsite", "Camping trip"]
+    assert sidebar_titles(page) == ["Budget for the offsite"]
+    assert visitor.errors == []
+
+
+def test_the_row_menu_works_from_the_keyboard(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Keyboard menu")
+    link = page.locator(".conv-link", has_text="Keyboard menu")
+    link.focus()
+    page.keyboard.press("Shift+F10")
+    menu = page.get_by_role("menu", name="Conversation actions").locator("visible=true")
+    menu.wait_for()
+    button = page.get_by_role("button", name="Actions for “Keyboard menu”")
+    assert button.get_attribute("aria-haspopup") == "menu"
+    assert button.get_attribute("aria-expanded") == "true"
+    focused = lambda: page.evaluate("document.activeElement.textContent.trim()")  # noqa: E731
+    assert focused() == "Rename"
+    page.keyboard.press("ArrowDown")
+    assert focused() == "Pin to the top"
+    page.keyboard.press("End")
+    assert focused() == "Delete…"
+    page.keyboard.press("ArrowDown")  # wraps
+    assert focused() == "Rename"
+    items = menu.get_by_role("menuitem").all_inner_texts()
+    assert [i.strip() for i in items] == [
+        "Rename",
+        "Pin to the top",
+        "Export as Markdown",
+        "Export as JSON",
+        "Share…",
+        "Delete…",
+    ]
+    conversation_id = re.search(r"/c/(\d+)/", page.url).group(1)
+    exports = menu.locator("a[download]")
+    assert [exports.nth(i).get_attribute("href") for i in range(2)] == [
+        f"/c/{conversation_id}/export.md",
+        f"/c/{conversation_id}/export.json",
+    ]
+    assert_accessible(page, "the row menu")
+    # Share… hands over to the share dialog's script, by an event.
+    page.evaluate(
+        "document.addEventListener('conversation-action', e => { window.__shared = e.detail })"
+    )
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.__shared") == {
+        "action": "share",
+        "conversationId": int(conversation_id),
+    }
+    link.focus()
+    page.keyboard.press("Shift+F10")
+    page.keyboard.press("Escape")
+    menu.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('conv-link')")
     assert visitor.errors == []
 
 

@@ -70,10 +70,7 @@ export function renderAssistantButton() {
   const label = els.assistantButton.querySelector(".assistant-name");
   label.textContent = name;
   els.assistantButton.querySelector(".assistant-badge").textContent = assistantBadge(assistant);
-  els.assistantButton.setAttribute(
-    "aria-label",
-    current ? `Assistant: ${name}. Start a new chat with another` : `Assistant: ${name}. Choose another`,
-  );
+  els.assistantButton.title = current ? "Start a conversation with another assistant" : "Choose the assistant";
   els.assistantButton.disabled = assistants.size === 0;
 }
 
@@ -98,7 +95,7 @@ export function renderEmptyAssistant() {
     chevron.setAttribute("aria-hidden", "true");
     card.append(chevron);
   }
-  card.setAttribute("aria-label", `Assistant: ${assistant.name}. ${assistants.size > 1 ? "Choose another" : ""}`.trim());
+
   for (const prompt of assistant.starter_prompts || []) {
     const item = el("li");
     const starter = el("button", "starter", prompt);

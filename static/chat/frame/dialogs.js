@@ -13,8 +13,29 @@ function dialogShell(className, title) {
   return { dialog, heading, id };
 }
 
+/** Tab and Shift+Tab go round the dialog's controls: a modal dialog alone would let the
+ * focus out to the browser's own controls after the last one. */
+function trapFocus(dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const controls = [...dialog.querySelectorAll("button, a[href], input, textarea, select, [tabindex='0']")]
+      .filter((node) => !node.disabled && node.offsetParent !== null);
+    if (!controls.length) return;
+    const first = controls[0];
+    const last = controls[controls.length - 1];
+    if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
+}
+
 function run(dialog, { returnTo, focus, answer }) {
   document.body.append(dialog);
+  trapFocus(dialog);
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => {
       dialog.remove();
