@@ -27,7 +27,9 @@ def axe_violations(page, *, include: str | None = None) -> list[dict]:
             });
             return result.violations.map((v) => ({
                 id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+                nodes: v.nodes.map((n) => ({
+                    target: n.target.join(' '), summary: n.failureSummary,
+                })),
             }));
         }""",
         [WCAG_21_AA, include],

@@ -578,13 +578,17 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
     page = visitor.sign_in()
     sidebar = page.get_by_role("complementary", name="Conversations")
     assert not sidebar.is_visible()
+    choose_assistant(page, "Demo assistant")
+    # iOS zooms into a text box under 16 px; touch targets are 44 px at least.
+    assert page.locator("#composer-input").evaluate("el => getComputedStyle(el).fontSize") == "16px"
+    send_box = page.get_by_role("button", name="Send message").bounding_box()
+    assert send_box["width"] >= 44 and send_box["height"] >= 44, send_box
 
     page.get_by_role("button", name="Show conversations").tap()
     sidebar.wait_for(state="visible")
     # A modal drawer: the page behind it is out of reach until it closes.
     assert page.locator("#main").evaluate("main => main.inert")
     assert page.evaluate("document.activeElement.id") == "new-chat"
-    choose_assistant(page, "Demo assistant")
     page.get_by_role("button", name="New chat").tap()
     sidebar.wait_for(state="hidden")
     assert not page.locator("#main").evaluate("main => main.inert")
@@ -594,9 +598,23 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
 
     assert "Hello from my phone" in page.locator(LAST_REPLY).inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page, "the phone layout")
     page.get_by_role("button", name="Show conversations").tap()
     sidebar.wait_for(state="visible")
+    page.wait_for_timeout(250)  # the drawer's slide
     assert sidebar_titles(page) == ["Hello from my phone"]
+    # No hover on a phone: the row's "..." is shown, 44 px, and the title keeps its room.
+    more = page.get_by_role("button", name="Actions for “Hello from my phone”")
+    box = more.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    assert more.evaluate("el => getComputedStyle(el).opacity") == "1"
+    assert page.locator(".conv-title").bounding_box()["width"] > 200
+    assert_accessible(page, "the phone drawer")
+    more.tap()
+    menu = page.get_by_role("menu", name="Conversation actions").locator("visible=true")
+    menu.wait_for()
+    item = menu.get_by_role("menuitem", name="Rename").bounding_box()
+    assert item["height"] >= 44
     assert visitor.errors == []
 
 
@@ -626,22 +644,155 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
             )
         )
 
-    # Sidebar first, then the conversation's actions, then the message box.
+    # Sidebar first (one stop per row, its actions in the "..." menu), then the header, the
+    # conversation's actions, then the message box.
     assert [name for name, _ in reached] == [
-        "assistant-select",
         "search",
         "link: Keyboard check",
-        "Pin “Keyboard check”",
-        "Rename “Keyboard check”",
-        "Delete “Keyboard check”",
-        "Usage",
-        "Sign out",
+        "user-button",
+        "assistant-button",
+        "shortcuts-button",
         "Edit message",
         "Copy reply",
         "Regenerate reply",
         "composer-input",
     ]
     assert [name for name, visible in reached if not visible] == []
+
+
+def test_a_skip_link_and_the_keyboard_shortcuts(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Shortcut check")
+    # The focus at the top of the page, as after a load.
+    page.evaluate("document.body.tabIndex = -1; document.body.focus()")
+
+    # The first Tab stop skips the sidebar.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "skip-link"
+    assert page.locator("#skip-link").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "composer-input"
+
+    # "?" is a character while typing: it goes into the box, no sheet.
+    page.keyboard.type("why?")
+    assert composer(page).input_value() == "why?"
+    assert page.get_by_role("dialog").count() == 0
+    composer(page).fill("")
+    page.locator("#conversation-title").click()
+    page.keyboard.press("?")
+    sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
+    sheet.wait_for()
+    assert "Search conversations" in sheet.inner_text() and "New chat" in sheet.inner_text()
+    assert_accessible(page, "the shortcuts sheet")
+    page.keyboard.press("Escape")
+    sheet.wait_for(state="detached")
+
+    page.keyboard.press("Control+k")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.press("Control+Shift+O")
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.locator("#conversation-title").inner_text() == "New chat"
+
+    # Esc stops the reply being written, wherever the focus is.
+    send(page, "[[delay:0.05]] [[tokens:300]] a long one")
+    page.locator(".msg-assistant.is-streaming").wait_for()
+    page.wait_for_function("() => /w3\\b/.test(document.querySelector('.msg-assistant').innerText)")
+    page.keyboard.press("Escape")
+    page.locator(".msg-assistant .msg-status.is-cancelled").wait_for()
+    assert visitor.errors == []
+
+
+def test_the_user_menu_switches_the_theme_before_the_first_paint(make_visitor):
+    visitor = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    page = visitor.sign_in()
+    background = lambda: page.evaluate("getComputedStyle(document.body).backgroundColor")  # noqa: E731
+    assert background() == "rgb(255, 255, 255)"
+
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu = page.get_by_role("menu", name="Account").locator("visible=true")
+    assert (
+        menu.get_by_role("menuitemradio", name="System theme").get_attribute("aria-checked")
+        == "true"
+    )
+    assert menu.get_by_role("menuitem", name="Usage").get_attribute("href") == "/usage/"
+    assert menu.get_by_role("menuitem", name="Sign out").is_visible()
+    assert_accessible(page, "the user menu")
+    menu.get_by_role("menuitemradio", name="Dark theme").click()
+    assert background() != "rgb(255, 255, 255)"
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    # highlight.js follows: the dark sheet applies, the light one not.
+    assert page.evaluate(
+        "[...document.querySelectorAll('link[data-scheme]')].map(l => [l.dataset.scheme, l.media])"
+    ) == [["light", "not all"], ["dark", "all"]]
+
+    # Remembered, and applied before the page paints: the first frame is already dark.
+    page.add_init_script(
+        "new MutationObserver(() => { if (document.body && !window.__firstBody) {"
+        " window.__firstBody = document.documentElement.dataset.theme || 'none'; } })"
+        ".observe(document, {childList: true, subtree: true});"
+    )
+    page.reload()
+    wait_until_connected(page)
+    assert page.evaluate("window.__firstBody") == "dark"
+    assert background() != "rgb(255, 255, 255)"
+    assert_accessible(page, "dark mode")
+
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu.get_by_role("menuitemradio", name="System theme").click()
+    assert background() == "rgb(255, 255, 255)"
+    assert visitor.errors == []
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu.get_by_role("menuitem", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+
+
+def test_the_assistant_is_chosen_in_the_header_with_starter_prompts(visitor):
+    visitor.site.manage(
+        "assistant_set",
+        "Writing coach",
+        "--icon",
+        "✍",
+        "--starter-prompts",
+        "Tighten this paragraph|Suggest a title",
+    )
+    page = visitor.sign_in()
+    assert page.locator("#assistant-select").count() == 0  # no picker in the sidebar
+    page.get_by_role("button", name=re.compile("^Assistant:")).click()
+    menu = page.get_by_role("menu", name="Assistants").locator("visible=true")
+    coach = menu.get_by_role("menuitemradio", name=re.compile("Writing coach"))
+    assert "Helps you tighten drafts" in coach.inner_text() and "✍" in coach.inner_text()
+    assert_accessible(page, "the assistant menu")
+    coach.click()
+
+    empty = page.locator("#empty-state")
+    assert "Writing coach" in empty.locator("#empty-assistant").inner_text()
+    cards = empty.get_by_role("button", name="Tighten this paragraph")
+    assert empty.locator(".starter").all_inner_texts() == [
+        "Tighten this paragraph",
+        "Suggest a title",
+    ]
+    assert_accessible(page, "the empty state with starter prompts")
+    # The empty state's card opens the same menu.
+    page.locator("#empty-assistant").click()
+    menu.wait_for()
+    page.keyboard.press("Escape")
+    menu.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.id") == "empty-assistant"
+
+    cards.click()  # a card sends its prompt
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    assert message_texts(page)[0] == ["user", "Tighten this paragraph"]
+    # An open conversation keeps its assistant: the menu offers new chats instead.
+    page.get_by_role("button", name="Assistant: Writing coach").click()
+    assert menu.get_by_role("menuitemradio").count() == 0
+    assert "This chat stays with Writing coach" in menu.inner_text()
+    menu.get_by_role("menuitem", name="New chat with Calculator").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.get_by_role("button", name="Assistant: Calculator").is_visible()
+    assert empty.locator(".starter").count() == 0
+    visitor.site.manage("assistant_set", "Writing coach", "--icon", "", "--starter-prompts", "")
+    assert visitor.errors == []
 
 
 # --- Screenshots for the README -----------------------------------------------------------
