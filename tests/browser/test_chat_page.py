@@ -210,6 +210,10 @@ def test_regenerate_retry_and_edit_the_last_message(visitor):
     wait_for_reply_to_finish(page)
     failed = page.locator(LAST_REPLY)
     assert "The reply failed" in failed.locator(".msg-status").inner_text()
+    # Only the error and one Retry: no stub of text above it, no second Retry beside it.
+    assert failed.locator(".msg-body").is_hidden()
+    assert failed.get_by_role("button", name=re.compile("Retry|Regenerate")).count() == 1
+    assert not failed.get_by_role("button", name="Copy reply").is_visible()
     mark_last_reply(page)
     failed.get_by_role("button", name="Retry").click()
     wait_for_new_reply_to_finish(page)
