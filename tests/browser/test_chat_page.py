@@ -664,6 +664,26 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
     assert [name for name, visible in reached if not visible] == []
 
 
+def test_axe_finds_nothing_on_the_login_the_empty_chat_and_a_reply_with_code(visitor):
+    page = visitor.new_page()
+    page.goto("/")
+    assert_accessible(page, "the login page")
+    page.get_by_label("Username").fill(visitor.username)
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert_accessible(page, "the login page with its error")
+    visitor.errors.clear()  # the refused sign-in's answer, in the console
+
+    visitor.sign_in(page)
+    assert_accessible(page, "the empty chat")
+    start_conversation(page, DEMO_MESSAGE)
+    assert page.locator(".msg-assistant .hljs-keyword").count() >= 1
+    # The current row of the sidebar (its subtitle), highlight.js's colours, the actions.
+    assert_accessible(page, "a reply with code, light theme")
+    assert visitor.errors == []
+
+
 def test_a_skip_link_and_the_keyboard_shortcuts(visitor):
     page = visitor.sign_in()
     start_conversation(page, "Shortcut check")

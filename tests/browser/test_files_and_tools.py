@@ -517,6 +517,7 @@ def test_a_failing_code_run_shows_its_error_in_the_step(visitor):
     logs = step.locator(".tool-logs")
     assert "is-error" in logs.get_attribute("class")
     assert "before" in logs.inner_text() and "ZeroDivisionError" in logs.inner_text()
+    assert_accessible(page, "a code step, open, with its error")
     assert visitor.errors == []
 
 
