@@ -831,6 +831,7 @@ DEMO_MESSAGE = (
 
 def _demo_conversations(visitor, page):
     """A sidebar with some history: a pin, and conversations from earlier days."""
+    choose_assistant(page, "Demo assistant")
     for text in (
         "Plan a three-day trip to Lisbon",
         "Draft a friendly reminder about Friday's deadline",
@@ -887,6 +888,7 @@ def test_phone_screenshot(make_visitor, screenshot_dir):
         device_scale_factor=2,
     )
     page = visitor.sign_in()
+    choose_assistant(page, "Demo assistant")
     start_conversation(page, DEMO_MESSAGE)
     _settle(page)
     page.screenshot(path=str(screenshot_dir / "phone.png"))
@@ -894,3 +896,48 @@ def test_phone_screenshot(make_visitor, screenshot_dir):
     page.get_by_role("complementary", name="Conversations").wait_for(state="visible")
     page.wait_for_timeout(300)  # the drawer's slide
     page.screenshot(path=str(screenshot_dir / "phone-sidebar.png"))
+
+
+def test_new_chat_menu_dialog_and_toast_screenshots(make_visitor, screenshot_dir):
+    visitor = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    visitor.site.manage(
+        "assistant_set",
+        "Demo assistant",
+        "--icon",
+        "✦",
+        "--starter-prompts",
+        "Explain a CSV file in plain words|Draft a polite reminder email"
+        "|Plan a three-day trip to Lisbon|Summarise a long text in five bullets",
+    )
+    try:
+        page = visitor.sign_in()
+        _demo_conversations(visitor, page)
+        choose_assistant(page, "Demo assistant")
+        _settle(page)
+        assert page.locator("#empty-state .starter").count() == 4
+        page.screenshot(path=str(screenshot_dir / "new-chat-starters.png"))
+
+        page.locator("#assistant-button").click()
+        page.get_by_role("menu", name="Assistants").locator("visible=true").wait_for()
+        page.screenshot(path=str(screenshot_dir / "assistant-menu.png"))
+        page.keyboard.press("Escape")
+
+        row_action_menu = page.locator(".conv", has_text="Compare two laptops")
+        row_action_menu.hover()
+        row_action_menu.get_by_role("button", name=re.compile("^Actions for")).click()
+        page.get_by_role("menu", name="Conversation actions").locator("visible=true").wait_for()
+        page.screenshot(path=str(screenshot_dir / "row-menu.png"))
+        page.get_by_role("menuitem", name="Delete…").click()
+        page.get_by_role("dialog").wait_for()
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(screenshot_dir / "delete-dialog.png"))
+        page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        page.locator(".toast").wait_for()
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(screenshot_dir / "undo-toast.png"))
+        page.locator(".toast").get_by_role("button", name="Undo").click()
+        assert visitor.errors == []
+    finally:
+        visitor.site.manage(
+            "assistant_set", "Demo assistant", "--icon", "", "--starter-prompts", ""
+        )
