@@ -143,6 +143,7 @@ export function bindDrawer() {
   els.backdrop.addEventListener("click", closeSidebar);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && els.app.classList.contains("sidebar-open")) {
+      event.preventDefault(); // this Escape closed the drawer: it stops no reply (shortcuts.js)
       closeSidebar();
       els.sidebarToggle.focus();
     }
