@@ -34,6 +34,7 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py bootstrap_demo
 	$(BIN)/python manage.py close_stale_replies
+	$(BIN)/python manage.py purge_deleted_conversations
 	$(BIN)/daphne -b $(HOST) -p $(PORT) assistants_site.asgi:application
 
 test: install node-install

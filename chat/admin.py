@@ -69,7 +69,28 @@ class ModelPickerInput(forms.TextInput):
         js = ["chat/admin/model_picker.js"]
 
 
+# What the chat page shows; never part of the definition sent to the provider.
+PRESENTATION_FIELDS = ["icon", "starter_prompts"]
+
+
+class StarterPromptsField(forms.CharField):
+    """One prompt per line in the admin; a list in the model (Assistant.starter_prompts)."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
 class AssistantAdminForm(forms.ModelForm):
+    starter_prompts = StarterPromptsField(
+        required=False,
+        label="Starter prompts",
+        help_text="One per line: shown as cards on a new chat; a click sends it.",
+    )
     function_tools = forms.MultipleChoiceField(
         choices=registry.choices,
         required=False,
@@ -80,7 +101,7 @@ class AssistantAdminForm(forms.ModelForm):
 
     class Meta:
         model = Assistant
-        fields = DEFINITION_FIELDS
+        fields = [*DEFINITION_FIELDS, *PRESENTATION_FIELDS]
         labels = {"tools": "Extra provider tools"}
         widgets = {"model": ModelPickerInput}
         help_texts = {

@@ -23,6 +23,7 @@ from .models import Conversation, Message
 from .presenters import conversation_payload, message_payloads
 from .selectors import message_window
 from .services import drain
+from .services.conversation_purge import purge_sweeper_start
 from .services.events import conversation_group, session_group, user_group
 from .services.rate_limits import frame_rate_retry_after
 from .services.refusals import Refused
@@ -188,6 +189,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         stale_sweeper_start()
+        purge_sweeper_start()
         if drain.is_draining():
             await self.close(code=drain.SERVICE_RESTART)  # reconnect to another process
             return

@@ -114,7 +114,9 @@ def stored_file_response(stored: StoredFile) -> FileResponse:
 def upload_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /files/<id>/: a file the user attached (theirs only)."""
     try:
-        return stored_file_response(Upload.objects.get(pk=pk, owner=request.user))
+        # Not one of a deleted conversation (waiting for its purge): gone as it is.
+        upload = Upload.objects.exclude(conversation__deleted_at__isnull=False)
+        return stored_file_response(upload.get(pk=pk, owner=request.user))
     except Upload.DoesNotExist:
         raise Http404("No such file.") from None
 
@@ -135,6 +137,10 @@ def output_file(request: HttpRequest, pk: int) -> FileResponse:
     """GET /outputs/<id>/: a file the code interpreter produced (the conversation's owner
     only)."""
     try:
-        return stored_file_response(OutputFile.objects.get(pk=pk, conversation__owner=request.user))
+        return stored_file_response(
+            OutputFile.objects.get(
+                pk=pk, conversation__owner=request.user, conversation__deleted_at__isnull=True
+            )
+        )
     except OutputFile.DoesNotExist:
         raise Http404("No such file.") from None

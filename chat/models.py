@@ -2,6 +2,7 @@ import os
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -116,6 +117,23 @@ def default_connection():
     return connection.pk
 
 
+ICON_MAX_CHARS = 8
+STARTER_PROMPTS_MAX = 6
+STARTER_PROMPT_MAX_CHARS = 300
+
+
+def starter_prompts_validate(value) -> None:
+    """A short list of non-empty strings: cards on the empty state, a click sends one."""
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        raise ValidationError("Starter prompts are a list of non-empty texts.")
+    if len(value) > STARTER_PROMPTS_MAX:
+        raise ValidationError(f"At most {STARTER_PROMPTS_MAX} starter prompts.")
+    if any(len(p) > STARTER_PROMPT_MAX_CHARS for p in value):
+        raise ValidationError(
+            f"A starter prompt has at most {STARTER_PROMPT_MAX_CHARS} characters."
+        )
+
+
 class Assistant(models.Model):
     """Local metadata of an assistant whose definition lives on a provider."""
 
@@ -180,6 +198,19 @@ class Assistant(models.Model):
         max_length=256, blank=True, help_text="The definition's id on the provider."
     )
     is_active = models.BooleanField(default=True, help_text="Offered in the assistant picker.")
+    # Presentation only: what the chat page's picker and empty state show (never sent to the
+    # provider, so changing them needs no remote call).
+    icon = models.CharField(
+        max_length=ICON_MAX_CHARS,
+        blank=True,
+        help_text="An emoji or up to two letters shown beside the name. Blank: its first letter.",
+    )
+    starter_prompts = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[starter_prompts_validate],
+        help_text=f"Up to {STARTER_PROMPTS_MAX} prompts shown as cards on a new chat.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,6 +238,18 @@ class Assistant(models.Model):
         return self.thread_mode == self.ResponsesThread.STORED
 
 
+class LiveConversations(models.Manager):
+    """Conversations not waiting to be purged: the default manager, so that every page, API
+    view, socket frame and selector treats a deleted conversation as an unknown one."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class AllConversations(models.Manager):
+    """Deleted ones included."""
+
+
 class Conversation(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
@@ -224,12 +267,29 @@ class Conversation(models.Model):
     title_is_custom = models.BooleanField(default=False)
     # Pinned conversations stay at the top of the sidebar, most recently pinned first.
     pinned_at = models.DateTimeField(null=True, blank=True)
+    # Set by a delete: hidden everywhere at once, restorable by Undo until the purge
+    # (chat.services.conversation_purge) deletes it, and its remote thread, for good.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Moves on every new message, so the sidebar shows recent activity first.
     updated_at = models.DateTimeField(auto_now_add=True, db_index=False)
 
+    objects = LiveConversations()
+    # Deleted ones too: the purge, undo and the admin's cleanup.
+    all_objects = AllConversations()
+
     class Meta:
-        indexes = [models.Index(fields=["owner", "-updated_at", "-id"], name="sidebar_idx")]
+        # Related lookups (message.conversation) still reach a deleted conversation: the
+        # turn that is cancelled by the delete finishes writing into it.
+        base_manager_name = "all_objects"
+        indexes = [
+            models.Index(fields=["owner", "-updated_at", "-id"], name="sidebar_idx"),
+            models.Index(
+                fields=["deleted_at"],
+                condition=Q(deleted_at__isnull=False),
+                name="deleted_conversations_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.title or f"Conversation {self.pk}"

@@ -30,6 +30,11 @@ urlpatterns = [
         views.api_conversation_delete,
         name="api_conversation_delete",
     ),
+    path(
+        "api/conversations/<id:pk>/restore",
+        views.api_conversation_restore,
+        name="api_conversation_restore",
+    ),
     path("api/uploads/", file_views.api_upload_create, name="api_uploads"),
     path("api/uploads/<id:pk>/", file_views.api_upload_delete, name="api_upload"),
     path("files/<id:pk>/", file_views.upload_file, name="upload_file"),

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 from organisation.page_state import composer_refusal
 
 from . import selectors
-from .agents.errors import ProviderError
 from .ids import id_in_range
 from .models import Conversation
 from .presenters import conversation_payload, message_payloads
@@ -145,6 +144,8 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
                 "id": a.pk,
                 "name": a.name,
                 "description": a.description,
+                "icon": a.icon,
+                "starter_prompts": a.starter_prompts,
                 # The composer warns when files go to an assistant that cannot read them.
                 "file_search": a.file_search,
                 "code_interpreter": a.code_interpreter,
@@ -173,6 +174,10 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
             "pin": _url_template("chat:api_conversation_pin"),
             "delete": _url_template("chat:api_conversation_delete"),
             "messages": _url_template("chat:api_conversation_messages"),
+            "restore": _url_template("chat:api_conversation_restore"),
+            # sharing/'s export views (chat does not import sharing, which imports chat).
+            "export_md": "/c/{id}/export.md",
+            "export_json": "/c/{id}/export.json",
             "uploads": reverse("chat:api_uploads"),
             "upload": _url_template("chat:api_upload"),
             "usage": reverse("organisation:usage"),
@@ -294,11 +299,24 @@ def api_conversation_pin(request: HttpRequest, pk: int) -> JsonResponse:
 @api_login_required
 @require_POST
 def api_conversation_delete(request: HttpRequest, pk: int) -> JsonResponse:
+    """Hidden at once; restorable with .../restore for `undo_seconds`, then purged."""
     try:
         conversation_services.conversation_delete(user=request.user, conversation_id=pk)
     except Conversation.DoesNotExist:
         return json_error("No such conversation.", status=404)
-    except ProviderError as exc:
-        # Nothing was deleted locally; the user can retry once the provider answers.
-        return json_error(str(exc), status=502)
-    return JsonResponse({"deleted": pk})
+    return JsonResponse({"deleted": pk, "undo_seconds": settings.CHAT_UNDO_SECONDS})
+
+
+@api_login_required
+@require_POST
+def api_conversation_restore(request: HttpRequest, pk: int) -> JsonResponse:
+    """Undo of a delete: the conversation as it was, or 409 once the undo window closed."""
+    try:
+        conversation = conversation_services.conversation_restore(
+            user=request.user, conversation_id=pk
+        )
+    except Conversation.DoesNotExist:
+        return json_error("No such conversation.", status=404)
+    except Refused as refusal:
+        return json_refused(refusal)
+    return JsonResponse(conversation_payload(conversation))

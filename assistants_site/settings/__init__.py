@@ -263,6 +263,9 @@ CHAT_UNSENT_UPLOAD_HOURS = env_int("CHAT_UNSENT_UPLOAD_HOURS", 24)
 # A streaming reply's task touches it this often (seconds); one silent for three beats belongs
 # to a process that died, and is closed as incomplete so the conversation goes on.
 CHAT_RUNNER_HEARTBEAT = env_float("CHAT_RUNNER_HEARTBEAT", 10.0)
+# How long a deleted conversation can be brought back with Undo; after it, the purge deletes
+# it for good, its remote thread and files with it (chat.services.conversation_purge).
+CHAT_UNDO_SECONDS = env_float("CHAT_UNDO_SECONDS", 10.0)
 # How long a reply's end (and other frames that must arrive) is retried while the channel
 # layer (Redis) is unreachable, in seconds. Deltas are never lost meanwhile: the next frame
 # that gets through starts where the last delivered one ended.

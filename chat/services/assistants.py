@@ -91,6 +91,24 @@ def assistant_move_checked(
     return moved
 
 
+def assistant_presentation_set(
+    *, assistant: Assistant, icon: str | None = None, starter_prompts: list[str] | None = None
+) -> Assistant:
+    """What the chat page shows of an assistant (no provider call: it is not part of the
+    definition). ValidationError for an icon or prompts the page cannot show."""
+    if icon is not None:
+        assistant.icon = icon.strip()
+    if starter_prompts is not None:
+        assistant.starter_prompts = [p.strip() for p in starter_prompts if p.strip()]
+    assistant.full_clean(
+        exclude=[
+            f.name for f in Assistant._meta.fields if f.name not in ("icon", "starter_prompts")
+        ]
+    )
+    assistant.save(update_fields=["icon", "starter_prompts", "updated_at"])
+    return assistant
+
+
 def assistant_set(
     *,
     name: str,

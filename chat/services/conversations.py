@@ -1,19 +1,19 @@
-"""Conversation writes: rename, pin and delete, with the sidebar of every tab kept in step."""
+"""Conversation writes: rename, pin, delete and undo, with the sidebar of every tab kept in step."""
 
 import re
+from datetime import timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Conversation, Message
 from chat.presenters import conversation_payload
 
-from .assistants import assistant_agent
 from .events import publish_on_commit, user_group
 from .refusals import Refused
-from .remote_cleanup import Kind, RemoteObject, remote_objects_delete, stored_files_remote_objects
 
 TITLE_MAX_CHARS = 200
 TITLE_DERIVED_CHARS = 60
@@ -127,55 +127,58 @@ def conversation_pin(*, user, conversation_id: int, pinned: bool) -> Conversatio
     return conversation
 
 
-def _files_remote_objects(conversation: Conversation) -> dict[str, list[RemoteObject]]:
-    """The conversation's vector store, attachments and code outputs on the provider."""
-    stored = [*conversation.uploads.all(), *conversation.output_files.all()]
-    by_provider = stored_files_remote_objects(stored)
-    if conversation.remote_vector_store_id:
-        # The store lives where its files went; with the assistant deleted, that is the only
-        # trace of the provider left.
-        provider = conversation.assistant.connection.name if conversation.assistant else ""
-        provider = provider or next((f.remote_provider for f in stored if f.remote_provider), "")
-        if provider:
-            by_provider.setdefault(provider, []).insert(
-                0, RemoteObject(Kind.VECTOR_STORE, conversation.remote_vector_store_id)
-            )
-    return by_provider
+class RestoreRefused(Refused):
+    """Undo came too late: the undo window closed, so the purge may be deleting it now."""
 
 
-def conversation_delete(*, user, conversation_id: int) -> None:
-    """Deletes the remote thread first: if the provider fails, nothing is deleted here.
+def conversation_delete(*, user, conversation_id: int) -> Conversation:
+    """Deletes a conversation as the user sees it: hidden at once from every page, API view
+    and socket (the default manager leaves it out), every tab told. A reply still streaming
+    is stopped, so that nothing goes on costing for a deleted conversation.
 
-    Then the conversation's files and vector store on the provider: a failure there is
-    recorded for `retry_remote_cleanup` and the deletion goes on. The thread holds what
-    the user wrote, so its deletion must succeed before anything is gone locally (the user
-    retries); a leftover file copy is cleaned later without keeping a conversation the user
-    asked to delete.
+    Nothing leaves the provider yet: Undo (`conversation_restore`) brings it back within
+    CHAT_UNDO_SECONDS, and then the purge (conversation_purge.py) deletes the remote thread,
+    files and vector store, and the rows.
     """
-    conversation = Conversation.objects.select_related("assistant__connection").get(
-        pk=conversation_id, owner=user
-    )
-    active = conversation.messages.filter(
-        status__in=Message.ACTIVE_STATUSES, runner_channel__gt=""
-    ).first()
-
-    async def stop_reply_and_delete_thread():
-        if active is not None:
-            # A reply still streaming would go on writing into a deleted conversation.
-            await get_channel_layer().send(active.runner_channel, {"type": "turn.cancel"})
-        if conversation.remote_thread_id and conversation.assistant:
-            agent = assistant_agent(conversation.assistant)
-            await agent.thread(conversation.remote_thread_id).delete()
-
-    async_to_sync(stop_reply_and_delete_thread)()
-    for provider, objects in _files_remote_objects(conversation).items():
-        remote_objects_delete(provider=provider, objects=objects)
     with transaction.atomic():
-        conversation.delete()
+        conversation = (
+            Conversation.objects.select_for_update()
+            .select_related("assistant")
+            .get(pk=conversation_id, owner=user)
+        )
+        conversation.deleted_at = timezone.now()
+        conversation.save(update_fields=["deleted_at"])
+        active = conversation.messages.filter(
+            status__in=Message.ACTIVE_STATUSES, runner_channel__gt=""
+        ).first()
         publish_on_commit(
             user_group(user.pk),
-            {
-                "type": "conversation.deleted",
-                "conversation_id": conversation_id,
-            },
+            {"type": "conversation.deleted", "conversation_id": conversation_id},
         )
+    if active is not None:
+        # A reply still streaming would go on writing (and costing) for a deleted conversation.
+        async_to_sync(get_channel_layer().send)(active.runner_channel, {"type": "turn.cancel"})
+    return conversation
+
+
+def conversation_restore(*, user, conversation_id: int) -> Conversation:
+    """Undo of a delete, while the undo window is open. A compare-and-set UPDATE: a purge
+    that already claimed the row wins and the restore is refused (or finds nothing)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CHAT_UNDO_SECONDS)
+    with transaction.atomic():
+        restored = Conversation.all_objects.filter(
+            pk=conversation_id, owner=user, deleted_at__gt=cutoff
+        ).update(deleted_at=None)
+        if not restored:
+            # Already live (a second Undo, another tab's) is no error; purged or about to be is.
+            row = Conversation.all_objects.get(pk=conversation_id, owner=user)
+            if row.deleted_at is not None:
+                raise RestoreRefused(
+                    "expired", "Too late to undo: it is deleted for good.", status=409
+                )
+        conversation = Conversation.objects.select_related("assistant").get(pk=conversation_id)
+        publish_on_commit(
+            user_group(user.pk),
+            {"type": "conversation.restored", "conversation": conversation_payload(conversation)},
+        )
+    return conversation

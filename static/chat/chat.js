@@ -14,12 +14,16 @@
 import { setLoginUrl } from "./server/api.js";
 import { Attachments } from "./composer/attachments.js";
 import {
-  bindComposer, focusComposer, regenerate, restoreDraft, sendEdit, updateComposer,
+  bindComposer, focusComposer, regenerate, renderCapabilities, restoreDraft, sendEdit, sendPrompt, stopReply,
+  updateComposer,
 } from "./composer/composer.js";
 import {
-  bindNavigation, deleteConversation, loadMoreConversations, openConversation, pinConversation, renameConversation,
-  renderPicker, restorePicker,
+  bindNavigation, chooseAssistant, deleteConversation, loadMoreConversations, newChat, openConversation,
+  pinConversation, renameConversation, restoreAssistant,
 } from "./sidebar/navigation.js";
+import { bindAssistantPicker } from "./frame/assistant_picker.js";
+import { bindShortcuts } from "./frame/shortcuts.js";
+import { bindUserMenu } from "./frame/user_menu.js";
 import { $, conversationUrl, data, els, setParts, state } from "./page.js";
 import { socketHandlers } from "./server/server_frames.js";
 import { announceReply, bindDrawer, closeSidebar, renderHeader, showAlert } from "./shell.js";
@@ -71,6 +75,7 @@ const sidebar = new Sidebar(
     onPin: pinConversation,
     onDelete: deleteConversation,
     onLoadMore: loadMoreConversations,
+    exportUrls: { markdown: data.urls.export_md, json: data.urls.export_json },
   },
 );
 
@@ -134,15 +139,30 @@ bindNavigation();
 bindComposer();
 bindComposerRefusals(updateComposer);
 bindDrawer();
+bindAssistantPicker({ onChoose: chooseAssistant, onStarter: sendPrompt });
+bindUserMenu($("user-button"), $("logout-form"));
+bindShortcuts({
+  search: () => {
+    // On a phone the search is in the drawer.
+    if (getComputedStyle(els.sidebarToggle).display !== "none") els.sidebarToggle.click();
+    els.search.focus();
+    els.search.select();
+  },
+  newChat: () => {
+    closeSidebar();
+    newChat({ push: true });
+  },
+  stop: stopReply,
+}, $("shortcuts-button"));
 
 // --- Start -----------------------------------------------------------------------------------
 
-restorePicker();
+restoreAssistant();
 sidebar.setPage(data.conversations, data.next_cursor, "", data.pinned);
 sidebar.setCurrent(state.current?.id ?? null);
 transcript.setAssistantName(state.current?.assistant?.name);
 transcript.setMessages(data.messages, { hasOlder: data.has_older });
-renderPicker();
+renderCapabilities();
 renderHeader();
 restoreDraft();
 updateComposer();

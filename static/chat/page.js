@@ -13,14 +13,13 @@ export const els = {
   sidebarClose: $("sidebar-close"),
   backdrop: $("backdrop"),
   newChat: $("new-chat"),
-  picker: $("assistant-select"),
-  pickerDescription: $("assistant-description"),
+  assistantButton: $("assistant-button"),
   search: $("search"),
   title: $("conversation-title"),
-  assistantLine: $("conversation-assistant"),
   connection: $("connection"),
   emptyState: $("empty-state"),
   emptyAssistant: $("empty-assistant"),
+  starters: $("starters"),
   alerts: $("alerts"),
   composer: $("composer"),
   input: $("composer-input"),
@@ -44,6 +43,8 @@ export const state = {
   pendingNew: null,
   /** {messageId, clientMessageId} from sending an edit until the server answers. */
   pendingEdit: null,
+  /** The assistant of the next new chat (restoreAssistant, chooseAssistant). */
+  assistantId: null,
   stopping: false,
   deletingIds: new Set(),
   searchSeq: 0,
@@ -63,5 +64,5 @@ export function setParts(parts) {
 }
 
 export function selectedAssistant() {
-  return assistants.get(Number(els.picker.value)) || null;
+  return assistants.get(state.assistantId) || null;
 }

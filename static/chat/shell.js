@@ -4,6 +4,7 @@
 import { renderMarkdown } from "./transcript/markdown.js";
 import { els, selectedAssistant, state, transcript } from "./page.js";
 import { conversationTitle } from "./sidebar/sidebar.js";
+import { renderAssistantButton, renderEmptyAssistant } from "./frame/assistant_picker.js";
 
 const SITE_NAME = document.title.split(" · ").pop() || "Assistants";
 
@@ -72,33 +73,20 @@ export function renderHeader() {
   if (current) {
     const title = conversationTitle(current);
     els.title.textContent = title;
-    els.assistantLine.textContent = current.assistant ? current.assistant.name : "Assistant removed";
     document.title = `${title} · ${SITE_NAME}`;
     transcript.setAssistantName(current.assistant?.name);
   } else {
-    const assistant = selectedAssistant();
     els.title.textContent = "New chat";
-    els.assistantLine.textContent = assistant ? assistant.name : "";
     document.title = SITE_NAME;
-    transcript.setAssistantName(assistant?.name);
+    transcript.setAssistantName(selectedAssistant()?.name);
   }
+  renderAssistantButton();
   renderEmptyState();
 }
 
 export function renderEmptyState() {
   els.emptyState.hidden = !(state.current === null && transcript.isEmpty);
-  const assistant = selectedAssistant();
-  els.emptyAssistant.replaceChildren();
-  if (!assistant) {
-    els.emptyAssistant.textContent = "No assistants are available yet. Ask an administrator to add one.";
-    return;
-  }
-  const name = document.createElement("strong");
-  name.textContent = assistant.name;
-  els.emptyAssistant.append("You are starting a chat with ", name, ".");
-  if (assistant.description) {
-    els.emptyAssistant.append(document.createElement("br"), assistant.description);
-  }
+  renderEmptyAssistant();
 }
 
 // --- Connection notice -----------------------------------------------------------------------
@@ -157,6 +145,7 @@ export function bindDrawer() {
   els.backdrop.addEventListener("click", closeSidebar);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && els.app.classList.contains("sidebar-open")) {
+      event.preventDefault(); // this Escape closed the drawer: it stops no reply (shortcuts.js)
       closeSidebar();
       els.sidebarToggle.focus();
     }

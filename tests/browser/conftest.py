@@ -96,6 +96,8 @@ def live_site(chromium_path, tmp_path_factory):
             "LOCAL_PROVIDER_TOKEN_DELAY": "0.01",
             "CHAT_RATE_LIMIT_FRAMES": "1000",
             "REDIS_URL": "",
+            # Undo stays offered this long; then the purge deletes for good.
+            "CHAT_UNDO_SECONDS": "3",
         },
     ).start()
     site = LiveSite(server)
@@ -198,3 +200,16 @@ def screenshot_dir(tmp_path):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         return SCREENSHOTS
     return tmp_path
+
+
+def choose_assistant(page, name: str) -> None:
+    """Picks the assistant of the next new chat in the header's menu (on an open
+    conversation: its "New chat with ..." item)."""
+    page.locator("#assistant-button").click()
+    menu = page.get_by_role("menu", name="Assistants").locator("visible=true")
+    radio = menu.get_by_role("menuitemradio", name=name)
+    if radio.count():
+        radio.click()
+    else:
+        menu.get_by_role("menuitem", name=f"New chat with {name}").click()
+    menu.wait_for(state="hidden")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import wait_until_connected
+from tests.browser.conftest import choose_assistant, wait_until_connected
 from tests.browser.test_chat_page import (
     _settle,
     composer,
@@ -41,7 +41,9 @@ def test_over_budget_the_composer_says_so_and_keeps_the_message(make_visitor, sc
     wait_until_connected(page)
     page.locator("#composer-notice").wait_for(state="visible")
     assert page.get_by_role("button", name="Send message").is_disabled()
-    page.get_by_role("link", name="Usage").click()
+    # The user's pages are in the user menu at the foot of the sidebar.
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    page.get_by_role("menuitem", name="Usage").click()
     page.wait_for_url(re.compile(r"/usage/$"))
     assert "0</strong> left" in page.content() and "budget spent" in page.content()
     assert visitor.errors == []
@@ -60,7 +62,7 @@ def test_a_lost_group_leaves_the_conversation_readable_and_read_only(make_visito
         "Group.objects.get(name='finance'))"
     )
     page = visitor.sign_in()
-    page.get_by_label("Assistant for new chats").select_option(label="Finance desk")
+    choose_assistant(page, "Finance desk")
     start_conversation(page, "What is our travel budget?")
     site.shell(
         "from django.contrib.auth import get_user_model; "
@@ -79,8 +81,11 @@ def test_a_lost_group_leaves_the_conversation_readable_and_read_only(make_visito
     assert page.locator("#composer-notice").is_visible()
     assert page.locator("#composer").is_hidden()
     assert "What is our travel budget?" in page.locator("#messages").inner_text()
-    options = page.locator("#assistant-select option").all_inner_texts()
-    assert "Finance desk" not in options
+    page.locator("#assistant-button").click()
+    options = page.get_by_role("menu", name="Assistants").locator("visible=true").inner_text()
+    assert "New chat with Finance desk" not in options
+    assert "New chat with Demo assistant" in options
+    page.keyboard.press("Escape")
     assert visitor.errors == []
 
 

@@ -12,7 +12,8 @@ import re
 import pytest
 
 from localai.engine.model import reply_tokens
-from tests.browser.conftest import wait_until_connected
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import choose_assistant, wait_until_connected
 
 pytestmark = pytest.mark.browser
 
@@ -99,8 +100,10 @@ def start_conversation(page, text: str) -> None:
 def test_sign_in_send_and_watch_the_reply_stream_and_finish(visitor):
     page = visitor.sign_in()
     assert page.get_by_role("heading", name="How can I help?").is_visible()
-    page.get_by_label("Assistant for new chats").select_option(label="Writing coach")
-    assert "tighten drafts" in page.locator("#assistant-description").inner_text()
+    choose_assistant(page, "Writing coach")
+    # The empty state shows the choice: name and description.
+    assert "tighten drafts" in page.locator("#empty-assistant").inner_text()
+    assert page.locator("#assistant-button").inner_text().strip().endswith("Writing coach")
 
     box = composer(page)
     box.fill("[[delay:0.04]] [[tokens:60]] First line")
@@ -128,7 +131,7 @@ def test_sign_in_send_and_watch_the_reply_stream_and_finish(visitor):
     )
     assert not page.get_by_role("button", name="Stop").is_visible()
     assert re.fullmatch(r"\d{1,2}:\d{2}.*", reply.locator(".msg-time").inner_text())
-    assert page.locator("#conversation-assistant").inner_text() == "Writing coach"
+    assert page.locator("#assistant-button .assistant-name").inner_text() == "Writing coach"
     # The new conversation is in the sidebar at once, titled, with its assistant.
     assert page.url.endswith("/") and re.search(r"/c/\d+/$", page.url)
     item = page.locator(".conv.is-current")
@@ -207,6 +210,10 @@ def test_regenerate_retry_and_edit_the_last_message(visitor):
     wait_for_reply_to_finish(page)
     failed = page.locator(LAST_REPLY)
     assert "The reply failed" in failed.locator(".msg-status").inner_text()
+    # Only the error and one Retry: no stub of text above it, no second Retry beside it.
+    assert failed.locator(".msg-body").is_hidden()
+    assert failed.get_by_role("button", name=re.compile("Retry|Regenerate")).count() == 1
+    assert not failed.get_by_role("button", name="Copy reply").is_visible()
     mark_last_reply(page)
     failed.get_by_role("button", name="Retry").click()
     wait_for_new_reply_to_finish(page)
@@ -237,7 +244,7 @@ def test_markdown_is_highlighted_and_copied(visitor):
 
 def test_tool_steps_show_collapsed_with_arguments_and_result(visitor):
     page = visitor.sign_in()
-    page.get_by_label("Assistant for new chats").select_option(label="Calculator")
+    choose_assistant(page, "Calculator")
     start_conversation(page, 'call calculator {"expression": "6 * 7"}')
     reply = page.locator(LAST_REPLY)
 
@@ -289,10 +296,8 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
         "Budget for the offsite",
     ]
 
-    # Rename in place: Enter saves, the header follows.
-    item = page.locator(".conv", has_text="Packing list")
-    item.hover()
-    item.get_by_role("button", name=re.compile("^Rename")).click()
+    # Rename in place from the row's "..." menu: Enter saves, the header follows.
+    row_action(page, "Packing list", "Rename")
     title_box = page.get_by_role("textbox", name="Conversation title")
     title_box.fill("Camping trip")
     title_box.press("Enter")
@@ -314,9 +319,7 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
     page.wait_for_function("() => document.querySelectorAll('.conv').length === 3")
 
     # Pin: moves to the "Pinned" group, and stays there after a reload.
-    budget = page.locator(".conv", has_text="Budget for the offsite")
-    budget.hover()
-    budget.get_by_role("button", name=re.compile("^Pin")).click()
+    row_action(page, "Budget for the offsite", "Pin to the top")
     page.locator('.conv-group[data-group="pinned"] .conv-title').wait_for()
     assert sidebar_titles(page, "pinned") == ["Budget for the offsite"]
     assert page.get_by_role("heading", name="Pinned").is_visible()
@@ -328,19 +331,128 @@ def test_rename_search_pin_and_delete_in_the_sidebar(visitor):
         "Camping trip",
     ]
     assert page.locator("#conversation-title").inner_text() == "Notes on the quarterly report"
+    assert visitor.errors == []
 
-    # Delete the open conversation: confirmed, gone everywhere, back to a new chat.
-    page.once("dialog", lambda dialog: dialog.accept())
-    current = page.locator(".conv.is-current")
-    current.hover()
-    current.get_by_role("button", name=re.compile("^Delete")).click()
+
+def row_action(page, title: str, action: str) -> None:
+    """Opens the "..." menu of the row titled `title` with the mouse and picks `action`."""
+    row = page.locator(".conv", has_text=title)
+    row.hover()
+    row.get_by_role("button", name=re.compile("^Actions for")).click()
+    page.get_by_role("menu", name="Conversation actions").locator("visible=true").get_by_role(
+        "menuitem", name=action
+    ).click()
+
+
+def test_delete_asks_in_the_page_hides_at_once_and_undo_brings_it_back(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Budget for the offsite")
+    start_conversation(page, "Notes on the quarterly report")
+    current_url = page.url
+
+    # The page's own dialog, not confirm(): Cancel keeps everything, and the focus comes back.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog = page.get_by_role("dialog", name="Delete “Notes on the quarterly report”?")
+    dialog.wait_for()
+    assert page.evaluate("document.activeElement.textContent") == "Cancel"
+    assert_accessible(page, "the delete dialog")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # focus stays in the modal dialog
+    assert page.evaluate("!!document.activeElement.closest('dialog')")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('conv-link')")
+    assert len(sidebar_titles(page)) == 2
+
+    # Delete: gone from the sidebar and the page at once, an Undo toast.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog.get_by_role("button", name="Delete").click()
     page.wait_for_url(re.compile(r"/$"))
+    toast = page.locator(".toast")
+    toast.wait_for()
+    assert "Deleted “Notes on the quarterly report”" in toast.inner_text()
+    assert sidebar_titles(page) == ["Budget for the offsite"]
+    assert_accessible(page, "the undo toast")
+    # Answers like an unknown conversation meanwhile (the page is a 404).
+    other = visitor.new_page()
+    assert other.goto(current_url).status == 404
+    other.close()
+    visitor.errors.clear()  # that tab's console reported the 404, as it should
+
+    toast.get_by_role("button", name="Undo").click()
+    page.wait_for_url(current_url)
     page.wait_for_function("() => document.querySelectorAll('.conv').length === 2")
-    assert "Notes on the quarterly report" not in sidebar_titles(page)
-    assert page.get_by_role("heading", name="How can I help?").is_visible()
+    wait_for_reply_to_finish(page)
+    assert "Notes on the quarterly report" in message_texts(page)[0][1]
+
+    # Deleted again and the window left to close: deleted for good, Undo no longer offered.
+    row_action(page, "Notes on the quarterly report", "Delete…")
+    dialog.get_by_role("button", name="Delete").click()
+    toast.wait_for()
+    toast.wait_for(state="detached", timeout=10_000)  # CHAT_UNDO_SECONDS=3 in the tests
+    page.wait_for_timeout(2000)  # a sweep of the purge (every 1.5 s here)
+    left = visitor.site.shell(
+        "from chat.models import Conversation as C; "
+        f"print(C.all_objects.filter(owner__username={visitor.username!r}).count())"
+    )
+    assert left.strip().splitlines()[-1] == "1"
     page.reload()
     wait_until_connected(page)
-    assert sorted(sidebar_titles(page)) == ["Budget for the offsite", "Camping trip"]
+    assert sidebar_titles(page) == ["Budget for the offsite"]
+    assert visitor.errors == []
+
+
+def test_the_row_menu_works_from_the_keyboard(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Keyboard menu")
+    link = page.locator(".conv-link", has_text="Keyboard menu")
+    link.focus()
+    page.keyboard.press("Shift+F10")
+    menu = page.get_by_role("menu", name="Conversation actions").locator("visible=true")
+    menu.wait_for()
+    button = page.get_by_role("button", name="Actions for “Keyboard menu”")
+    assert button.get_attribute("aria-haspopup") == "menu"
+    assert button.get_attribute("aria-expanded") == "true"
+    focused = lambda: page.evaluate("document.activeElement.textContent.trim()")  # noqa: E731
+    assert focused() == "Rename"
+    page.keyboard.press("ArrowDown")
+    assert focused() == "Pin to the top"
+    page.keyboard.press("End")
+    assert focused() == "Delete…"
+    page.keyboard.press("ArrowDown")  # wraps
+    assert focused() == "Rename"
+    items = menu.get_by_role("menuitem").all_inner_texts()
+    assert [i.strip() for i in items] == [
+        "Rename",
+        "Pin to the top",
+        "Export as Markdown",
+        "Export as JSON",
+        "Share…",
+        "Delete…",
+    ]
+    conversation_id = re.search(r"/c/(\d+)/", page.url).group(1)
+    exports = menu.locator("a[download]")
+    assert [exports.nth(i).get_attribute("href") for i in range(2)] == [
+        f"/c/{conversation_id}/export.md",
+        f"/c/{conversation_id}/export.json",
+    ]
+    assert_accessible(page, "the row menu")
+    # Share… hands over to the share dialog's script, by an event.
+    page.evaluate(
+        "document.addEventListener('conversation-action', e => { window.__shared = e.detail })"
+    )
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.__shared") == {
+        "action": "share",
+        "conversationId": int(conversation_id),
+    }
+    link.focus()
+    page.keyboard.press("Shift+F10")
+    page.keyboard.press("Escape")
+    menu.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('conv-link')")
     assert visitor.errors == []
 
 
@@ -470,13 +582,17 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
     page = visitor.sign_in()
     sidebar = page.get_by_role("complementary", name="Conversations")
     assert not sidebar.is_visible()
+    choose_assistant(page, "Demo assistant")
+    # iOS zooms into a text box under 16 px; touch targets are 44 px at least.
+    assert page.locator("#composer-input").evaluate("el => getComputedStyle(el).fontSize") == "16px"
+    send_box = page.get_by_role("button", name="Send message").bounding_box()
+    assert send_box["width"] >= 44 and send_box["height"] >= 44, send_box
 
     page.get_by_role("button", name="Show conversations").tap()
     sidebar.wait_for(state="visible")
     # A modal drawer: the page behind it is out of reach until it closes.
     assert page.locator("#main").evaluate("main => main.inert")
     assert page.evaluate("document.activeElement.id") == "new-chat"
-    page.get_by_label("Assistant for new chats").select_option(label="Demo assistant")
     page.get_by_role("button", name="New chat").tap()
     sidebar.wait_for(state="hidden")
     assert not page.locator("#main").evaluate("main => main.inert")
@@ -486,9 +602,23 @@ def test_a_phone_can_open_the_sidebar_and_send(make_visitor):
 
     assert "Hello from my phone" in page.locator(LAST_REPLY).inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page, "the phone layout")
     page.get_by_role("button", name="Show conversations").tap()
     sidebar.wait_for(state="visible")
+    page.wait_for_timeout(250)  # the drawer's slide
     assert sidebar_titles(page) == ["Hello from my phone"]
+    # No hover on a phone: the row's "..." is shown, 44 px, and the title keeps its room.
+    more = page.get_by_role("button", name="Actions for “Hello from my phone”")
+    box = more.bounding_box()
+    assert box["width"] >= 44 and box["height"] >= 44, box
+    assert more.evaluate("el => getComputedStyle(el).opacity") == "1"
+    assert page.locator(".conv-title").bounding_box()["width"] > 200
+    assert_accessible(page, "the phone drawer")
+    more.tap()
+    menu = page.get_by_role("menu", name="Conversation actions").locator("visible=true")
+    menu.wait_for()
+    item = menu.get_by_role("menuitem", name="Rename").bounding_box()
+    assert item["height"] >= 44
     assert visitor.errors == []
 
 
@@ -518,16 +648,14 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
             )
         )
 
-    # Sidebar first, then the conversation's actions, then the message box.
+    # Sidebar first (one stop per row, its actions in the "..." menu), then the header, the
+    # conversation's actions, then the message box.
     assert [name for name, _ in reached] == [
-        "assistant-select",
         "search",
         "link: Keyboard check",
-        "Pin “Keyboard check”",
-        "Rename “Keyboard check”",
-        "Delete “Keyboard check”",
-        "Usage",
-        "Sign out",
+        "user-button",
+        "assistant-button",
+        "shortcuts-button",
         "share-conversation",  # the header's Share button
         "Edit message",
         "Copy reply",
@@ -537,6 +665,161 @@ def test_the_keyboard_reaches_everything_with_a_visible_focus(visitor):
         "composer-input",
     ]
     assert [name for name, visible in reached if not visible] == []
+
+
+def test_axe_finds_nothing_on_the_login_the_empty_chat_and_a_reply_with_code(visitor):
+    page = visitor.new_page()
+    page.goto("/")
+    assert_accessible(page, "the login page")
+    page.get_by_label("Username").fill(visitor.username)
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    assert_accessible(page, "the login page with its error")
+    visitor.errors.clear()  # the refused sign-in's answer, in the console
+
+    visitor.sign_in(page)
+    assert_accessible(page, "the empty chat")
+    start_conversation(page, DEMO_MESSAGE)
+    assert page.locator(".msg-assistant .hljs-keyword").count() >= 1
+    # The current row of the sidebar (its subtitle), highlight.js's colours, the actions.
+    assert_accessible(page, "a reply with code, light theme")
+    assert visitor.errors == []
+
+
+def test_a_skip_link_and_the_keyboard_shortcuts(visitor):
+    page = visitor.sign_in()
+    start_conversation(page, "Shortcut check")
+    # The focus at the top of the page, as after a load.
+    page.evaluate("document.body.tabIndex = -1; document.body.focus()")
+
+    # The first Tab stop skips the sidebar.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "skip-link"
+    assert page.locator("#skip-link").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "composer-input"
+
+    # "?" is a character while typing: it goes into the box, no sheet.
+    page.keyboard.type("why?")
+    assert composer(page).input_value() == "why?"
+    assert page.get_by_role("dialog").count() == 0
+    composer(page).fill("")
+    page.locator("#conversation-title").click()
+    page.keyboard.press("?")
+    sheet = page.get_by_role("dialog", name="Keyboard shortcuts")
+    sheet.wait_for()
+    assert "Search conversations" in sheet.inner_text() and "New chat" in sheet.inner_text()
+    assert_accessible(page, "the shortcuts sheet")
+    page.keyboard.press("Escape")
+    sheet.wait_for(state="detached")
+
+    page.keyboard.press("Control+k")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.press("Control+Shift+O")
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.locator("#conversation-title").inner_text() == "New chat"
+
+    # Esc stops the reply being written, wherever the focus is.
+    send(page, "[[delay:0.05]] [[tokens:300]] a long one")
+    page.locator(".msg-assistant.is-streaming").wait_for()
+    page.wait_for_function("() => /w3\\b/.test(document.querySelector('.msg-assistant').innerText)")
+    page.keyboard.press("Escape")
+    page.locator(".msg-assistant .msg-status.is-cancelled").wait_for()
+    assert visitor.errors == []
+
+
+def test_the_user_menu_switches_the_theme_before_the_first_paint(make_visitor):
+    visitor = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    page = visitor.sign_in()
+    background = lambda: page.evaluate("getComputedStyle(document.body).backgroundColor")  # noqa: E731
+    assert background() == "rgb(255, 255, 255)"
+
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu = page.get_by_role("menu", name="Account").locator("visible=true")
+    assert (
+        menu.get_by_role("menuitemradio", name="System theme").get_attribute("aria-checked")
+        == "true"
+    )
+    assert menu.get_by_role("menuitem", name="Usage").get_attribute("href") == "/usage/"
+    assert menu.get_by_role("menuitem", name="Sign out").is_visible()
+    assert_accessible(page, "the user menu")
+    menu.get_by_role("menuitemradio", name="Dark theme").click()
+    assert background() != "rgb(255, 255, 255)"
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    # highlight.js follows: the dark sheet applies, the light one not.
+    assert page.evaluate(
+        "[...document.querySelectorAll('link[data-scheme]')].map(l => [l.dataset.scheme, l.media])"
+    ) == [["light", "not all"], ["dark", "all"]]
+
+    # Remembered, and applied before the page paints: the first frame is already dark.
+    page.add_init_script(
+        "new MutationObserver(() => { if (document.body && !window.__firstBody) {"
+        " window.__firstBody = document.documentElement.dataset.theme || 'none'; } })"
+        ".observe(document, {childList: true, subtree: true});"
+    )
+    page.reload()
+    wait_until_connected(page)
+    assert page.evaluate("window.__firstBody") == "dark"
+    assert background() != "rgb(255, 255, 255)"
+    assert_accessible(page, "dark mode")
+
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu.get_by_role("menuitemradio", name="System theme").click()
+    assert background() == "rgb(255, 255, 255)"
+    assert visitor.errors == []
+    page.get_by_role("button", name=re.compile("^Account:")).click()
+    menu.get_by_role("menuitem", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+
+
+def test_the_assistant_is_chosen_in_the_header_with_starter_prompts(visitor):
+    visitor.site.manage(
+        "assistant_set",
+        "Writing coach",
+        "--icon",
+        "✍",
+        "--starter-prompts",
+        "Tighten this paragraph|Suggest a title",
+    )
+    page = visitor.sign_in()
+    assert page.locator("#assistant-select").count() == 0  # no picker in the sidebar
+    page.get_by_role("button", name=re.compile("^Assistant:")).click()
+    menu = page.get_by_role("menu", name="Assistants").locator("visible=true")
+    coach = menu.get_by_role("menuitemradio", name=re.compile("Writing coach"))
+    assert "Helps you tighten drafts" in coach.inner_text() and "✍" in coach.inner_text()
+    assert_accessible(page, "the assistant menu")
+    coach.click()
+
+    empty = page.locator("#empty-state")
+    assert "Writing coach" in empty.locator("#empty-assistant").inner_text()
+    cards = empty.get_by_role("button", name="Tighten this paragraph")
+    assert empty.locator(".starter").all_inner_texts() == [
+        "Tighten this paragraph",
+        "Suggest a title",
+    ]
+    assert_accessible(page, "the empty state with starter prompts")
+    # The empty state's card opens the same menu.
+    page.locator("#empty-assistant").click()
+    menu.wait_for()
+    page.keyboard.press("Escape")
+    menu.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.id") == "empty-assistant"
+
+    cards.click()  # a card sends its prompt
+    page.wait_for_url(re.compile(r"/c/\d+/$"))
+    wait_for_reply_to_finish(page)
+    assert message_texts(page)[0] == ["user", "Tighten this paragraph"]
+    # An open conversation keeps its assistant: the menu offers new chats instead.
+    page.get_by_role("button", name="Assistant: Writing coach").click()
+    assert menu.get_by_role("menuitemradio").count() == 0
+    assert "This chat stays with Writing coach" in menu.inner_text()
+    menu.get_by_role("menuitem", name="New chat with Calculator").click()
+    page.wait_for_url(re.compile(r"/$"))
+    assert page.get_by_role("button", name="Assistant: Calculator").is_visible()
+    assert empty.locator(".starter").count() == 0
+    visitor.site.manage("assistant_set", "Writing coach", "--icon", "", "--starter-prompts", "")
+    assert visitor.errors == []
 
 
 # --- Screenshots for the README -----------------------------------------------------------
@@ -551,6 +834,7 @@ DEMO_MESSAGE = (
 
 def _demo_conversations(visitor, page):
     """A sidebar with some history: a pin, and conversations from earlier days."""
+    choose_assistant(page, "Demo assistant")
     for text in (
         "Plan a three-day trip to Lisbon",
         "Draft a friendly reminder about Friday's deadline",
@@ -607,6 +891,7 @@ def test_phone_screenshot(make_visitor, screenshot_dir):
         device_scale_factor=2,
     )
     page = visitor.sign_in()
+    choose_assistant(page, "Demo assistant")
     start_conversation(page, DEMO_MESSAGE)
     _settle(page)
     page.screenshot(path=str(screenshot_dir / "phone.png"))
@@ -614,3 +899,48 @@ def test_phone_screenshot(make_visitor, screenshot_dir):
     page.get_by_role("complementary", name="Conversations").wait_for(state="visible")
     page.wait_for_timeout(300)  # the drawer's slide
     page.screenshot(path=str(screenshot_dir / "phone-sidebar.png"))
+
+
+def test_new_chat_menu_dialog_and_toast_screenshots(make_visitor, screenshot_dir):
+    visitor = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    visitor.site.manage(
+        "assistant_set",
+        "Demo assistant",
+        "--icon",
+        "✦",
+        "--starter-prompts",
+        "Explain a CSV file in plain words|Draft a polite reminder email"
+        "|Plan a three-day trip to Lisbon|Summarise a long text in five bullets",
+    )
+    try:
+        page = visitor.sign_in()
+        _demo_conversations(visitor, page)
+        choose_assistant(page, "Demo assistant")
+        _settle(page)
+        assert page.locator("#empty-state .starter").count() == 4
+        page.screenshot(path=str(screenshot_dir / "new-chat-starters.png"))
+
+        page.locator("#assistant-button").click()
+        page.get_by_role("menu", name="Assistants").locator("visible=true").wait_for()
+        page.screenshot(path=str(screenshot_dir / "assistant-menu.png"))
+        page.keyboard.press("Escape")
+
+        row_action_menu = page.locator(".conv", has_text="Compare two laptops")
+        row_action_menu.hover()
+        row_action_menu.get_by_role("button", name=re.compile("^Actions for")).click()
+        page.get_by_role("menu", name="Conversation actions").locator("visible=true").wait_for()
+        page.screenshot(path=str(screenshot_dir / "row-menu.png"))
+        page.get_by_role("menuitem", name="Delete…").click()
+        page.get_by_role("dialog").wait_for()
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(screenshot_dir / "delete-dialog.png"))
+        page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+        page.locator(".toast").wait_for()
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(screenshot_dir / "undo-toast.png"))
+        page.locator(".toast").get_by_role("button", name="Undo").click()
+        assert visitor.errors == []
+    finally:
+        visitor.site.manage(
+            "assistant_set", "Demo assistant", "--icon", "", "--starter-prompts", ""
+        )

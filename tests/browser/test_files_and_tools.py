@@ -13,7 +13,8 @@ import zlib
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, wait_until_connected
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import SCREENSHOTS, choose_assistant, wait_until_connected
 from tests.browser.test_chat_page import (
     LAST_REPLY,
     composer,
@@ -24,7 +25,7 @@ from tests.browser.test_chat_page import (
 pytestmark = pytest.mark.browser
 
 LIGHTHOUSE = (
-    "The Skerry Point lighthouse\n\n"
+    "# The Skerry Point lighthouse\n\n## History\n\n"
     "The Skerry Point lighthouse was designed by the engineer Alan Stevenson and first lit in "
     "1852. Its granite tower stands 41 metres tall and its lamp can be seen 23 nautical miles "
     "out to sea.\n\n"
@@ -87,16 +88,8 @@ def tiny_png(width: int = 24, height: int = 16) -> bytes:
 
 
 def choose(page, assistant: str) -> None:
-    """Picks the assistant for the next new chat (on a phone, in the drawer)."""
-    picker = page.get_by_label("Assistant for new chats")
-    if picker.is_visible():
-        picker.select_option(label=assistant)
-        return
-    page.get_by_role("button", name="Show conversations").click()
-    picker.wait_for(state="visible")
-    picker.select_option(label=assistant)
-    page.keyboard.press("Escape")
-    picker.wait_for(state="hidden")
+    """Picks the assistant for the next new chat (the header's menu, on a phone too)."""
+    choose_assistant(page, assistant)
 
 
 def attach(page, *files: tuple[str, str | bytes, str]) -> None:
@@ -398,6 +391,25 @@ def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(v
     assert popover.locator(".cite-popover-title").inner_text() == "lighthouse.txt"
     quote = popover.locator(".cite-popover-quote").inner_text()
     assert "Alan Stevenson" in quote and "1852" in quote
+    # Clean text, not the file's markdown; the sentence the reply's words match is marked.
+    assert "#" not in quote and quote.startswith("The Skerry Point lighthouse. History.")
+    # (The local model quotes the passage and puts the marker after it: the sentence before
+    # the marker is the passage's last one.)
+    marked = popover.locator(".cite-popover-quote mark").inner_text()
+    assert marked == "The old keepers' cottages now house a small museum about life on the rock."
+    # Readable at a glance: the accent colour, a 24 px target at least.
+    size = pill.bounding_box()
+    assert size["height"] >= 24 and size["width"] >= 24, size
+    listed = page.locator(LAST_REPLY).locator(".sources .cite").first
+    colour = listed.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(47, 107, 95)", colour  # --accent of the light theme
+    # Placed so that it does not cover the user's question.
+    question = page.locator(".msg-user").last.bounding_box()
+    shown = popover.bounding_box()
+    assert shown["y"] >= question["y"] + question["height"] or (
+        shown["y"] + shown["height"] <= question["y"]
+    ), (question, shown)
+    assert_accessible(page, "citations with the popover open")
     link = popover.get_by_role("link", name=re.compile("lighthouse.txt"))
     assert re.match(r"^/files/\d+/$", link.get_attribute("href"))
     # Escape closes it and gives the focus back to the marker; Enter opens it again.
@@ -414,6 +426,8 @@ def test_a_question_about_an_attached_file_is_answered_with_numbered_citations(v
         "ps => new Set(ps.map(p => p.dataset.number)).size"
     )
     assert "lighthouse.txt" in sources.first.inner_text()
+    assert "#" not in reply.locator(".sources").inner_text()
+    assert reply.locator(".sources .source-quote mark").count() >= 1
     step = reply.locator("details.tool-step-search")
     assert step.count() == 1
     assert "Searched files" in step.locator("summary").inner_text()
@@ -503,6 +517,7 @@ def test_a_failing_code_run_shows_its_error_in_the_step(visitor):
     logs = step.locator(".tool-logs")
     assert "is-error" in logs.get_attribute("class")
     assert "before" in logs.inner_text() and "ZeroDivisionError" in logs.inner_text()
+    assert_accessible(page, "a code step, open, with its error")
     assert visitor.errors == []
 
 

@@ -256,3 +256,31 @@ def test_assistant_set_reports_the_providers_refusal_and_saves_nothing(local, se
         run("assistant_set", "A", "--connection", "local", "--protocol", "assistants")
 
     assert not Assistant.objects.exists()
+
+
+def test_assistant_set_sets_the_icon_and_starter_prompts_without_the_provider(local, settings):
+    run("assistant_set", "Coach", "--connection", "local", "--protocol", "responses")
+    # The provider refusing everything: presentation is no part of the definition.
+    settings.LOCAL_PROVIDER_API_KEY = "wrong-key"
+
+    out = run(
+        "assistant_set", "Coach", "--icon", "✍️", "--starter-prompts", "Tighten this| Title it |"
+    )
+
+    coach = Assistant.objects.get(name="Coach")
+    assert (coach.icon, coach.starter_prompts) == ("✍️", ["Tighten this", "Title it"])
+    assert "starter prompts: Tighten this, Title it" in out
+    run("assistant_set", "Coach", "--starter-prompts", "")
+    coach.refresh_from_db()
+    assert coach.starter_prompts == [] and coach.icon == "✍️"
+
+
+def test_assistant_set_refuses_starter_prompts_the_page_cannot_show(local):
+    run("assistant_set", "Coach", "--connection", "local", "--protocol", "responses")
+
+    with pytest.raises(CommandError, match="At most 6 starter prompts"):
+        run("assistant_set", "Coach", "--starter-prompts", "|".join("abcdefg"))
+    with pytest.raises(CommandError, match="at most 8 characters"):
+        run("assistant_set", "Coach", "--icon", "much too long")
+    with pytest.raises(CommandError, match="No assistant 'Nobody'"):
+        run("assistant_set", "Nobody", "--icon", "N")

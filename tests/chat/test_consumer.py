@@ -11,8 +11,10 @@ from django.test import Client
 from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
-from chat.services.conversations import conversation_delete
+from chat.services.conversation_purge import aconversations_purge
+from chat.services.conversations import conversation_delete, conversation_restore
 from localai.engine.model import reply_text
+from tests.chat.purge import apurge_now
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
 
 pytestmark = [
@@ -158,6 +160,36 @@ async def test_another_users_conversation_is_refused_and_nothing_is_saved():
     assert refused_open["code"] == refused_send["code"] == refused_stop["code"] == "not_found"
     assert not any("secret" in str(frame) for frame in socket.frames)
     assert [m.content for m in await messages_of(conversation.pk)] == ["secret plans"]
+    await socket.close()
+
+
+async def test_a_deleted_conversation_answers_like_an_unknown_one_until_undo():
+    user, cookie = await signed_in()
+    assistant = await local_assistant()
+    conversation = await Conversation.objects.acreate(owner=user, assistant=assistant, title="x")
+    await Message.objects.acreate(conversation=conversation, role="user", content="before")
+    socket = await connected(cookie)
+    await sync_to_async(conversation_delete)(user=user, conversation_id=conversation.pk)
+    assert (await socket.until_type("conversation.deleted"))["conversation_id"] == conversation.pk
+
+    await socket.send({"type": "conversation.open", "conversation_id": conversation.pk})
+    refused_open = await socket.until_type("error")
+    await socket.send({"type": "message.send", "conversation_id": conversation.pk, "text": "hi"})
+    refused_send = await socket.until_type("error")
+    assert refused_open["code"] == refused_send["code"] == "not_found"
+    assert [m.content for m in await messages_of(conversation.pk)] == ["before"]
+
+    # Undo: every tab hears it, and the conversation opens again.
+    await sync_to_async(conversation_restore)(user=user, conversation_id=conversation.pk)
+    restored = await socket.until_type("conversation.restored")
+    assert restored["conversation"]["id"] == conversation.pk
+    await socket.send({"type": "conversation.open", "conversation_id": conversation.pk})
+    snapshot = await socket.until_type("conversation.snapshot")
+    assert [m["content"] for m in snapshot["messages"]] == ["before"]
+    # Within the undo window the purge leaves a deleted conversation alone.
+    await sync_to_async(conversation_delete)(user=user, conversation_id=conversation.pk)
+    assert await aconversations_purge() == 0
+    assert await Conversation.all_objects.filter(pk=conversation.pk).aexists()
     await socket.close()
 
 
@@ -371,6 +403,7 @@ async def test_deleting_a_conversation_mid_reply_stops_the_reply_and_deletes_the
     await sync_to_async(conversation_delete)(user=user, conversation_id=conversation_id)
     deleted = await socket.until_type("conversation.deleted")
     done = await socket.until_type("message.done", timeout=5)
+    assert await apurge_now() == 1
 
     assert deleted["conversation_id"] == conversation_id
     assert done["message"]["status"] == "cancelled"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from chat.models import Assistant, Conversation, Message
 from localai.engine.model import reply_text, tool_reply_tokens
 from tests.chat.connections import connection
+from tests.chat.purge import apurge_now
 from tests.chat.test_consumer import connected, signed_in, start_chat
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -113,6 +114,7 @@ async def test_a_responses_chat_continues_its_conversation_stops_and_is_deleted(
     response = await sync_to_async(client.post)(
         reverse("chat:api_conversation_delete", args=[conversation_id])
     )
+    assert await apurge_now() == 1
     assert response.status_code in (200, 204)
     with pytest.raises(openai.NotFoundError):
         await remote.conversations.retrieve(conversation.remote_thread_id)

@@ -17,6 +17,7 @@ from openai.resources.responses import AsyncResponses
 from chat.agents.history import estimated_tokens
 from chat.models import Assistant, Conversation, Message
 from localai.engine.model import reply_text, tool_reply_tokens
+from tests.chat.purge import apurge_now
 from tests.chat.test_consumer import connected, signed_in, start_chat
 
 pytestmark = [
@@ -234,6 +235,7 @@ async def test_deleting_a_chat_deletes_its_chain_of_stored_responses(remote):
     response = await sync_to_async(client.post)(
         reverse("chat:api_conversation_delete", args=[conversation_id])
     )
+    assert await apurge_now() == 1
 
     assert response.status_code in (200, 204)
     for response_id in chain:

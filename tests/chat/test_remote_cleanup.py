@@ -20,6 +20,7 @@ from chat.models import (
 from chat.services.assistants import assistant_delete
 from chat.services.conversations import conversation_delete
 from tests.chat.connections import connection
+from tests.chat.purge import purge_now
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_provider_url")]
 
@@ -136,8 +137,12 @@ def test_deleting_a_conversation_deletes_its_thread_files_and_store(
         response = admin_client.post(
             reverse("chat:api_conversation_delete", args=[conversation.pk])
         )
+        # Nothing leaves the provider while Undo can still bring the conversation back.
+        assert response.status_code == 200
+        assert remote.beta.threads.retrieve(conversation.remote_thread_id)
+        assert remote.files.retrieve(upload.remote_file_id)
+        assert purge_now() == 1
 
-    assert response.status_code == 200
     assert gone(lambda: remote.beta.threads.retrieve(conversation.remote_thread_id))
     assert gone(lambda: remote.vector_stores.retrieve(conversation.remote_vector_store_id))
     assert gone(lambda: remote.files.retrieve(upload.remote_file_id))
@@ -163,6 +168,7 @@ def test_a_responses_output_is_deleted_with_its_container(admin_user, remote):
     )
 
     conversation_delete(user=admin_user, conversation_id=conversation.pk)
+    purge_now()
 
     assert gone(lambda: remote.containers.retrieve(container.id))
 
@@ -205,9 +211,10 @@ def test_a_failing_file_deletion_is_recorded_and_the_command_finishes_it(
     upload, output = Upload.objects.get(), OutputFile.objects.get()
 
     conversation_delete(user=admin_user, conversation_id=conversation.pk)
+    purge_now()
 
     # The user's deletion went through; what the provider kept is on record.
-    assert not Conversation.objects.exists()
+    assert not Conversation.all_objects.exists()
     recorded = {(c.kind, c.remote_id, c.attempts) for c in RemoteCleanup.objects.all()}
     assert recorded == {
         ("vector_store", conversation.remote_vector_store_id, 1),
@@ -250,19 +257,25 @@ def test_a_failing_knowledge_deletion_is_recorded_and_retried(remote, provider_d
     assert gone(lambda: remote.files.retrieve(knowledge.remote_file_id))
 
 
-def test_a_failing_thread_deletion_still_keeps_the_conversation_and_its_files(
+def test_a_failing_thread_deletion_is_recorded_and_retried_after_the_purge(
     admin_user, admin_client, remote, provider_down
 ):
+    # The user's delete is not held back by a provider that is down: the purge deletes the
+    # conversation here and leaves the thread on record for retry_remote_cleanup.
     conversation = conversation_on_provider(remote, admin_user)
 
     response = admin_client.post(reverse("chat:api_conversation_delete", args=[conversation.pk]))
+    assert response.status_code == 200
+    assert purge_now() == 1
 
-    assert response.status_code == 502
-    assert Conversation.objects.filter(pk=conversation.pk).exists()
-    assert Upload.objects.get().file.read() == b"Notes."
-    assert not RemoteCleanup.objects.exists()
+    assert not Conversation.all_objects.filter(pk=conversation.pk).exists()
+    assert ("thread", conversation.remote_thread_id) in set(
+        RemoteCleanup.objects.values_list("kind", "remote_id")
+    )
     provider_down.restore()
-    assert remote.files.retrieve(Upload.objects.get().remote_file_id)
+    call_command("retry_remote_cleanup")
+    assert not RemoteCleanup.objects.exists()
+    assert gone(lambda: remote.beta.threads.retrieve(conversation.remote_thread_id))
 
 
 def test_moving_an_assistant_to_another_provider_deletes_its_files_on_the_old_one(

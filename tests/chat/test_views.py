@@ -1,10 +1,12 @@
 """The chat page and its JSON API, as a browser (or a curious user) sees them over HTTP."""
 
+import io
 import json
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -81,6 +83,10 @@ def delete_url(pk):
     return reverse("chat:api_conversation_delete", args=[pk])
 
 
+def restore_url(pk):
+    return reverse("chat:api_conversation_restore", args=[pk])
+
+
 # --- Sign-in -------------------------------------------------------------------------------
 
 
@@ -147,6 +153,8 @@ def test_index_embeds_assistants_and_the_first_sidebar_page(alice_client, alice,
             "id": assistant.pk,
             "name": "Helper",
             "description": "Answers questions.",
+            "icon": "",
+            "starter_prompts": [],
             "file_search": False,
             "code_interpreter": False,
         }
@@ -159,7 +167,8 @@ def test_index_embeds_assistants_and_the_first_sidebar_page(alice_client, alice,
     assert data["urls"]["conversation"] == "/c/{id}/"
     assert data["urls"]["rename"] == "/api/conversations/{id}/rename"
     # The picker is in the HTML itself, not only in the data.
-    assert f'<option value="{assistant.pk}">Helper</option>' in response.content.decode()
+    # The header names the assistant of a new chat before the script runs.
+    assert '<span class="assistant-name">Helper</span>' in response.content.decode()
 
 
 def test_conversation_page_embeds_its_transcript(alice_client, alice, assistant):
@@ -188,8 +197,7 @@ def test_conversation_page_embeds_its_transcript(alice_client, alice, assistant)
 def test_page_without_assistants_says_so(alice_client):
     html = alice_client.get(reverse("chat:index")).content.decode()
 
-    picker = '<select id="assistant-select" aria-describedby="assistant-description" disabled>'
-    assert picker in html
+    assert '<button type="button" class="assistant-button" id="assistant-button" disabled>' in html
     assert "Ask an administrator to add an assistant." in html
 
 
@@ -519,40 +527,67 @@ def test_pin_is_404_for_another_users_conversation_and_post_only(alice_client, b
 # --- JSON: delete --------------------------------------------------------------------------
 
 
-def test_delete_removes_the_conversation_and_its_messages(alice_client, alice, assistant):
-    # No remote thread: the service has nothing to delete on the provider.
+def test_delete_hides_the_conversation_at_once_and_undo_brings_it_back(
+    alice_client, alice, assistant
+):
     conversation = make_conversation(alice, assistant, "Bye", messages=[("user", "hi")])
 
     response = alice_client.post(delete_url(conversation.pk))
 
     assert response.status_code == 200
-    assert response.json() == {"deleted": conversation.pk}
-    assert not Conversation.objects.filter(pk=conversation.pk).exists()
-    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+    assert response.json() == {"deleted": conversation.pk, "undo_seconds": 10.0}
+    # Answers like an unknown conversation everywhere: page, API, listing.
+    assert alice_client.get(reverse("chat:conversation", args=[conversation.pk])).status_code == 404
+    assert alice_client.post(rename_url(conversation.pk), {"title": "x"}).status_code == 404
+    listing = alice_client.get(reverse("chat:api_conversations")).json()
+    assert listing["conversations"] == []
+    assert Message.objects.filter(conversation_id=conversation.pk).count() == 1
+
+    restored = alice_client.post(restore_url(conversation.pk))
+
+    assert restored.status_code == 200
+    assert restored.json()["title"] == "Bye"
+    assert alice_client.get(reverse("chat:conversation", args=[conversation.pk])).status_code == 200
 
 
-def test_delete_is_404_for_another_users_conversation(alice_client, bobs_conversation):
-    response = alice_client.post(delete_url(bobs_conversation.pk))
-
-    assert response.status_code == 404
-    assert Conversation.objects.filter(pk=bobs_conversation.pk).exists()
-
-
-def test_delete_answers_502_and_keeps_everything_when_the_provider_fails(
+def test_undo_after_the_window_is_refused_and_the_purge_deletes_it(
     alice_client, alice, assistant, settings
 ):
-    # A real provider failure, no mock: the local provider is switched off, so deleting the
-    # remote thread raises ProviderError before anything is deleted here.
+    conversation = make_conversation(alice, assistant, "Bye", messages=[("user", "hi")])
+    alice_client.post(delete_url(conversation.pk))
+    settings.CHAT_UNDO_SECONDS = 0
+
+    late = alice_client.post(restore_url(conversation.pk))
+
+    assert late.status_code == 409
+    assert late.json()["code"] == "expired"
+    call_command("purge_deleted_conversations", stdout=io.StringIO())
+    assert not Conversation.all_objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+    assert alice_client.post(restore_url(conversation.pk)).status_code == 404
+
+
+def test_delete_and_undo_are_404_for_another_users_conversation(
+    alice_client, bob, bobs_conversation
+):
+    response = alice_client.post(delete_url(bobs_conversation.pk))
+    assert response.status_code == 404
+    assert Conversation.objects.filter(pk=bobs_conversation.pk).exists()
+    Conversation.objects.filter(pk=bobs_conversation.pk).update(deleted_at=timezone.now())
+    assert alice_client.post(restore_url(bobs_conversation.pk)).status_code == 404
+
+
+def test_delete_does_not_wait_for_the_provider(alice_client, alice, assistant, settings):
+    # A provider that is down (switched off) no longer blocks a delete: the thread is deleted
+    # by the purge, and a failure there is recorded for retry_remote_cleanup.
     settings.LOCAL_PROVIDER_ENABLED = False
     conversation = make_conversation(alice, assistant, "Remote", messages=[("user", "hi")])
     Conversation.objects.filter(pk=conversation.pk).update(remote_thread_id="thread_abc")
 
     response = alice_client.post(delete_url(conversation.pk))
 
-    assert response.status_code == 502
-    assert "switched off" in response.json()["error"]
-    assert Conversation.objects.filter(pk=conversation.pk).exists()
-    assert Message.objects.filter(conversation_id=conversation.pk).count() == 1
+    assert response.status_code == 200
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
 
 
 # --- CSRF ----------------------------------------------------------------------------------

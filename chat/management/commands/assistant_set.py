@@ -1,13 +1,14 @@
 """`manage.py assistant_set NAME --connection C --protocol P [--groups G1,G2 | --everyone]
-[--mcp-tools SERVER:TOOL,... --approve never|always|writes]`: an assistant kept in code, who
-may use it (organisation.access) and the MCP tools it offers (toolservers)."""
+[--mcp-tools SERVER:TOOL,... --approve never|always|writes] [--icon X]
+[--starter-prompts "a|b|c"]`: an assistant kept in code, who may use it (organisation.access),
+the MCP tools it offers (toolservers) and what the chat page shows of it."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from chat.agents import ProviderError
 from chat.models import Assistant
-from chat.services.assistants import assistant_set
+from chat.services.assistants import assistant_presentation_set, assistant_set
 from chat.services.connections import connection_named
 from chat.services.refusals import Refused
 from organisation.services.settings import assistant_access_set
@@ -56,6 +57,12 @@ class Command(BaseCommand):
             help="When its MCP tools' calls wait for the user: never, always, or writes (tools "
             "the server does not mark read-only). Default: writes.",
         )
+        parser.add_argument("--icon", help="An emoji or up to two letters ('' clears it).")
+        parser.add_argument(
+            "--starter-prompts",
+            metavar="'A|B|C'",
+            help="Prompts shown as cards on a new chat, separated by | ('' clears them).",
+        )
         who = parser.add_mutually_exclusive_group()
         who.add_argument(
             "--groups",
@@ -78,14 +85,20 @@ class Command(BaseCommand):
         everyone,
         mcp_tools=None,
         approve=None,
+        icon=None,
+        starter_prompts=None,
         **options,
     ):
-        settings_only = groups is not None or everyone or mcp_tools is not None or approve
-        if connection is None and protocol is None and settings_only:
+        presentation = icon is not None or starter_prompts is not None
+        access = groups is not None or everyone
+        tools = mcp_tools is not None or approve is not None
+        if connection is None and protocol is None and (access or presentation or tools):
             assistant = Assistant.objects.filter(name=name).first()
             if assistant is None:
                 raise CommandError(f"No assistant {name!r}: give --connection and --protocol.")
-            if groups is not None or everyone:
+            if presentation:
+                self._set_presentation(assistant, icon, starter_prompts)
+            if access:
                 self._set_access(assistant, groups, everyone)
             self._set_mcp_tools(assistant, mcp_tools, approve)
             return
@@ -112,7 +125,9 @@ class Command(BaseCommand):
                 f"{assistant.connection.name} ({assistant.protocol}{thread_of(assistant)}{where})."
             )
         )
-        if groups is not None or everyone:
+        if presentation:
+            self._set_presentation(assistant, icon, starter_prompts)
+        if access:
             self._set_access(assistant, groups, everyone)
         self._set_mcp_tools(assistant, mcp_tools, approve)
 
@@ -129,6 +144,20 @@ class Command(BaseCommand):
             raise CommandError(f"MCP tools not set: {'; '.join(exc.messages)}") from None
         listed = ", ".join(f"{c} (approve: {c.approval})" for c in chosen) or "none"
         self.stdout.write(self.style.SUCCESS(f"Assistant {assistant.name} MCP tools: {listed}."))
+
+    def _set_presentation(self, assistant: Assistant, icon, starter_prompts) -> None:
+        prompts = None if starter_prompts is None else starter_prompts.split("|")
+        try:
+            assistant_presentation_set(assistant=assistant, icon=icon, starter_prompts=prompts)
+        except ValidationError as exc:
+            raise CommandError(f"Assistant {assistant.name!r}: {'; '.join(exc.messages)}") from None
+        shown = ", ".join(assistant.starter_prompts) or "none"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Assistant {assistant.name}: icon {assistant.icon or '(its first letter)'}, "
+                f"starter prompts: {shown}."
+            )
+        )
 
     def _set_access(self, assistant: Assistant, groups: str | None, everyone: bool) -> None:
         names = [g.strip() for g in (groups or "").split(",") if g.strip()]

@@ -167,6 +167,21 @@ export function sendEdit(messageId, text, attachmentIds = null) {
   return true;
 }
 
+/** A starter prompt: sent as if typed (what was in the box is kept as the draft of nothing). */
+export function sendPrompt(text) {
+  els.input.value = text;
+  autoGrow();
+  updateComposer();
+  send();
+}
+
+/** Stops the reply being written, as the Stop button does; false when there is none. */
+export function stopReply() {
+  if (els.stop.hidden || els.stop.disabled) return false;
+  els.stop.click();
+  return true;
+}
+
 export function focusComposer() {
   // On touch screens focusing would pop the keyboard over the transcript.
   if (window.matchMedia("(pointer: fine)").matches) els.input.focus();

@@ -56,9 +56,8 @@ export function noteRefusal(frame) {
   else if (frame.code === READ_ONLY && state.current) lost.set(state.current.id, frame.message);
   else if (frame.code === READ_ONLY && state.current === null) {
     // A new chat with an assistant the user lost since the page loaded: not offered any more.
-    const picked = Number(els.picker.value);
-    assistants.delete(picked);
-    els.picker.querySelector(`option[value="${picked}"]`)?.remove();
+    assistants.delete(state.assistantId);
+    state.assistantId = assistants.keys().next().value ?? null;
   } else return false;
   update();
   return true;

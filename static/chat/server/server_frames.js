@@ -2,7 +2,7 @@
 // and what the page does when the socket opens, drops or gives up.
 
 import { apiGet, goToLogin } from "./api.js";
-import { autoGrow, forgetDraft, rollBackSend, updateComposer } from "../composer/composer.js";
+import { autoGrow, rollBackSend, updateComposer } from "../composer/composer.js";
 import { adopt, loadConversations, newChat } from "../sidebar/navigation.js";
 import { attachments, data, els, selectedAssistant, sidebar, socket, state, transcript } from "../page.js";
 import { renderHeader, showAlert, showConnection } from "../shell.js";
@@ -72,8 +72,12 @@ const frameHandlers = {
       newChat({ push: true });
       if (!mine) showAlert("This conversation was deleted in another window.", { kind: "info" });
     }
-    forgetDraft(id);
-    attachments.forget(id);
+    // Its draft and files stay until the undo window closes (navigation.js forgets them).
+  },
+
+  "conversation.restored"(frame) {
+    // Undo, in this tab or another: back in the sidebar where its activity puts it.
+    sidebar.upsert(frame.conversation);
   },
 
   "message.deleted"(frame) {

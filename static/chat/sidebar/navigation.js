@@ -1,14 +1,16 @@
-// Moving between conversations: the sidebar's list (pages, search, rename, pin, delete),
-// opening one, starting a new chat, the browser's history, and the assistant picker.
+// Moving between conversations: the sidebar's list (pages, search, rename, pin, delete and
+// undo), opening one, starting a new chat, the browser's history, and the assistant of new
+// chats.
 
 import { apiGet, apiPost } from "../server/api.js";
 import {
   focusComposer, forgetDraft, renderCapabilities, restoreDraft, saveDraft, updateComposer,
 } from "../composer/composer.js";
 import {
-  assistants, attachments, conversationUrl, data, els, selectedAssistant, sidebar, socket, state, transcript,
+  assistants, attachments, conversationUrl, data, els, sidebar, socket, state, transcript,
 } from "../page.js";
 import { clearAlerts, closeSidebar, renderHeader, showAlert } from "../shell.js";
+import { showToast } from "../frame/toast.js";
 
 const conversationPath = new RegExp(
   `^${data.urls.conversation.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace("{id}", "(\\d+)")}$`,
@@ -70,8 +72,13 @@ export async function pinConversation(id, pinned) {
   return updated;
 }
 
-export async function deleteConversation(id) {
+/**
+ * Deletes at once as the user sees it, with an Undo toast for the server's undo window; the
+ * server deletes it for good (and its remote thread) when the window closes.
+ */
+export async function deleteConversation(id, title) {
   state.deletingIds.add(id);
+  const wasOpen = state.current?.id === id;
   const result = await apiPost(data.urls.delete.replace("{id}", String(id)), {});
   state.deletingIds.delete(id);
   if (!result.ok && result.status !== 404) {
@@ -79,10 +86,30 @@ export async function deleteConversation(id) {
     return false;
   }
   sidebar.remove(id);
-  if (state.current?.id === id) newChat({ push: true });
-  forgetDraft(id);
-  attachments.forget(id);
+  if (wasOpen) newChat({ push: true });
+  if (!result.ok) return true;
+  const seconds = Number(result.data.undo_seconds) || 10;
+  showToast(`Deleted “${title}”.`, {
+    actionLabel: "Undo",
+    seconds,
+    onAction: () => restoreConversation(id, { reopen: wasOpen }),
+    onExpire: () => {
+      forgetDraft(id);
+      attachments.forget(id);
+    },
+  });
   return true;
+}
+
+export async function restoreConversation(id, { reopen }) {
+  const result = await apiPost(data.urls.restore.replace("{id}", String(id)), {});
+  if (!result.ok) {
+    showAlert(result.data.error);
+    return;
+  }
+  sidebar.upsert(result.data);
+  if (reopen) openConversation(id, { push: true });
+  else sidebar.items.get(id)?.querySelector(".conv-link").focus();
 }
 
 // --- Opening, new chat, history --------------------------------------------------------------
@@ -147,23 +174,33 @@ function conversationIdFromPath(pathname) {
   return match ? Number(match[1]) : null;
 }
 
-// --- The assistant picker --------------------------------------------------------------------
+// --- The assistant of new chats --------------------------------------------------------------
 
-export function renderPicker() {
-  const assistant = selectedAssistant();
-  els.pickerDescription.textContent = assistant ? assistant.description : "";
-  if (!state.current) renderHeader();
-  renderCapabilities();
+/** Chooses the assistant of the next new chat (remembered), and shows the new chat screen. */
+export function chooseAssistant(id) {
+  if (!assistants.has(id)) return;
+  state.assistantId = id;
+  try {
+    localStorage.setItem("chat.assistant", String(id));
+  } catch {
+    // Storage can be disabled; the choice then lasts for this page only.
+  }
+  if (state.current !== null) newChat({ push: true });
+  else {
+    renderHeader();
+    renderCapabilities();
+    updateComposer();
+  }
 }
 
-export function restorePicker() {
+export function restoreAssistant() {
   let saved = null;
   try {
-    saved = localStorage.getItem("chat.assistant");
+    saved = Number(localStorage.getItem("chat.assistant"));
   } catch {
     saved = null;
   }
-  if (saved && assistants.has(Number(saved))) els.picker.value = saved;
+  state.assistantId = assistants.has(saved) ? saved : (data.assistants[0]?.id ?? null);
 }
 
 export function bindNavigation() {
@@ -190,15 +227,5 @@ export function bindNavigation() {
   els.newChat.addEventListener("click", () => {
     closeSidebar();
     newChat({ push: true });
-  });
-
-  els.picker.addEventListener("change", () => {
-    try {
-      localStorage.setItem("chat.assistant", els.picker.value);
-    } catch {
-      // Storage can be disabled; the choice then lasts for this page only.
-    }
-    renderPicker();
-    updateComposer();
   });
 }

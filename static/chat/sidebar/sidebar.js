@@ -2,6 +2,8 @@
 // yesterday, previous 7 days, older); live updates, search, pin, rename, delete.
 
 import { icon } from "../elements.js";
+import { confirmDialog } from "../frame/dialogs.js";
+import { Menu } from "../frame/menu.js";
 
 const UNTITLED = "New conversation";
 
@@ -68,7 +70,8 @@ export class Sidebar {
    *          onSelect: (id: number) => void,
    *          onRename: (id: number, title: string) => Promise<object|null>,
    *          onPin: (id: number, pinned: boolean) => Promise<object|null>,
-   *          onDelete: (id: number) => Promise<boolean>,
+   *          onDelete: (id: number, title: string) => Promise<boolean>,
+   *          exportUrls: {markdown: string, json: string},
    *          onLoadMore: () => void}} handlers
    */
   constructor(els, handlers) {
@@ -102,6 +105,7 @@ export class Sidebar {
     }
 
     els.list.addEventListener("click", (event) => this.onClick(event));
+    els.list.addEventListener("keydown", (event) => this.onKeydown(event));
     // Times move on, and past midnight conversations change groups.
     setInterval(() => this.render(), 60_000);
 
@@ -152,6 +156,7 @@ export class Sidebar {
 
   remove(id) {
     this.conversations.delete(id);
+    this.items.get(id)?.querySelector(".conv-more").menu?.menu.remove();
     this.items.get(id)?.remove();
     this.items.delete(id);
     if (this.editingId === id) this.editingId = null;
@@ -216,23 +221,23 @@ export class Sidebar {
     const link = document.createElement("a");
     link.className = "conv-link";
     link.href = this.handlers.urlFor(id);
+    // One tab stop per row: the actions are in the "..." menu, which the keyboard opens
+    // from the link (Shift+F10, the context-menu key, or the right arrow).
+    link.setAttribute("aria-keyshortcuts", "Shift+F10");
     const title = document.createElement("span");
     title.className = "conv-title";
     const meta = document.createElement("span");
     meta.className = "conv-meta";
     link.append(title, meta);
 
-    const actions = document.createElement("div");
-    actions.className = "conv-actions";
-    for (const [action, iconName] of [["pin", "pin"], ["rename", "pencil"], ["delete", "trash"]]) {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "icon-btn";
-      button.dataset.action = action;
-      button.append(icon(iconName));
-      actions.append(button);
-    }
-    item.append(link, actions);
+    const more = document.createElement("button");
+    more.type = "button";
+    more.className = "icon-btn conv-more";
+    more.tabIndex = -1;
+    more.setAttribute("aria-haspopup", "menu");
+    more.setAttribute("aria-expanded", "false");
+    more.append(icon("more"));
+    item.append(link, more);
     this.markCurrent(item, id === this.currentId);
     return item;
   }
@@ -246,16 +251,47 @@ export class Sidebar {
     const meta = item.querySelector(".conv-meta");
     meta.textContent = `${assistant} · ${relativeTime(conversation.updated_at)}`;
     meta.title = new Date(conversation.updated_at).toLocaleString();
+    item.classList.toggle("is-pinned", Boolean(conversation.pinned_at));
+    const more = item.querySelector(".conv-more");
+    more.setAttribute("aria-label", `Actions for “${title}”`);
+    more.title = "Rename, pin, export, share, delete";
+  }
+
+  /** The row's "..." menu, made the first time it opens. */
+  rowMenu(id) {
+    const item = this.items.get(id);
+    const button = item.querySelector(".conv-more");
+    if (!button.menu) {
+      button.menu = new Menu(button, () => this.menuItems(id), {
+        label: "Conversation actions",
+        className: "conv-menu",
+        returnFocus: () => (button.isConnected ? item.querySelector(".conv-link") : null),
+      });
+    }
+    return button.menu;
+  }
+
+  menuItems(id) {
+    const conversation = this.conversations.get(id);
+    if (!conversation) return [];
     const pinned = Boolean(conversation.pinned_at);
-    item.classList.toggle("is-pinned", pinned);
-    const pin = item.querySelector('[data-action="pin"]');
-    pin.setAttribute("aria-label", `${pinned ? "Unpin" : "Pin"} “${title}”`);
-    pin.setAttribute("aria-pressed", String(pinned));
-    pin.title = pinned ? "Unpin" : "Pin to the top";
-    item.querySelector('[data-action="rename"]').setAttribute("aria-label", `Rename “${title}”`);
-    item.querySelector('[data-action="rename"]').title = "Rename";
-    item.querySelector('[data-action="delete"]').title = "Delete";
-    item.querySelector('[data-action="delete"]').setAttribute("aria-label", `Delete “${title}”`);
+    const exportUrl = (template) => template.replace("{id}", String(id));
+    return [
+      { label: "Rename", icon: "pencil", onSelect: () => this.startRename(id) },
+      { label: pinned ? "Unpin" : "Pin to the top", icon: "pin", onSelect: () => this.togglePin(id) },
+      { separator: true },
+      { label: "Export as Markdown", icon: "download", href: exportUrl(this.handlers.exportUrls.markdown), download: true },
+      { label: "Export as JSON", icon: "download", href: exportUrl(this.handlers.exportUrls.json), download: true },
+      {
+        label: "Share…",
+        icon: "share",
+        onSelect: () => document.dispatchEvent(new CustomEvent("conversation-action", {
+          detail: { action: "share", conversationId: id },
+        })),
+      },
+      { separator: true },
+      { label: "Delete…", icon: "trash", danger: true, onSelect: () => this.confirmDelete(id) },
+    ];
   }
 
   markCurrent(item, isCurrent) {
@@ -271,19 +307,34 @@ export class Sidebar {
     const item = event.target.closest(".conv");
     if (!item) return;
     const id = Number(item.dataset.id);
-    const button = event.target.closest("button[data-action]");
-    if (button) {
-      event.preventDefault();
-      if (button.dataset.action === "rename") this.startRename(id);
-      else if (button.dataset.action === "pin") this.togglePin(id, button);
-      else this.confirmDelete(id);
-      return;
+    const more = event.target.closest(".conv-more");
+    if (more) {
+      if (!more.menu) this.rowMenu(id).open({ focus: event.detail === 0 ? "first" : "menu" });
+      return; // a menu made before handles its own clicks
     }
     const link = event.target.closest(".conv-link");
     // Let the browser handle new-tab clicks; a plain click switches in place.
     if (link && !event.metaKey && !event.ctrlKey && !event.shiftKey && !event.altKey && event.button === 0) {
       event.preventDefault();
       this.handlers.onSelect(id);
+    }
+  }
+
+  onKeydown(event) {
+    const link = event.target.closest(".conv-link");
+    if (!link) return;
+    const item = link.closest(".conv");
+    const opens = (event.key === "F10" && event.shiftKey) || event.key === "ContextMenu"
+      || event.key === "ArrowRight";
+    if (opens) {
+      event.preventDefault();
+      this.rowMenu(Number(item.dataset.id)).open({ focus: "first" });
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      // The arrows move along the list; Tab leaves it.
+      event.preventDefault();
+      const links = [...this.els.list.querySelectorAll(".conv-link:not([hidden])")];
+      const next = links[links.indexOf(link) + (event.key === "ArrowDown" ? 1 : -1)];
+      next?.focus();
     }
   }
 
@@ -301,7 +352,7 @@ export class Sidebar {
     input.placeholder = UNTITLED;
     input.setAttribute("aria-label", "Conversation title");
     link.hidden = true;
-    item.querySelector(".conv-actions").hidden = true;
+    item.querySelector(".conv-more").hidden = true;
     link.after(input);
     input.focus();
     input.select();
@@ -320,7 +371,7 @@ export class Sidebar {
       }
       input.remove();
       link.hidden = false;
-      item.querySelector(".conv-actions").hidden = false;
+      item.querySelector(".conv-more").hidden = false;
       this.editingId = null;
       const current = this.conversations.get(id);
       if (current) {
@@ -345,17 +396,15 @@ export class Sidebar {
     input.addEventListener("blur", () => finish(true, false));
   }
 
-  async togglePin(id, button) {
+  async togglePin(id) {
     const conversation = this.conversations.get(id);
     if (!conversation) return;
-    button.disabled = true;
     const updated = await this.handlers.onPin(id, !conversation.pinned_at);
-    button.disabled = false;
     if (updated) this.upsert(updated);
     // The item moved to another group: keep the keyboard on it.
     const item = this.items.get(id);
-    if (item?.isConnected && document.activeElement === document.body) {
-      item.querySelector('[data-action="pin"]').focus();
+    if (item?.isConnected && (document.activeElement === document.body || item.contains(document.activeElement))) {
+      item.querySelector(".conv-link").focus();
     }
   }
 
@@ -363,10 +412,16 @@ export class Sidebar {
     const conversation = this.conversations.get(id);
     if (!conversation) return;
     const title = conversationTitle(conversation);
-    if (!window.confirm(`Delete “${title}”?\n\nIts messages will be deleted too. This cannot be undone.`)) return;
+    const confirmed = await confirmDialog({
+      title: `Delete “${title}”?`,
+      body: "Its messages and files will be deleted. You can undo this for a few seconds.",
+      confirmLabel: "Delete",
+      danger: true,
+    });
+    if (!confirmed) return;
     const item = this.items.get(id);
     item?.classList.add("is-busy");
-    const deleted = await this.handlers.onDelete(id);
+    const deleted = await this.handlers.onDelete(id, title);
     if (!deleted) item?.classList.remove("is-busy");
   }
 }

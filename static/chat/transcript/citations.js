@@ -8,6 +8,7 @@
 
 import { el, icon } from "../elements.js";
 import { downloadChip, siteUrl } from "./file_chips.js";
+import { fillQuote, markerContext } from "./quotes.js";
 
 const MARKER = /\[(\d{1,3})\]/g;
 // Text inside these stays as written: code is code, and a link's text is already a link.
@@ -86,7 +87,9 @@ export function renderSources(citations) {
     }
     text.append(name);
     if (citation.quote) {
-      const quote = el("span", "source-quote", citation.quote);
+      const quote = el("span", "source-quote");
+      quote.dataset.number = String(citation.number);
+      fillQuote(quote, citation.quote, "");
       text.append(quote);
     }
     item.append(text);
@@ -122,6 +125,9 @@ function buildPopover() {
   close.append(icon("x"));
   head.append(number, title, close);
   const quote = el("blockquote", "cite-popover-quote");
+  // A long passage scrolls: focusable, so the keyboard scrolls it and not the page behind.
+  quote.tabIndex = 0;
+  quote.setAttribute("aria-label", "Quoted passage");
   const foot = el("div", "cite-popover-foot");
   box.append(head, quote, foot);
   close.addEventListener("click", () => closeCitation({ refocus: true }));
@@ -160,7 +166,7 @@ export function toggleCitation(button, citation, messageKey = null) {
   button.setAttribute("aria-expanded", "true");
   popover.number.textContent = String(citation.number);
   popover.title.textContent = citation.filename || "Unnamed file";
-  popover.quote.textContent = citation.quote || "";
+  fillQuote(popover.quote, citation.quote || "", markerContext(button));
   popover.quote.hidden = !citation.quote;
   popover.foot.replaceChildren();
   if (siteUrl(citation.url)) {
@@ -206,25 +212,49 @@ export function closeCitation({ refocus }) {
   }
 }
 
+/** The Sources list's quotes mark the sentence that the reply's first marker of each
+ * source matches (called once the reply's body and its list are painted). */
+export function markSourceQuotes(item, citations) {
+  const byNumber = citationMap(citations);
+  for (const quote of item.querySelectorAll(".source-quote")) {
+    const marker = item.querySelector(`.msg-body .cite[data-number="${CSS.escape(quote.dataset.number)}"]`);
+    const citation = byNumber.get(Number(quote.dataset.number));
+    if (marker && citation) fillQuote(quote, citation.quote, markerContext(marker));
+  }
+}
+
 /**
- * Below the button when there is room, else above; inside the viewport, and inside the
- * transcript when it can be (so the popover does not cover the message box).
+ * Below the button when there is room, else above it, but never over the messages before
+ * the reply (the user's question): then below, the transcript scrolled to make room.
+ * Inside the viewport, and inside the transcript when it can be (not over the message box).
  */
 function place(box, button) {
   const margin = 8;
-  const anchor = button.getBoundingClientRect();
-  const area = button.closest(".transcript")?.getBoundingClientRect();
+  const scroller = button.closest(".transcript");
+  let anchor = button.getBoundingClientRect();
+  const area = scroller?.getBoundingClientRect();
   const floor = Math.min(window.innerHeight, area ? area.bottom : Infinity);
   box.style.left = "0px";
   box.style.top = "0px";
   const { width, height } = box.getBoundingClientRect();
   const left = Math.min(Math.max(margin, anchor.left + anchor.width / 2 - width / 2),
     window.innerWidth - width - margin);
-  const below = anchor.bottom + 6;
-  const above = anchor.top - height - 6;
-  const top = below + height + margin <= floor || above < Math.max(margin, area ? area.top : 0)
-    ? below
-    : above;
+  const reply = button.closest(".msg")?.getBoundingClientRect();
+  const ceiling = Math.max(margin, area ? area.top : 0, reply ? reply.top : 0);
+  let top = anchor.bottom + 6;
+  if (top + height + margin > floor) {
+    const above = anchor.top - height - 6;
+    if (above >= ceiling) top = above;
+    else if (scroller) {
+      // Neither fits: scroll the marker up so the popover fits below it.
+      const needed = top + height + margin - floor;
+      const before = scroller.scrollTop;
+      scroller.scrollTop += needed;
+      anchor = button.getBoundingClientRect();
+      top = anchor.bottom + 6;
+      if (scroller.scrollTop === before) top = Math.min(top, floor - height - margin);
+    }
+  }
   box.style.left = `${Math.max(margin, left)}px`;
   box.style.top = `${Math.max(margin, top)}px`;
 }

@@ -2,7 +2,7 @@
 // reply, plain text for the user's), its tool steps, files, sources and status, and the
 // copy buttons. transcript.js keeps the list and decides when a message is painted.
 
-import { decorateCitations, reattachCitation, renderSources } from "./citations.js";
+import { decorateCitations, markSourceQuotes, reattachCitation, renderSources } from "./citations.js";
 import { el, icon } from "../elements.js";
 import { downloadChip, imageThumb, isInlineImage, siteUrl } from "./file_chips.js";
 import { renderMarkdown } from "./markdown.js";
@@ -142,12 +142,15 @@ export function renderMessage(entry, { editing = false } = {}) {
     if (active) appendCaret(body);
     for (const pre of body.querySelectorAll("pre")) decorateCode(pre);
   }
-  body.hidden = !body.firstChild;
+  // A failed reply is its error and its Retry: whatever stub arrived before the failure
+  // (a quote bar with nothing in it) would only distract from them.
+  body.hidden = !body.firstChild || entry.status === "failed";
 
   renderSection(entry, "files", ".msg-files", () => renderOutputFiles(entry),
     (section) => body.after(section));
   renderSection(entry, "citations", ".sources", () => renderSources(entry.citations),
     (section) => (item.querySelector(".msg-files") || body).after(section));
+  if (entry.citations.length) markSourceQuotes(item, entry.citations);
 
   item.querySelector(".msg-status")?.remove();
   const status = renderStatus(entry);

@@ -421,13 +421,14 @@ export class Transcript {
     for (const entry of this.messages) {
       const item = entry._el;
       const regenerate = item.querySelector('[data-action="regenerate"]');
-      if (regenerate) regenerate.hidden = !(idle && entry === lastReply);
+      // A failed reply offers Retry in its error, once: no second one beside it.
+      if (regenerate) regenerate.hidden = !(idle && entry === lastReply) || entry.status === "failed";
       const retry = item.querySelector('[data-action="retry"]');
       if (retry) retry.hidden = !(idle && entry === lastReply);
       const edit = item.querySelector('[data-action="edit"]');
       if (edit) edit.hidden = !(idle && entry === lastUser) || this.editingId !== null;
       const copy = item.querySelector('[data-action="copy-reply"]');
-      if (copy) copy.hidden = ACTIVE.has(entry.status) || !entry.content;
+      if (copy) copy.hidden = ACTIVE.has(entry.status) || !entry.content || entry.status === "failed";
     }
   }
 
