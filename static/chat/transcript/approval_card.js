@@ -30,7 +30,8 @@ class ApprovalCards {
   request(request) {
     if (!this.tray || this.cards.has(request.call_id)) return;
     const card = el("article", "approval-card");
-    card.setAttribute("role", "alertdialog");
+    // A group, not a dialog: it must not take the focus from someone typing in the composer.
+    card.setAttribute("role", "group");
     card.setAttribute("aria-label", `Approve ${request.server} › ${request.tool}?`);
     const head = el("div", "approval-head");
     head.append(icon("tool"), el("span", "approval-title", "Approve this tool call?"));
