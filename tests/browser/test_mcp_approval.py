@@ -5,7 +5,7 @@ styles (added to the pages here, as the site is switching it on)."""
 
 import pytest
 
-from tests.browser.conftest import wait_until_connected
+from tests.browser.conftest import choose_assistant, wait_until_connected
 from tests.browser.test_chat_page import LAST_REPLY, send, wait_for_reply_to_finish
 from tests.toolservers.conftest import McpProcess
 
@@ -68,7 +68,7 @@ def test_the_approval_card_in_two_tabs_and_the_approved_step(
     second.goto("/")
     wait_until_connected(second)
 
-    first.get_by_label("Assistant for new chats").select_option(label=mcp_assistant)
+    choose_assistant(first, mcp_assistant)
     send(
         first,
         'call tickets__create_ticket {"title": "VPN access for Ana"}\ncall tickets__red_pixel {}',
@@ -109,7 +109,7 @@ def test_the_approval_card_in_two_tabs_and_the_approved_step(
 
 def test_deny_is_shown_on_the_step(visitor, mcp_assistant):
     page = visitor.sign_in()
-    page.get_by_label("Assistant for new chats").select_option(label=mcp_assistant)
+    choose_assistant(page, mcp_assistant)
     send(page, 'call tickets__create_ticket {"title": "Delete everything"}')
     card = page.locator(".approval-card")
     card.get_by_role("button", name="Deny").click()

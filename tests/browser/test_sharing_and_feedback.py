@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.browser.conftest import ROOT, wait_until_connected
+from tests.browser.axe import assert_accessible
+from tests.browser.conftest import wait_until_connected
 from tests.browser.test_chat_page import (
     DEMO_MESSAGE,
     LAST_REPLY,
@@ -19,9 +20,6 @@ from tests.browser.test_chat_page import (
 from tests.browser.test_files_and_tools import PLOT_MESSAGE, choose
 
 pytestmark = pytest.mark.browser
-
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def share_dialog(page):
@@ -53,21 +51,6 @@ def create_link(page, *, downloads: bool = False) -> str:
         arg=before,
     )
     return link.input_value()
-
-
-def axe_violations(page, context: str | None = None) -> list[dict]:
-    """axe-core's WCAG 2.1 A/AA violations on the page, or in the elements of `context`."""
-    page.evaluate(AXE.read_text())  # devtools evaluation: not a page script, so no CSP
-    return page.evaluate(
-        """async ([tags, context]) => {
-            const result = await axe.run(context ? { include: [context] } : document,
-                { runOnly: { type: 'tag', values: tags } });
-            return result.violations.map(v => ({
-                id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')),
-            }));
-        }""",
-        [WCAG21_AA, context],
-    )
 
 
 def test_share_a_snapshot_that_another_user_reads_then_revoke_it(visitor, make_visitor):
@@ -288,13 +271,13 @@ def test_the_share_page_has_no_accessibility_violations(make_visitor, scheme, sc
         page.mouse.move(0, 0)
         page.screenshot(path=str(screenshot_dir / "share-dialog.png"))
     # The dialog (the chat page around it is the assistant menu's helper's to check).
-    assert axe_violations(page, ".share-dialog") == []
+    assert_accessible(page, f"the share dialog ({scheme})", include=".share-dialog")
 
     reader = make_visitor(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
     shared = reader.sign_in()
     shared.goto(url)
     shared.locator(".msg-assistant .code-block").wait_for()
-    assert axe_violations(shared) == []
+    assert_accessible(shared, f"the shared page ({scheme})")
     if scheme == "light":
         shared.mouse.move(0, 0)
         shared.screenshot(path=str(screenshot_dir / "shared-page.png"))
