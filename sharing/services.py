@@ -18,7 +18,8 @@ def share_create(*, user, conversation_id: int, allow_downloads: bool) -> ShareL
     revoked first (its URL stops working): the one-live-link constraint holds it, and a
     snapshot can only be renewed by replacing it, never changed in place."""
     conversation = (
-        Conversation.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side of the assistant's join.
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("assistant")
         .get(owner=user, pk=conversation_id)
     )

@@ -142,7 +142,8 @@ def conversation_delete(*, user, conversation_id: int) -> Conversation:
     """
     with transaction.atomic():
         conversation = (
-            Conversation.objects.select_for_update()
+            # of=self: PostgreSQL cannot lock the nullable side of the assistant's join.
+            Conversation.objects.select_for_update(of=("self",))
             .select_related("assistant")
             .get(pk=conversation_id, owner=user)
         )

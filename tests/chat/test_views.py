@@ -550,6 +550,10 @@ def test_delete_hides_the_conversation_at_once_and_undo_brings_it_back(
     assert alice_client.get(reverse("chat:conversation", args=[conversation.pk])).status_code == 200
 
 
+# transaction=True: the purge reads through database_sync_to_async, whose connection
+# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
+# rollback brings back the rows the migrations made (the local connection) after the flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_undo_after_the_window_is_refused_and_the_purge_deletes_it(
     alice_client, alice, assistant, settings
 ):
