@@ -29,3 +29,12 @@ def provider_config(request, monkeypatch, settings):
     return configure(
         request.param, site_url=site.base_url, monkeypatch=monkeypatch, settings=settings
     )
+
+
+@pytest.fixture
+def local_connection():
+    """The seeded `local` connection, made again after a transactional test's flush (which
+    removes the rows the migrations made)."""
+    from tests.chat import connections
+
+    return connections.connection("local")

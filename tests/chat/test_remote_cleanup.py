@@ -128,9 +128,10 @@ def assistant_with_knowledge(remote, *, protocol="assistants") -> Assistant:
 
 
 # transaction=True: the purge reads through database_sync_to_async, whose connection
-# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
-# rollback brings back the rows the migrations made (the local connection) after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# clean-up would close the test's connection inside its transaction on PostgreSQL. The
+# local_connection fixture seeds again what an earlier test's flush removed.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 def test_deleting_a_conversation_deletes_its_thread_files_and_store(
     admin_user, admin_client, remote, media_root, django_capture_on_commit_callbacks
 ):
@@ -157,9 +158,10 @@ def test_deleting_a_conversation_deletes_its_thread_files_and_store(
 
 
 # transaction=True: the purge reads through database_sync_to_async, whose connection
-# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
-# rollback brings back the rows the migrations made (the local connection) after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# clean-up would close the test's connection inside its transaction on PostgreSQL. The
+# local_connection fixture seeds again what an earlier test's flush removed.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 def test_a_responses_output_is_deleted_with_its_container(admin_user, remote):
     conversation = Conversation.objects.create(owner=admin_user)
     reply = Message.objects.create(conversation=conversation, role="assistant", content="x")
@@ -212,9 +214,10 @@ def test_deleting_an_assistant_deletes_its_knowledge_files_and_store(
 
 
 # transaction=True: the purge reads through database_sync_to_async, whose connection
-# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
-# rollback brings back the rows the migrations made (the local connection) after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# clean-up would close the test's connection inside its transaction on PostgreSQL. The
+# local_connection fixture seeds again what an earlier test's flush removed.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 def test_a_failing_file_deletion_is_recorded_and_the_command_finishes_it(
     admin_user, remote, provider_down, capsys
 ):
@@ -270,9 +273,10 @@ def test_a_failing_knowledge_deletion_is_recorded_and_retried(remote, provider_d
 
 
 # transaction=True: the purge reads through database_sync_to_async, whose connection
-# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
-# rollback brings back the rows the migrations made (the local connection) after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# clean-up would close the test's connection inside its transaction on PostgreSQL. The
+# local_connection fixture seeds again what an earlier test's flush removed.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 def test_a_failing_thread_deletion_is_recorded_and_retried_after_the_purge(
     admin_user, admin_client, remote, provider_down
 ):

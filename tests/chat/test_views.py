@@ -551,9 +551,10 @@ def test_delete_hides_the_conversation_at_once_and_undo_brings_it_back(
 
 
 # transaction=True: the purge reads through database_sync_to_async, whose connection
-# clean-up would close the test's connection inside its transaction on PostgreSQL; serialized
-# rollback brings back the rows the migrations made (the local connection) after the flush.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# clean-up would close the test's connection inside its transaction on PostgreSQL. The
+# local_connection fixture seeds again what an earlier test's flush removed.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 def test_undo_after_the_window_is_refused_and_the_purge_deletes_it(
     alice_client, alice, assistant, settings
 ):
