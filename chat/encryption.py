@@ -7,6 +7,7 @@ stretched with HKDF, so an operator can use a Fernet key, a passphrase or a rand
 """
 
 import base64
+import os
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -56,3 +57,17 @@ def secret_decrypt(token: str) -> str:
             "a stored secret cannot be decrypted with FIELD_ENCRYPTION_KEY (or, without it, "
             "DJANGO_SECRET_KEY): was the key changed? Type the secret again in the admin."
         ) from None
+
+
+def header_values(headers: dict | None) -> dict[str, str]:
+    """Headers stored as {name: {"env": VAR} or {"encrypted": token}} (a connection's, an MCP
+    server's), their secrets resolved; a missing variable or empty secret sends nothing."""
+    values = {}
+    for name, source in (headers or {}).items():
+        if "env" in source:
+            value = os.environ.get(source["env"], "")
+        else:
+            value = secret_decrypt(source.get("encrypted", ""))
+        if value:
+            values[name] = value
+    return values

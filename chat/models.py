@@ -1,4 +1,3 @@
-import os
 import uuid
 
 from django.conf import settings
@@ -7,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .encryption import secret_decrypt
+from .encryption import header_values, secret_decrypt
 
 
 class Connection(models.Model):
@@ -95,15 +94,7 @@ class Connection(models.Model):
 
     def header_values(self) -> dict[str, str]:
         """The extra headers to send, secrets resolved (a missing variable sends nothing)."""
-        values = {}
-        for name, source in (self.headers or {}).items():
-            if "env" in source:
-                value = os.environ.get(source["env"], "")
-            else:
-                value = secret_decrypt(source.get("encrypted", ""))
-            if value:
-                values[name] = value
-        return values
+        return header_values(self.headers)
 
 
 def default_connection():

@@ -4,13 +4,11 @@ An app of its own: chat knows nothing of MCP beyond the toolbox a turn hands its
 (toolservers.toolbox); these tables reference chat's, never the other way round.
 """
 
-import os
-
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-from chat.encryption import secret_decrypt
+from chat.encryption import header_values
 from chat.models import Assistant, Message
 
 # A server's name goes into the function names offered to the model (`<server>__<tool>`),
@@ -58,15 +56,7 @@ class McpServer(models.Model):
 
     def header_values(self) -> dict[str, str]:
         """The headers to send, secrets resolved (a missing variable sends nothing)."""
-        values = {}
-        for name, source in (self.headers or {}).items():
-            if "env" in source:
-                value = os.environ.get(source["env"], "")
-            else:
-                value = secret_decrypt(source.get("encrypted", ""))
-            if value:
-                values[name] = value
-        return values
+        return header_values(self.headers)
 
     def stdio_parameters(self) -> dict | None:
         """{"command", "args", "env"} from settings.MCP_STDIO_SERVERS, for a stdio server."""
