@@ -1,48 +1,74 @@
-"""`python -m bench` (make bench): the streaming path against a bare relay, side by side.
+"""`python -m bench` (make bench): the site's streaming path against a bare relay, side by
+side, and its pages.
 
 One run, loopback only, bounded in count and time:
-1. Fresh SQLite databases in var/bench/<timestamp>/; K users signed in by sessions written
+1. Fresh SQLite databases in var/bench/<timestamp>/; users signed in by sessions written
    straight into the database.
-2. The local provider in a Daphne process of its own (so its work does not count as the
-   app's), streaming at LOCAL_PROVIDER_TOKEN_DELAY; the app in another Daphne process, with
-   the baseline relay mounted (BENCH_BASELINE_ENABLED). Both reach the same provider.
-3. RSS of the app with 0 and N idle signed-in sockets.
-4. For each K: the baseline, then the app, each K clients sending one message.
-5. The chat page in-process with 10 / 1,000 / 10,000 conversations and transcripts of
-   100 / 1,000 / 10,000 messages, and the request for older messages.
-6. Prints the tables and writes them into docs/performance.md.
+2. The stream source: the emitter (bench/emitter.py) in a process of its own, speaking the
+   three protocols from pre-encoded events, every token stamped at emission. The site in a
+   Daphne process with the baseline relay mounted (BENCH_BASELINE_ENABLED); with Redis on the
+   machine, two more on the Redis channel layer; with --before, one on an older checkout.
+3. RSS of the site with 0 and N idle signed-in sockets.
+4. For each protocol and K: the baseline and the site, `--repeats` times, interleaved.
+5. The saturation point of each path (bisection), then the channel layer's rows.
+6. The chat page in-process with 10 / 1,000 / 10,000 conversations and transcripts of
+   100 / 1,000 / 10,000 messages, and the same in headless Chromium.
+7. Prints the tables and writes them into docs/performance.md.
 """
 
 import argparse
 import asyncio
 import datetime
 import os
-import pickle
 import resource
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
+
+from .streaming import PROTOCOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER_MODEL = "local-echo-1"
 API_KEY = "local-dev-key"
+EMITTER_CONNECTION = "bench-emitter"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--ks", default="1,50,200,500", help="client counts, comma-separated")
+    parser.add_argument(
+        "--ks", default="1,10,50,200,500,1000", help="client counts, comma-separated"
+    )
+    parser.add_argument(
+        "--protocols",
+        default=",".join(PROTOCOLS),
+        help="protocols to stream, comma-separated (assistants, responses, chat_completions)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions of every row")
     parser.add_argument("--tokens", type=int, default=100, help="tokens per reply")
     parser.add_argument("--token-delay", type=float, default=0.02, help="seconds per token")
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds over which K start")
+    parser.add_argument(
+        "--layer-k", type=int, default=200, help="K of the in-memory vs Redis layer rows"
+    )
+    parser.add_argument(
+        "--two-k", type=int, default=1000, help="K of the one vs two site processes rows"
+    )
+    parser.add_argument("--no-layers", action="store_true", help="leave out the Redis rows")
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="REV",
+        help="also run the site at git revision REV, against the current code (before -> after)",
+    )
+    parser.add_argument("--before-k", type=int, default=200, help="K of the before/after rows")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--pages", default="10,1000,10000", help="sidebar sizes")
     parser.add_argument(
         "--transcripts", default="100,1000,10000", help="transcript lengths, comma-separated"
     )
     parser.add_argument(
-        "--search-steps", type=int, default=4, help="bisection steps for the largest K under 100 ms"
+        "--search-steps", type=int, default=5, help="bisection steps for the saturation point"
     )
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--no-write", action="store_true", help="print only")
@@ -58,7 +84,7 @@ def parse_args(argv):
         "--profile",
         type=int,
         default=0,
-        help="py-spy (raw collapsed stacks) the app and the provider during both phases at K",
+        help="py-spy (raw collapsed stacks) the site's process through the whole table",
     )
     parser.add_argument(
         "--app-env",
@@ -107,7 +133,8 @@ def main(argv=None) -> int:
     from . import data
     from .machine import CpuWatch, describe, load_average, others_busy
     from .report import Report, render, write
-    from .servers import Server
+    from .servers import EmitterServer, RedisServer, Server, redis_available
+    from .streaming import Paths, StreamingBench, protocol_frames
 
     started = time.monotonic()
     watch = CpuWatch()
@@ -119,53 +146,48 @@ def main(argv=None) -> int:
         return quota_only(env, work)
     if args.pages_only:
         return pages_only(args, sizes, env, work)
-    users = max([*ks, args.idle])
+    args.ks, args.protocols = ks, [p for p in args.protocols.split(",") if p]
+    users = max([*ks, args.idle, args.two_k])
     print(f"bench: {users} users with sessions", flush=True)
     cookies = data.signed_in_users(users, "bench")
-
-    provider = Server("provider", env, work).start()
-    provider_url = f"http://127.0.0.1:{provider.port}/local/v1"
-    app_env = {
-        **env,
-        "LOCAL_PROVIDER_BASE_URL": provider_url,
-        "BENCH_BASELINE_ENABLED": "true",
-    }
+    emitter = EmitterServer(work, tokens=args.tokens, delay=args.token_delay).start()
+    data.emitter_connection(name=EMITTER_CONNECTION, base_url=emitter.base_url)
+    frames = protocol_frames(connection_name=EMITTER_CONNECTION, remote_assistant_id="asst_bench")
+    app_env = {**env, "BENCH_BASELINE_ENABLED": "true", "LOCAL_PROVIDER_ENABLED": "false"}
     for item in args.app_env:
         name, _, value = item.partition("=")
         app_env[name] = value
-    app = Server("app", app_env, work).start()
-    ours = {os.getpid(), provider.pid, app.pid}
+    servers = [emitter]
     report = Report(context={})
     try:
-        import openai
-
-        warnings.filterwarnings("ignore", category=DeprecationWarning)  # the Assistants API
-        client = openai.OpenAI(base_url=provider_url, api_key=API_KEY, max_retries=0)
-        remote = client.beta.assistants.create(model=PROVIDER_MODEL, name="Bench assistant")
-        assistant = data.bench_assistant(remote_id=remote.id, model=PROVIDER_MODEL)
-        report.phases, report.search, report.idle = asyncio.run(
-            streaming(
-                args,
-                ks=ks,
-                app=app,
-                provider=provider,
-                cookies=cookies,
-                assistant_id=assistant.pk,
-                remote_assistant_id=remote.id,
-                work=work,
-            )
+        paths = Paths(app=[Server("app", app_env, work).start()])
+        servers += paths.app
+        if not args.no_layers and redis_available():
+            redis = RedisServer(work).start()
+            servers.append(redis)
+            redis_env = {**app_env, "REDIS_URL": redis.url}
+            paths.redis = [Server(f"app-redis{n}", redis_env, work).start() for n in (1, 2)]
+            servers += paths.redis
+        if args.before:
+            checkout = before_checkout(args.before, work)
+            paths.before = [Server("app-before", app_env, work, root=checkout).start()]
+            servers += paths.before
+        bench = StreamingBench(
+            args, cookies=cookies, emitter=emitter, paths=paths, frames=frames, work=work
         )
-        verify_saved_replies(report.phases)
-        quota_table(provider_url)
+        profiler = start_profiler(paths.app[0], work, "table") if args.profile else None
+        asyncio.run(streaming(args, bench, report, paths.app[0], profiler))
+        verify_saved_replies(report.all_phases())
         report.memory = {
-            "app_peak_kb": app.peak_rss_kb(),
-            "provider_peak_kb": provider.peak_rss_kb(),
+            "app_peak_kb": paths.app[0].peak_rss_kb(),
+            "provider_peak_kb": emitter.peak_rss_kb(),
         }
+        report.emitter = emitter_stats(emitter)
     finally:
-        app.stop()
-        provider.stop()
+        for server in reversed(servers):
+            server.stop()
     if sizes:
-        page_tables(report, args, sizes, assistant, env, work)
+        page_tables(report, args, sizes, data.bench_assistant(model=PROVIDER_MODEL), env, work)
     elapsed = time.monotonic() - started
     watch.stop()
     report.context = {
@@ -175,13 +197,17 @@ def main(argv=None) -> int:
         "token_delay": args.token_delay,
         "tokens": args.tokens,
         "ramp_s": args.ramp,
+        "repeats": args.repeats,
+        "before": args.before,
         "broadcast_interval": app_env.get(
             "CHAT_BROADCAST_INTERVAL", settings.CHAT_BROADCAST_INTERVAL
         ),
         "save_interval": app_env.get("CHAT_REPLY_SAVE_INTERVAL", settings.CHAT_REPLY_SAVE_INTERVAL),
         "load_before": load_before,
         "load_after": load_average(),
-        "others": "; ".join(others_busy(watch, ours=ours, elapsed=elapsed)),
+        "others": "; ".join(
+            others_busy(watch, ours={os.getpid(), *(s.pid for s in servers)}, elapsed=elapsed)
+        ),
     }
     print()
     print(render(report))
@@ -189,6 +215,57 @@ def main(argv=None) -> int:
         write(report, Path(args.out))
         print(f"bench: written to {args.out}")
     return 0
+
+
+async def streaming(args, bench, report, app, profiler) -> None:
+    await bench.warm_up()
+    if args.idle:
+        report.idle = await idle_memory(args, bench, app)
+    report.phases = await bench.table()
+    if profiler is not None:
+        stop_profiler(profiler)
+    report.saturation = await bench.saturation(report.phases)
+    report.layers = await bench.layers()
+    report.before_after = await bench.before_after()
+
+
+async def idle_memory(args, bench, app) -> dict:
+    from .load import close_sockets, open_sockets
+
+    await asyncio.sleep(1.0)
+    rss0 = app.rss_kb()
+    print(f"bench: {args.idle} idle signed-in sockets", flush=True)
+    target = bench._targets("app", [app])[0]
+    sockets = await open_sockets(target, bench.cookies[: args.idle])
+    await asyncio.sleep(2.0)
+    rss1 = app.rss_kb()
+    await close_sockets(sockets)
+    await asyncio.sleep(1.0)
+    return {
+        "sockets": args.idle,
+        "rss0_kb": rss0,
+        "rss1_kb": rss1,
+        "per_connection_kb": (rss1 - rss0) / args.idle,
+    }
+
+
+def before_checkout(revision: str, work: Path) -> Path:
+    """A worktree of `revision`, for the site as it was before a change."""
+    checkout = work / "before"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(checkout), revision],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return checkout
+
+
+def emitter_stats(emitter) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{emitter.base_url}/stats", timeout=5) as answer:
+        return json.loads(answer.read())
 
 
 def quota_table(provider_url: str) -> None:
@@ -239,122 +316,18 @@ def page_tables(report, args, sizes: list[int], assistant, env: dict, work: Path
 
 def pages_only(args, sizes: list[int], env: dict, work: Path) -> int:
     """`--pages-only`: the page tables, their targets and the headline, without streaming."""
-    from chat.models import Assistant
 
+    from . import data
     from .report import Report, browser_pages_table, headline, pages_table, targets_table
 
-    assistant = Assistant.objects.create(name="Bench assistant", model=PROVIDER_MODEL)
     report = Report(context={})
-    page_tables(report, args, sizes, assistant, env, work)
+    page_tables(report, args, sizes, data.bench_assistant(model=PROVIDER_MODEL), env, work)
     print(pages_table(report))
     print(browser_pages_table(report))
     print(targets_table(report))
     print("Headline")
     print(headline(report), flush=True)
     return 0
-
-
-async def streaming(
-    args, *, ks, app, provider, cookies, assistant_id, remote_assistant_id, work
-) -> tuple[list, list, dict]:
-    from .load import Target, analyse, close_sockets, open_sockets, stream_phase
-
-    origin = f"http://127.0.0.1:{app.port}"
-    targets = {
-        "baseline": Target("baseline", f"ws://127.0.0.1:{app.port}/ws/bench/relay/", origin),
-        "app": Target("app", f"ws://127.0.0.1:{app.port}/ws/chat/", origin),
-    }
-    common = {
-        "tokens": args.tokens,
-        "token_delay": args.token_delay,
-        "assistant_id": assistant_id,
-        "remote_assistant_id": remote_assistant_id,
-    }
-
-    # Warm both paths (imports, first connections, templates) before measuring anything.
-    for kind in ("baseline", "app"):
-        sockets = await open_sockets(targets[kind], cookies[:2])
-        await stream_phase(targets[kind], sockets, ramp_s=0.0, **{**common, "tokens": 5})
-        await close_sockets(sockets)
-
-    idle = {}
-    if args.idle:
-        await asyncio.sleep(1.0)
-        rss0 = app.rss_kb()
-        print(f"bench: {args.idle} idle signed-in sockets", flush=True)
-        sockets = await open_sockets(targets["app"], cookies[: args.idle])
-        await asyncio.sleep(2.0)
-        rss1 = app.rss_kb()
-        await close_sockets(sockets)
-        idle = {
-            "sockets": args.idle,
-            "rss0_kb": rss0,
-            "rss1_kb": rss1,
-            "per_connection_kb": (rss1 - rss0) / args.idle,
-        }
-        await asyncio.sleep(1.0)
-
-    async def phase(kind: str, k: int):
-        target = targets[kind]
-        sockets = await open_sockets(target, cookies[:k] if kind == "app" else [None] * k)
-        profilers = []
-        if args.profile == k:
-            profilers = [start_profiler(server, work, f"{kind}-K{k}") for server in (app, provider)]
-        cpu = (app.cpu_seconds(), provider.cpu_seconds(), time.process_time())
-        runs, _ = await stream_phase(target, sockets, ramp_s=args.ramp, **common)
-        used = (app.cpu_seconds(), provider.cpu_seconds(), time.process_time())
-        for profiler in profilers:
-            stop_profiler(profiler)
-        await close_sockets(sockets)
-        result = analyse(kind, runs, args.tokens)
-        # Every frame with its receipt time, for digging (between phases: may block).
-        (work / f"{kind}-K{k}.frames.pickle").write_bytes(pickle.dumps(runs))
-        result.server_cpu_s, result.provider_cpu_s, result.client_cpu_s = (
-            after - before for after, before in zip(used, cpu, strict=True)
-        )
-        print(
-            f"bench: K={k:<4} {kind:<8} p50 {result.latency(0.5):7.1f} ms  "
-            f"p99 {result.latency(0.99):7.1f} ms  ttft p50 {result.first_token(0.5):7.1f} ms  "
-            f"{result.deltas_per_s:8.0f} deltas/s  {result.completed}/{k} done  "
-            f"{result.errors} errors  {result.lost_tokens + result.bad_transcripts} lost  "
-            f"cpu app {result.server_cpu_s:.1f}s provider {result.provider_cpu_s:.1f}s "
-            f"client {result.client_cpu_s:.1f}s",
-            flush=True,
-        )
-        for failure in sorted(set(result.failures))[:5]:
-            print(f"bench:     failure: {failure}", flush=True)
-        await asyncio.sleep(1.0)
-        return result
-
-    phases = []
-    for k in ks:
-        for kind in ("baseline", "app"):
-            phases.append(await phase(kind, k))
-
-    # The largest K whose p99 stays under the limit: bisect between the measured K that keep
-    # it and the first that does not, app only, a few steps (bounded in time).
-    search = []
-    passing = [p.clients for p in phases if p.kind == "app" and within_limit(p)]
-    failing = [p.clients for p in phases if p.kind == "app" and not within_limit(p)]
-    low = max(passing, default=0)
-    high = min((k for k in failing if k > low), default=None)
-    for _ in range(args.search_steps):
-        if high is None or high - low <= max(1, low // 10):
-            break
-        middle = (low + high) // 2
-        result = await phase("app", middle)
-        search.append(result)
-        if within_limit(result):
-            low = middle
-        else:
-            high = middle
-    return phases, search, idle
-
-
-def within_limit(result) -> bool:
-    from .report import P99_LIMIT_MS
-
-    return result.errors == 0 and result.latency(0.99) < P99_LIMIT_MS
 
 
 def start_profiler(server, work: Path, phase: str) -> subprocess.Popen:
@@ -385,7 +358,7 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
 
 
 def verify_saved_replies(phases) -> None:
-    """What the app saved must equal the provider's text too (not only what was streamed)."""
+    """What the site saved must equal the emitter's text too (not only what was streamed)."""
     from chat.models import Message
     from localai.engine.model import strip_stamps
 

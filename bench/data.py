@@ -7,7 +7,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 
-from chat.models import Assistant, Conversation, Message
+from chat.models import Assistant, Connection, Conversation, Message
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -34,14 +34,18 @@ def session_cookie(user) -> str:
     return f"sessionid={session.session_key}"
 
 
-def bench_assistant(*, remote_id: str, model: str) -> Assistant:
-    """The local assistant every client talks to, already stored on the provider (on the
-    `local` connection, the default)."""
+def bench_assistant(*, model: str) -> Assistant:
+    """The assistant of the page benchmark's conversations (never asked anything)."""
     return Assistant.objects.create(
-        name="Bench assistant",
-        model=model,
-        protocol=Assistant.Protocol.ASSISTANTS,
-        remote_id=remote_id,
+        name="Bench assistant", model=model, protocol=Assistant.Protocol.ASSISTANTS
+    )
+
+
+def emitter_connection(*, name: str, base_url: str) -> Connection:
+    """The connection to the benchmark's stream source (an OpenAI-compatible server that
+    asks for no key), without retries: a failed request shows in the phase's errors."""
+    return Connection.objects.create(
+        name=name, kind=Connection.Kind.OPENAI, base_url=base_url, max_retries=0
     )
 
 

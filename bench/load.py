@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from localai.engine.model import STAMP, reply_text, strip_stamps
+from localai.engine.model import STAMP, strip_stamps
 
 CONNECT_CONCURRENCY = 64  # Twisted's listen backlog is 50: do not flood it with SYNs
 
@@ -50,8 +50,14 @@ class PhaseResult:
     bad_transcripts: int
     frames: int
     server_cpu_s: float = 0.0
-    provider_cpu_s: float = 0.0
+    provider_cpu_s: float = 0.0  # the stream source's (the emitter's)
     client_cpu_s: float = 0.0
+    protocol: str = ""
+    repetition: int = 0
+    layer: str = "memory"  # the channel layer: "memory", "redis", "redis x2" (two processes)
+    # The phase's schedule: what a path with no cost at all would take, first send to last
+    # token (the last client starts ramp * (K-1)/K after the first).
+    ideal_s: float = 0.0
     saved_ids: list[int] = field(default_factory=list)
     expected_by_id: dict[int, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -59,6 +65,24 @@ class PhaseResult:
     @property
     def deltas_per_s(self) -> float:
         return self.tokens_delivered / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def cpu_per_1000_tokens(self) -> float:
+        """CPU seconds of the site's process(es) per 1,000 delivered tokens."""
+        return self.server_cpu_s * 1000 / self.tokens_delivered if self.tokens_delivered else 0.0
+
+    @property
+    def source_share(self) -> float:
+        """The stream source's CPU, in cores, over the phase."""
+        return self.provider_cpu_s / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def delivery(self) -> float:
+        """Delivered tokens/s over the offered tokens/s (1.0: the path kept the schedule)."""
+        offered = self.clients * self.tokens_per_reply
+        if not offered or not self.ideal_s:
+            return 0.0
+        return (self.tokens_delivered / offered) * min(1.0, self.ideal_s / self.duration_s)
 
     def latency(self, q: float) -> float:
         return percentile(self.latencies_ms, q)
@@ -127,7 +151,7 @@ async def _converse(
 
 
 def message_text(kind: str, clients: int, number: int, tokens: int) -> str:
-    return f"Bench {kind} K={clients} client {number} [[stamp]] [[tokens:{tokens}]]"
+    return f"Bench {kind} K={clients} client {number}"
 
 
 async def stream_phase(
@@ -137,8 +161,8 @@ async def stream_phase(
     tokens: int,
     ramp_s: float,
     token_delay: float,
-    assistant_id: int,
-    remote_assistant_id: str,
+    app_frame: dict,
+    baseline_frame: dict,
 ) -> tuple[list[ClientRun], float]:
     """Every socket sends one message (starts spread evenly over `ramp_s`) and reads the
     reply to its end. Returns the runs and the phase's wall-clock duration."""
@@ -147,16 +171,8 @@ async def stream_phase(
     for number in range(clients):
         text = message_text(target.kind, clients, number, tokens)
         runs.append(ClientRun(text))
-        if target.kind == "app":
-            payload = {
-                "type": "message.send",
-                "conversation_id": None,
-                "assistant_id": assistant_id,
-                "text": text,
-            }
-        else:
-            payload = {"text": text, "assistant_id": remote_assistant_id}
-        frames.append(json.dumps(payload))
+        template = app_frame if target.kind == "app" else baseline_frame
+        frames.append(json.dumps({**template, "text": text}))
     # Bounded: generous for an overloaded server (K * tokens to deliver), never endless.
     limit = ramp_s + tokens * token_delay * 4 + 60 + clients * tokens / 500
     began = time.time() + 0.2
@@ -169,8 +185,9 @@ async def stream_phase(
     return runs, time.time() - began
 
 
-def analyse(kind: str, runs: list[ClientRun], tokens: int) -> PhaseResult:
-    """Latency per token, time to first token, tokens delivered, lost and broken replies."""
+def analyse(kind: str, runs: list[ClientRun], tokens: int, expected: str) -> PhaseResult:
+    """Latency per token, time to first token, tokens delivered, lost and broken replies;
+    `expected` is every reply's text without its stamps."""
     latencies: list[float] = []
     first_tokens: list[float] = []
     delivered = completed = errors = lost = bad = frame_count = 0
@@ -180,7 +197,6 @@ def analyse(kind: str, runs: list[ClientRun], tokens: int) -> PhaseResult:
     expected_by_id: dict[int, str] = {}
     failures: list[str] = []
     for run in runs:
-        expected = reply_text(run.text)
         shown = ""
         done = None
         failure = run.failure

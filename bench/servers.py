@@ -1,6 +1,7 @@
 """Daphne subprocesses on loopback, and what /proc says about them (memory, CPU)."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,23 +19,22 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m daphne` serving the whole site; `env` decides what it does."""
+    """`python -m daphne` serving the whole site; `env` decides what it does, `root` which
+    checkout of it (another one for the code before a change, as --before asks)."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, root: Path = ROOT):
         self.name = name
         self.port = free_port()
+        self.root = root
         self.env = {**env, "PORT": str(self.port)}
+        if root != ROOT:
+            self.env["PYTHONPATH"] = str(root)
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def start(self, timeout: float = 60.0) -> "Server":
-        self.log = open(self.log_path, "wb")
+    def command(self) -> list[str]:
         # -v 0: no access log; errors still reach the log through Django's LOGGING.
-        command = [
+        return [
             sys.executable,
             "-m",
             "daphne",
@@ -44,10 +44,18 @@ class Server:
             "127.0.0.1",
             "-p",
             str(self.port),
+            "assistants_site.asgi:application",
         ]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self, timeout: float = 60.0) -> "Server":
+        self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [*command, "assistants_site.asgi:application"],
-            cwd=ROOT,
+            self.command(),
+            cwd=self.root,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -89,3 +97,56 @@ class Server:
         # utime and stime are fields 14 and 15; the command name (field 2) may hold spaces.
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class EmitterServer(Server):
+    """The stream source (bench/emitter.py) in a process of its own."""
+
+    def __init__(self, log_dir: Path, *, tokens: int, delay: float):
+        super().__init__("emitter", dict(os.environ), log_dir)
+        self.tokens, self.delay = tokens, delay
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "bench.emitter",
+            "--port",
+            str(self.port),
+            "--tokens",
+            str(self.tokens),
+            "--delay",
+            str(self.delay),
+        ]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+
+class RedisServer(Server):
+    """A throw-away redis-server on loopback (no persistence), for the channel-layer rows."""
+
+    def __init__(self, log_dir: Path):
+        super().__init__("redis", dict(os.environ), log_dir)
+
+    def command(self) -> list[str]:
+        return [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None

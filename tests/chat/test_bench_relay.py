@@ -19,6 +19,7 @@ def test_the_relay_is_not_mounted_unless_enabled():
 
 # Channels closes stale database connections around each consumer message, even here.
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("local_connection")
 async def test_the_relay_streams_every_delta_of_the_provider(local_provider_url):
     client = openai.AsyncOpenAI(base_url=local_provider_url, api_key="local-dev-key")
     assistant = await client.beta.assistants.create(model="local-echo-1", name="Relay")
