@@ -25,4 +25,11 @@ def assistants_usable(*, user, assistants: QuerySet | None = None) -> QuerySet:
 def assistant_usable(*, user, assistant: Assistant | None) -> bool:
     if assistant is None or not assistant.is_active:
         return False
+    if Assistant.access.is_cached(assistant):
+        # Read with the assistant (select_related("access")): open to everyone needs no
+        # query, which is most assistants, at every turn.
+        access = getattr(assistant, "access", None)
+        if access is None or access.everyone:
+            return True
+        return access.groups.filter(pk__in=user.groups.values("pk")).exists()
     return assistants_usable(user=user).filter(pk=assistant.pk).exists()

@@ -56,30 +56,43 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
     return title[:TITLE_MAX_CHARS]
 
 
-async def conversation_title_generate(*, conversation: Conversation, reply: Message) -> None:
+async def conversation_title_generate(
+    *,
+    conversation: Conversation,
+    reply: Message,
+    first_reply: bool | None = None,
+    question: str = "",
+) -> None:
     """After a reply ends: refreshes the sidebar fields of `conversation` (the user may have
     renamed or pinned it while the reply streamed), and gives a conversation whose first
-    reply just completed a title from that exchange, unless the user chose one."""
+    reply just completed a title from that exchange, unless the user chose one.
+    `first_reply`: whether it is that reply, when the caller knows (None: read it here), and
+    `question` the message it answers."""
     fresh = await Conversation.objects.filter(pk=conversation.pk).afirst()
     if fresh is None:
         return
     conversation.title = fresh.title
     conversation.title_is_custom = fresh.title_is_custom
     conversation.pinned_at = fresh.pinned_at
-    if fresh.title_is_custom or reply.status != Message.Status.COMPLETE:
+    if fresh.title_is_custom or reply.status != Message.Status.COMPLETE or first_reply is False:
         return
+    if first_reply and question:
+        return await _title_from(conversation, question=question, answer=reply.content)
     first_exchange = [
-        m async for m in Message.objects.filter(conversation_id=conversation.pk).order_by("id")[:3]
+        m async for m in Message.objects.filter(conversation_id=conversation.pk).order_by("id")[:2]
     ]
-    if [m.role for m in first_exchange[:2]] != ["user", "assistant"] or (
+    if [m.role for m in first_exchange] != ["user", "assistant"] or (
         first_exchange[1].pk != reply.pk
     ):
         return  # not the first reply
-    question = first_exchange[0].content
+    await _title_from(conversation, question=first_exchange[0].content, answer=reply.content)
+
+
+async def _title_from(conversation: Conversation, *, question: str, answer: str) -> None:
     title = ""
     if conversation.assistant is not None:
         title = await title_generate(
-            assistant=conversation.assistant, question=question, answer=reply.content
+            assistant=conversation.assistant, question=question, answer=answer
         )
     title = title or conversation_title_from(question) or conversation.title
     if title == conversation.title:

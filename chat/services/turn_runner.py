@@ -36,7 +36,13 @@ from chat.agents.events import (
 )
 from chat.agents.history import HistoryMessage
 from chat.models import Conversation, Message, Upload
-from chat.presenters import amessage_payload, conversation_payload, output_file_payload
+from chat.presenters import (
+    amessage_payload,
+    conversation_payload,
+    message_payload,
+    messages_without_files,
+    output_file_payload,
+)
 from organisation.services.usage import ausage_finish
 from toolservers.toolbox import turn_toolbox
 
@@ -66,6 +72,9 @@ class TurnRunner:
         self.reply: Message = start.reply
         self.text: str = start.user_message.content
         self.user_message_id: int = start.user_message.pk
+        # A new conversation: nothing before this turn, and this reply is its first.
+        self.first_turn: bool = start.conversation_created
+        self.files_saved = 0  # output files copied to the site for this reply
         self.group = conversation_group(self.conversation.pk)
         self.layer = get_channel_layer()
         self.content = ""
@@ -185,6 +194,8 @@ class TurnRunner:
     async def _history(self) -> list[HistoryMessage]:
         """The messages before this turn's, for a thread the site holds: what the transcript
         shows now, so a regenerate or an edit sends exactly the messages that remain."""
+        if self.first_turn:
+            return []
         messages = Message.objects.filter(
             conversation_id=self.conversation.pk, pk__lt=self.user_message_id
         ).order_by("pk")
@@ -355,6 +366,7 @@ class TurnRunner:
             )
             await self._delta_arrived()
             return
+        self.files_saved += 1
         step = self._step_of(produced)
         if step is not None:
             step["details"] = {
@@ -488,9 +500,15 @@ class TurnRunner:
                 ),
                 what=f"touch conversation {self.conversation.pk}",
             )
-            payload = await adatabase_retrying(
-                lambda: amessage_payload(reply), what=f"present reply {reply.pk}"
-            )
+            if self.files_saved or self.citations:
+                payload = await adatabase_retrying(
+                    lambda: amessage_payload(reply), what=f"present reply {reply.pk}"
+                )
+            else:
+                # Nothing to read: the reply has no files (this runner made none) and cites
+                # nothing. Two queries fewer at the end of most replies.
+                messages_without_files([reply])
+                payload = message_payload(reply)
         except Exception:
             logger.exception("Could not present the end of reply %s", reply.pk)
             return
@@ -511,7 +529,12 @@ class TurnRunner:
                 },
             )
         try:
-            await conversation_title_generate(conversation=self.conversation, reply=reply)
+            await conversation_title_generate(
+                conversation=self.conversation,
+                reply=reply,
+                first_reply=True if self.first_turn else None,
+                question=self.text,
+            )
         except Exception:
             logger.exception("Could not title conversation %s", self.conversation.pk)
         await publish(

@@ -27,7 +27,12 @@ from django.utils import timezone
 
 from chat.ids import id_in_range
 from chat.models import Assistant, Conversation, Message
-from chat.presenters import conversation_payload, message_payload, message_prefetch
+from chat.presenters import (
+    conversation_payload,
+    message_payload,
+    message_prefetch,
+    messages_without_files,
+)
 from organisation.services.admission import turn_admit
 
 from .conversations import conversation_title_from
@@ -274,7 +279,7 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
         created = conversation_id is None
         if created:
             try:
-                assistant = Assistant.objects.select_related("connection").get(
+                assistant = Assistant.objects.select_related("connection", "access").get(
                     pk=assistant_id, is_active=True
                 )
             except (Assistant.DoesNotExist, ValueError, TypeError):
@@ -284,9 +289,9 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
             )
         else:
             try:
-                conversation = Conversation.objects.select_related("assistant__connection").get(
-                    pk=conversation_id, owner=user
-                )
+                conversation = Conversation.objects.select_related(
+                    "assistant__connection", "assistant__access"
+                ).get(pk=conversation_id, owner=user)
             except (Conversation.DoesNotExist, ValueError, TypeError):
                 raise TurnRefused("not_found", "This conversation does not exist.") from None
             if conversation.assistant is None or not conversation.assistant.is_active:
@@ -304,9 +309,12 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
             conversation.save(update_fields=["title"])
         reply = _new_reply(conversation)
         turn_admit(user=user, conversation=conversation, reply=reply, text=text, created=created)
-        _touch(conversation)
-        # turn_launch presents both from async code, where no query may run.
-        message_prefetch([user_message, reply])
+        if not created:
+            _touch(conversation)  # a new one was just written with this time
+        # turn_launch presents both from async code, where no query may run. A reply just
+        # made has no files, nor has a message sent without attachments: no query for them.
+        message_prefetch([user_message] if upload_ids else [])
+        messages_without_files([reply] if upload_ids else [user_message, reply])
     return TurnStart(conversation, user_message, reply, created)
 
 

@@ -12,6 +12,7 @@ checked while a reply streams: a reply once started is never cut.
 """
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from chat.agents.history import estimated_tokens
 from chat.models import Conversation, Message
@@ -35,8 +36,10 @@ def turn_admit(
         estimated_tokens(assistant.instructions) if assistant.instructions else 0
     )
     now = clock.now()
-    # Serialises this user's admissions across processes until the turn's transaction ends.
-    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+    if connection.features.has_select_for_update:
+        # Serialises this user's admissions across processes until the turn's transaction
+        # ends (SQLite has no row locks: its one writer at a time does the same).
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
     limits = limits_for(user=user)
     reservation = estimate
     if limits.daily is not None or limits.monthly is not None:
