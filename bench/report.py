@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .browser_pages import BrowserPageResult
 from .load import PhaseResult
+from .method import CHANGES, LIMITS, METHOD
 from .pages import PageResult
 from .streaming_report import (
     before_after_table,
@@ -207,6 +208,7 @@ def render(report: Report) -> str:
         f"- Load while measuring: load average {c['load_before']} before, {c['load_after']} after. "
         f"CPU used by other processes during the run: {c['others'] or 'none'}.",
         "",
+        METHOD,
     ]
     for protocol in sorted({p.protocol for p in report.phases}):
         lines += [f"### Streaming: {protocol}", "", streaming_table(report.phases, protocol)]
@@ -218,16 +220,14 @@ def render(report: Report) -> str:
         "",
         layers_table(report.layers) if report.layers else "(not measured: no redis-server)\n",
     ]
+    lines += [CHANGES]
     if report.before_after:
-        lines += [
-            "### Before -> after the profile-led changes (same run)",
-            "",
-            before_after_table(report.before_after, c["before"]),
-        ]
+        lines += [before_after_table(report.before_after, c["before"])]
     lines += [
         "### Targets",
         "",
         targets_table(report),
+        LIMITS,
         "### Memory",
         "",
         memory_table(report) if report.idle else "(not measured)\n",
