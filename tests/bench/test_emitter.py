@@ -1,7 +1,6 @@
 """The benchmark's stream source (bench/emitter.py) speaks each protocol as the openai SDK
 reads it, paced and stamped; the baseline relay and the site's agents stream from it."""
 
-import itertools
 import subprocess
 import sys
 import time
@@ -55,19 +54,23 @@ def client(emitter_url):
     return openai.OpenAI(base_url=emitter_url, api_key="x", max_retries=0)
 
 
-def _stamped(deltas: list[str]) -> None:
-    """Every delta is one token and its emission stamp, about DELAY apart, in order."""
+def _stamped(deltas: list[str], asked_at: float) -> None:
+    """Every delta is one token and its emission stamp, in order, and paced: token i is never
+    written before DELAY x (i + 1) after the request (a late pacer catches up, never runs
+    ahead)."""
     assert strip_stamps("".join(deltas)) == text_of(TOKENS)
     stamps = [float(STAMP.search(delta)["time"]) for delta in deltas]
     assert len(stamps) == TOKENS
-    gaps = [b - a for a, b in itertools.pairwise(stamps)]
-    assert min(gaps) > DELAY * 0.5
-    assert abs(time.time() - stamps[-1]) < 5
+    assert stamps == sorted(stamps)
+    early = [i for i, stamp in enumerate(stamps) if stamp < asked_at + DELAY * (i + 1) - 0.002]
+    assert early == []
+    assert time.time() - stamps[-1] < 5
 
 
 def test_an_assistants_run_streams_every_token_then_completes(client):
     thread = client.beta.threads.create()
     client.beta.threads.messages.create(thread.id, role="user", content="Hello")
+    asked_at = time.time()
     with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id="asst_x") as stream:
         deltas = [
             event.data.delta.content[0].text.value
@@ -75,7 +78,7 @@ def test_an_assistants_run_streams_every_token_then_completes(client):
             if event.event == "thread.message.delta"
         ]
         run = stream.get_final_run()
-    _stamped(deltas)
+    _stamped(deltas, asked_at)
     assert run.status == "completed"
     assert run.usage.completion_tokens == TOKENS
     assert strip_stamps(stream.get_final_messages()[0].content[0].text.value) == text_of(TOKENS)
@@ -83,16 +86,18 @@ def test_an_assistants_run_streams_every_token_then_completes(client):
 
 def test_a_response_streams_in_a_conversation_then_completes(client):
     conversation = client.conversations.create()
+    asked_at = time.time()
     with client.responses.stream(model="m", input="Hello", conversation=conversation.id) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
-    _stamped(deltas)
+    _stamped(deltas, asked_at)
     assert final.status == "completed"
     assert strip_stamps(final.output_text) == text_of(TOKENS)
     assert final.conversation.id == conversation.id
 
 
 def test_a_chat_completion_streams_then_reports_usage(client):
+    asked_at = time.time()
     chunks = list(
         client.chat.completions.create(
             model="m",
@@ -102,7 +107,8 @@ def test_a_chat_completion_streams_then_reports_usage(client):
         )
     )
     _stamped(
-        [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+        [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content],
+        asked_at,
     )
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert chunks[-1].usage.completion_tokens == TOKENS
@@ -129,6 +135,7 @@ def emitter_connection(emitter_url):
 async def test_the_relay_sends_every_delta_as_it_arrives(protocol, emitter_connection):
     socket = WebsocketCommunicator(BaselineRelayConsumer.as_asgi(), "/ws/bench/relay/")
     assert (await socket.connect())[0]
+    asked_at = time.time()
     await socket.send_json_to(
         {
             "text": "Relay me",
@@ -143,7 +150,7 @@ async def test_the_relay_sends_every_delta_as_it_arrives(protocol, emitter_conne
         assert frame["offset"] == sum(len(d) for d in deltas)
         deltas.append(frame["text"])
     await socket.disconnect()
-    _stamped(deltas)
+    _stamped(deltas, asked_at)
     assert frame == {"type": "message.done", "status": "complete", "content": "".join(deltas)}
 
 
@@ -159,6 +166,7 @@ async def test_the_sites_agents_read_its_streams(protocol, emitter_connection):
         model="m",
         remote_id="asst_x" if protocol == "assistants" else "",
     )
+    asked_at = time.time()
     events = [item.event async for item in assistant_agent(assistant).invoke_stream("Hello")]
-    _stamped([e.text for e in events if isinstance(e, TextDelta)])
+    _stamped([e.text for e in events if isinstance(e, TextDelta)], asked_at)
     assert isinstance(events[-1], Completed)
