@@ -40,10 +40,9 @@ RESPONSES_ENDINGS = {
 _connections: dict[str, Connection] = {}
 
 
-@database_sync_to_async
-def _connection(name: str) -> Connection:
+async def _connection(name: str) -> Connection:
     if name not in _connections:
-        _connections[name] = Connection.objects.get(name=name)
+        _connections[name] = await database_sync_to_async(Connection.objects.get)(name=name)
     return _connections[name]
 
 
