@@ -204,6 +204,13 @@ class ResilientLoopLayer(RedisPubSubLoopLayer):
         shard = self._get_shard(group_channel)
         await shard.publish(group_channel, self.channel_layer.serialize(message), commands)
 
+    def receive_nowait(self, channel: str) -> dict | None:
+        """The next message already waiting on `channel` in this process, or None."""
+        queue = self.channels.get(channel)
+        if queue is None or queue.empty():
+            return None
+        return self.channel_layer.deserialize(queue.get_nowait())
+
     def resync(self) -> None:
         """A `chat.resync` message on every channel of this process."""
         data = self.channel_layer.serialize(RESYNC)
@@ -216,6 +223,12 @@ class RedisPubSubChannelLayer(StockRedisPubSubChannelLayer):
         """`group_send`, with `commands` (tuples of arguments) run just before its PUBLISH, in
         one round trip, on the group's shard."""
         await self._get_layer().group_send_with(group, message, commands)
+
+    def receive_nowait(self, channel: str) -> dict | None:
+        """What the consumer relays in one go with the message it was woken for
+        (ChatConsumer.dispatch), as with the in-memory layer: under load a socket's frames
+        arrive faster than one trip around the event loop each."""
+        return self._get_layer().receive_nowait(channel)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()
