@@ -239,11 +239,18 @@ class TurnRunner:
     # --- Relaying -------------------------------------------------------------------------
 
     async def _delta_arrived(self) -> None:
-        now = self.loop.time()
-        interval = settings.CHAT_BROADCAST_INTERVAL
-        due = max(self.last_broadcast + interval, self.fanout_down_until)
-        if now >= due:
-            await self._broadcast()
+        due = self._next_broadcast_at()
+        if self.streamed is not None and self.flush_task and not self.flush_task.done():
+            pass  # a publish is under way: what arrives meanwhile goes right after it
+        elif self.loop.time() >= due:
+            if self.streamed is None:
+                await self._broadcast()  # the in-memory layer: a publish never waits
+            else:
+                # Redis: a publish is a round trip, which under load takes tens of ms. Awaited
+                # here, it held the stream up (deltas 20 ms apart were read once per publish,
+                # and the reply fell behind its source by a second); in a task of its own,
+                # the stream is read on and what arrives meanwhile goes in the next frame.
+                self.flush_task = asyncio.create_task(self._broadcast_then_follow())
         elif self.flush_timer is None:
             # Deltas closer together than the interval wait for this one flush.
             self.flush_timer = self.loop.call_at(due, self._flush_later)
@@ -251,9 +258,18 @@ class TurnRunner:
         # never awaited here: the relay does not wait for the database.
         self.progress.note(self.reply.pk, self.content)
 
+    def _next_broadcast_at(self) -> float:
+        return max(self.last_broadcast + settings.CHAT_BROADCAST_INTERVAL, self.fanout_down_until)
+
     def _flush_later(self) -> None:
         self.flush_timer = None
-        self.flush_task = asyncio.create_task(self._broadcast())
+        self.flush_task = asyncio.create_task(self._broadcast_then_follow())
+
+    async def _broadcast_then_follow(self) -> None:
+        await self._broadcast()
+        # Text that arrived during the publish follows it, as soon as the interval allows.
+        if self.sent < len(self.content) and self.flush_timer is None:
+            self.flush_timer = self.loop.call_at(self._next_broadcast_at(), self._flush_later)
 
     async def _broadcast(self) -> None:
         # The lock keeps frames in offset order even when a timer flush and an inline send
