@@ -6,7 +6,7 @@ Every function takes the user it reads for, so nothing here can leak another use
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from organisation.access import assistants_usable
 
@@ -109,11 +109,23 @@ def message_window(
     if before is not None:
         messages = messages.filter(id__lt=before)
     # One row more than asked tells whether older ones exist, without a COUNT.
-    rows = list(messages.order_by("-id").prefetch_related("uploads", "output_files")[: limit + 1])
+    rows = list(messages.order_by("-id")[: limit + 1])
     has_older = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
+    _load_files(rows)
     return MessageWindow(messages=rows, has_older=has_older)
+
+
+def _load_files(messages: list[Message]) -> None:
+    """Reads the window's attachments (user messages) and output files (replies) into
+    lists, `loaded_uploads` and `loaded_output_files`, which chat.presenters prefers to
+    the related managers. Into lists (`to_attr`), not the prefetch cache: filling the cache
+    builds a filtered queryset per message, which cost more than both queries together."""
+    user = [m for m in messages if m.role == Message.Role.USER]
+    replies = [m for m in messages if m.role != Message.Role.USER]
+    prefetch_related_objects(user, Prefetch("uploads", to_attr="loaded_uploads"))
+    prefetch_related_objects(replies, Prefetch("output_files", to_attr="loaded_output_files"))
 
 
 def message_list(*, conversation: Conversation) -> list[Message]:
