@@ -27,6 +27,18 @@ class ConversationPage:
 # the rest where their activity puts them in the listing.
 PINNED_LIMIT = 100
 
+# What a sidebar row shows (chat.presenters.conversation_payload). The rest of the row, and
+# the assistant's instructions, tools and JSON fields, cost more to decode than to query.
+SIDEBAR_FIELDS = (
+    "id",
+    "title",
+    "created_at",
+    "updated_at",
+    "pinned_at",
+    "assistant__id",
+    "assistant__name",
+)
+
 
 def _matching(conversations: QuerySet, query: str) -> QuerySet:
     query = query.strip()
@@ -49,7 +61,11 @@ def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) ->
         )
     # Same order as the sidebar_idx index (owner, -updated_at, -id): a keyset page is one
     # index range scan, however deep the user scrolls.
-    return conversations.select_related("assistant").order_by("-updated_at", "-id")
+    return (
+        conversations.select_related("assistant")
+        .only(*SIDEBAR_FIELDS)
+        .order_by("-updated_at", "-id")
+    )
 
 
 def conversation_list(
@@ -81,6 +97,7 @@ def conversation_list_pinned(*, user, query: str = "") -> list[Conversation]:
     return list(
         _matching(conversations, query)
         .select_related("assistant")
+        .only(*SIDEBAR_FIELDS)
         .order_by("-pinned_at", "-id")[:PINNED_LIMIT]
     )
 
