@@ -12,11 +12,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.services.drain import drain_on_sigterm  # noqa: E402
 
+from .static_files import StaticFilesApp  # noqa: E402
 from .websocket_server import install as install_websocket_bounds  # noqa: E402
 
 install_websocket_bounds()
@@ -24,7 +24,7 @@ install_websocket_bounds()
 if settings.SERVE_STATIC:
     # Serves /static/ from the app folders with no collectstatic step; a deployment behind a
     # web server or CDN switches it off.
-    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+    django_asgi_app = StaticFilesApp(django_asgi_app)
 
 # Under Daphne, SIGTERM (a deploy) lets the replies in flight finish first (see drain.py).
 drain_on_sigterm()

@@ -97,13 +97,24 @@ def message_payload(
         "status": message.status,
         "error": message.error,
         "tool_steps": message.tool_steps,
-        "attachments": [upload_payload(u) for u in message.uploads.all()] if is_user else [],
+        "attachments": [upload_payload(u) for u in _attachments(message)] if is_user else [],
         "citations": [citation_payload(c, uploads_by_file_id or {}) for c in message.citations],
-        "files": [] if is_user else [output_file_payload(f) for f in message.output_files.all()],
+        "files": [] if is_user else [output_file_payload(f) for f in _output_files(message)],
         "model": message.model,
         "usage": _usage_payload(message),
         "created_at": message.created_at.isoformat(),
     }
+
+
+def _attachments(message: Message):
+    # chat.selectors.message_window reads them into a list for the whole window.
+    loaded = getattr(message, "loaded_uploads", None)
+    return message.uploads.all() if loaded is None else loaded
+
+
+def _output_files(message: Message):
+    loaded = getattr(message, "loaded_output_files", None)
+    return message.output_files.all() if loaded is None else loaded
 
 
 def _usage_payload(message: Message) -> dict | None:

@@ -6,7 +6,7 @@ Every function takes the user it reads for, so nothing here can leak another use
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from organisation.access import assistants_usable
 
@@ -26,6 +26,18 @@ class ConversationPage:
 # Pins are a handful by nature; a user with more sees the most recently pinned ones on top and
 # the rest where their activity puts them in the listing.
 PINNED_LIMIT = 100
+
+# What a sidebar row shows (chat.presenters.conversation_payload). The rest of the row, and
+# the assistant's instructions, tools and JSON fields, cost more to decode than to query.
+SIDEBAR_FIELDS = (
+    "id",
+    "title",
+    "created_at",
+    "updated_at",
+    "pinned_at",
+    "assistant__id",
+    "assistant__name",
+)
 
 
 def _matching(conversations: QuerySet, query: str) -> QuerySet:
@@ -49,7 +61,11 @@ def _sidebar_queryset(*, user, query: str = "", before: Cursor | None = None) ->
         )
     # Same order as the sidebar_idx index (owner, -updated_at, -id): a keyset page is one
     # index range scan, however deep the user scrolls.
-    return conversations.select_related("assistant").order_by("-updated_at", "-id")
+    return (
+        conversations.select_related("assistant")
+        .only(*SIDEBAR_FIELDS)
+        .order_by("-updated_at", "-id")
+    )
 
 
 def conversation_list(
@@ -81,6 +97,7 @@ def conversation_list_pinned(*, user, query: str = "") -> list[Conversation]:
     return list(
         _matching(conversations, query)
         .select_related("assistant")
+        .only(*SIDEBAR_FIELDS)
         .order_by("-pinned_at", "-id")[:PINNED_LIMIT]
     )
 
@@ -109,11 +126,23 @@ def message_window(
     if before is not None:
         messages = messages.filter(id__lt=before)
     # One row more than asked tells whether older ones exist, without a COUNT.
-    rows = list(messages.order_by("-id").prefetch_related("uploads", "output_files")[: limit + 1])
+    rows = list(messages.order_by("-id")[: limit + 1])
     has_older = len(rows) > limit
     rows = rows[:limit]
     rows.reverse()
+    _load_files(rows)
     return MessageWindow(messages=rows, has_older=has_older)
+
+
+def _load_files(messages: list[Message]) -> None:
+    """Reads the window's attachments (user messages) and output files (replies) into
+    lists, `loaded_uploads` and `loaded_output_files`, which chat.presenters prefers to
+    the related managers. Into lists (`to_attr`), not the prefetch cache: filling the cache
+    builds a filtered queryset per message, which cost more than both queries together."""
+    user = [m for m in messages if m.role == Message.Role.USER]
+    replies = [m for m in messages if m.role != Message.Role.USER]
+    prefetch_related_objects(user, Prefetch("uploads", to_attr="loaded_uploads"))
+    prefetch_related_objects(replies, Prefetch("output_files", to_attr="loaded_output_files"))
 
 
 def message_list(*, conversation: Conversation) -> list[Message]:

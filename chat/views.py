@@ -137,28 +137,36 @@ def _chat_page(request: HttpRequest, conversation: Conversation | None) -> HttpR
         if conversation
         else selectors.MessageWindow(messages=[], has_older=False)
     )
+    assistants = [
+        {
+            "id": a.pk,
+            "name": a.name,
+            "description": a.description,
+            "icon": a.icon,
+            "starter_prompts": a.starter_prompts,
+            # The composer warns when files go to an assistant that cannot read them.
+            "file_search": a.file_search,
+            "code_interpreter": a.code_interpreter,
+        }
+        for a in selectors.assistant_list_active(user=request.user)
+    ]
+    # The picker lists exactly the assistants the user may use: the access check of the
+    # conversation's assistant reads it there instead of asking the database again.
+    refusal = composer_refusal(
+        user=request.user,
+        conversation=conversation,
+        usable_ids={a["id"] for a in assistants},
+    )
     data = {
         "user": {"username": request.user.get_username()},
-        "assistants": [
-            {
-                "id": a.pk,
-                "name": a.name,
-                "description": a.description,
-                "icon": a.icon,
-                "starter_prompts": a.starter_prompts,
-                # The composer warns when files go to an assistant that cannot read them.
-                "file_search": a.file_search,
-                "code_interpreter": a.code_interpreter,
-            }
-            for a in selectors.assistant_list_active(user=request.user)
-        ],
+        "assistants": assistants,
         **_sidebar_page_payload(page, pinned),
         "conversation": conversation_payload(conversation) if conversation else None,
         "messages": message_payloads(window.messages),
         "has_older": window.has_older,
         "max_message_chars": settings.CHAT_MAX_MESSAGE_CHARS,
         # Why the composer cannot send now (an assistant the user lost, a spent budget).
-        "composer_refusal": composer_refusal(user=request.user, conversation=conversation),
+        "composer_refusal": refusal,
         "uploads": {
             "max_bytes": settings.CHAT_UPLOAD_MAX_BYTES,
             "extensions": list(settings.CHAT_UPLOAD_EXTENSIONS),

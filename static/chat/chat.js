@@ -166,5 +166,7 @@ renderCapabilities();
 renderHeader();
 restoreDraft();
 updateComposer();
-socket.connect();
 focusComposer();
+// After the first frame: the socket's snapshot, and what it may paint, wait until the
+// page's own messages are on the screen (requestAnimationFrame runs before that paint).
+requestAnimationFrame(() => setTimeout(() => socket.connect()));

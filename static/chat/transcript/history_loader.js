@@ -19,7 +19,9 @@ export class HistoryLoader {
     this.loading = false;
     this.observer = new IntersectionObserver(
       (entries) => {
-        if (entries.some((entry) => entry.isIntersecting)) this.load();
+        // Checked again: the notice can be stale once the transcript's own older messages
+        // went in above (Transcript.paintUnpainted) and pushed this row far up.
+        if (entries.some((entry) => entry.isIntersecting) && this.nearTop()) this.load();
       },
       { root: this.scroller, rootMargin: `${PREFETCH_MARGIN_PX}px 0px 0px 0px` },
     );
@@ -42,6 +44,12 @@ export class HistoryLoader {
     const transcript = this.transcript;
     const conversationId = this.conversationId();
     const first = transcript.messages.find((m) => m.id !== null);
+    if (transcript.unpainted.length) {
+      // The page's own older messages come first, then the server's if still near the top.
+      transcript.paintUnpainted();
+      if (this.nearTop()) this.load();
+      return;
+    }
     if (this.loading || !transcript.hasOlder || conversationId === null || !first) return;
     this.loading = true;
     const generation = transcript.generation;

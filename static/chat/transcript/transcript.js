@@ -11,6 +11,11 @@ import { ACTIVE, copyText, createMessageElement, renderMessage } from "./message
 // Within this many pixels of the bottom counts as "following the stream".
 const STICK_THRESHOLD_PX = 48;
 
+// setMessages paints this many of the latest messages (more than a screen holds) at once
+// and the rest of the window after the first frame: a long conversation is readable at
+// its end without waiting for the markdown and layout of fifty messages.
+const FIRST_PAINT_MESSAGES = 12;
+
 /** Length in Unicode code points: the server's offsets count Python characters, not UTF-16 units. */
 export function codePointLength(text) {
   let n = 0;
@@ -59,6 +64,8 @@ export class Transcript {
     this.hasOlder = false;
     /** Changes whenever the list is replaced, so a fetch of older messages can tell it is stale. */
     this.generation = 0;
+    /** Messages given to setMessages that are not painted yet (before the first shown). */
+    this.unpainted = [];
 
     this.scroller.addEventListener("scroll", () => {
       repositionCitation();
@@ -125,13 +132,31 @@ export class Transcript {
     this.list.replaceChildren();
     this.hasOlder = hasOlder;
     this.generation += 1;
-    for (const message of messages) this.append(message, String(message.id));
+    // A reader kept at a place of their own sees all of them at once.
+    const later = keepAt === null ? Math.max(0, messages.length - FIRST_PAINT_MESSAGES) : 0;
+    this.unpainted = messages.slice(0, later);
+    for (const message of messages.slice(later)) this.append(message, String(message.id));
     if (keepAt === null) {
       this.stick = true;
     } else {
       this.scroller.scrollTop = keepAt;
     }
     this.afterStructureChange();
+    if (this.unpainted.length) {
+      const generation = this.generation;
+      // After the frame that shows the end: requestAnimationFrame runs before its paint.
+      requestAnimationFrame(() => setTimeout(() => {
+        if (generation === this.generation) this.paintUnpainted();
+      }));
+    }
+  }
+
+  /** Paints what setMessages left for later, above the messages shown (the reader's place kept). */
+  paintUnpainted() {
+    const messages = this.unpainted;
+    if (!messages.length) return;
+    this.unpainted = [];
+    this.prependOlder(messages, { hasOlder: this.hasOlder });
   }
 
   /**
@@ -141,6 +166,7 @@ export class Transcript {
    * snapshot does not reach back to them (a long gap while offline), when it replaces all.
    */
   mergeSnapshot(messages, { hasOlder = false } = {}) {
+    this.paintUnpainted();
     const first = messages[0];
     const reachesBack = !hasOlder || (first !== undefined && this.byKey.has(String(first.id)));
     if (!first || !reachesBack) {
@@ -199,6 +225,7 @@ export class Transcript {
    * the reader is looking at stays where it is on the screen.
    */
   prependOlder(messages, { hasOlder }) {
+    this.paintUnpainted();
     const fresh = messages.filter((m) => !this.byKey.has(String(m.id)));
     const { scrollTop, scrollHeight } = this.scroller;
     const entries = fresh.map((message) => this.build(message, String(message.id)));
