@@ -207,6 +207,19 @@ class StreamingBench:
                 found[(protocol, kind)] = {"k": low, "above": high, "steps": steps}
         return found
 
+    async def interleaved(self, pair, protocol: str, k: int) -> list[PhaseResult]:
+        """The site on two sets of processes, `pair` = ((layer, servers), (layer, servers)),
+        `repeats` times, the order alternating."""
+        phases = []
+        for repetition in range(self.args.repeats):
+            for layer, servers in pair if repetition % 2 == 0 else pair[::-1]:
+                phases.append(
+                    await self.phase(
+                        "app", protocol, k, servers=servers, layer=layer, repetition=repetition
+                    )
+                )
+        return phases
+
     async def layers(self) -> list[PhaseResult]:
         """The in-memory layer against Redis (one process each) at K=layer_k, and one Redis
         process against two at K=two_k; `repeats` times, interleaved."""
@@ -215,56 +228,23 @@ class StreamingBench:
         phases = []
         one, every = self.paths.redis[:1], self.paths.redis
         for protocol in self.args.protocols:
-            for repetition in range(self.args.repeats):
-                pair = [("memory", self.paths.app), ("redis", one)]
-                for layer, servers in pair if repetition % 2 == 0 else pair[::-1]:
-                    phases.append(
-                        await self.phase(
-                            "app",
-                            protocol,
-                            self.args.layer_k,
-                            servers=servers,
-                            layer=layer,
-                            repetition=repetition,
-                        )
-                    )
+            pair = (("memory", self.paths.app), ("redis", one))
+            phases += await self.interleaved(pair, protocol, self.args.layer_k)
         if len(every) > 1:
-            protocol = self.args.protocols[-1]
-            for repetition in range(self.args.repeats):
-                pair = [("redis", one), ("redis x2", every)]
-                for layer, servers in pair if repetition % 2 == 0 else pair[::-1]:
-                    result = await self.phase(
-                        "app",
-                        protocol,
-                        self.args.two_k,
-                        servers=servers,
-                        layer=layer,
-                        repetition=repetition,
-                    )
-                    result.layer = f"{layer} K={self.args.two_k}"
-                    phases.append(result)
+            k = self.args.two_k
+            pair = ((f"redis K={k}", one), (f"redis x2 K={k}", every))
+            phases += await self.interleaved(pair, self.args.protocols[-1], k)
         return phases
 
     async def before_after(self) -> list[PhaseResult]:
         """The code before the change (--before) against the current code, both with the
-        in-memory layer, at TARGET K, interleaved: the profile-led changes' effect."""
+        in-memory layer, at `before_k`, interleaved: the profile-led changes' effect."""
         if not self.paths.before:
             return []
         phases = []
         for protocol in self.args.protocols:
-            for repetition in range(self.args.repeats):
-                pair = [("before", self.paths.before), ("after", self.paths.app)]
-                for layer, servers in pair if repetition % 2 == 0 else pair[::-1]:
-                    phases.append(
-                        await self.phase(
-                            "app",
-                            protocol,
-                            self.args.before_k,
-                            servers=servers,
-                            layer=layer,
-                            repetition=repetition,
-                        )
-                    )
+            pair = (("before", self.paths.before), ("after", self.paths.app))
+            phases += await self.interleaved(pair, protocol, self.args.before_k)
         return phases
 
 
