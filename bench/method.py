@@ -74,20 +74,27 @@ baseline's 17 ms for a whole turn, most of it in the database thread:
 LIMITS = """\
 ### What limits each figure
 
-- **CPU per token** is per-turn work spread over the reply's tokens. At 100 tokens per
-  reply the site's own per-turn work (the conversation and both messages saved first, the
-  access and quota checks, the progress saves, the end of the reply, the title request
-  that the baseline does not make) is about 22 ms against a whole baseline turn's 14-17 ms,
-  while per token the two paths cost about the same: at K=30 with 300 tokens per reply the
-  ratio was 1.14x (0.800 against 0.701 s per 1,000 tokens), with 100 tokens 1.4-1.6x.
+- **CPU per token** is per-turn work spread over the reply's tokens, plus what a saturated
+  process does with its backlog. Per turn the site saves the conversation and both
+  messages first, checks access and quota, saves progress, ends the reply and asks the
+  provider for a title, all of which the baseline skips: about 22 ms of CPU at 10 tokens per
+  reply (profiled), against a whole baseline turn's 14-17 ms. Per token the two cost about
+  the same: at K=30 with 300 tokens per reply the ratio was 1.14x (0.800 against 0.701 s per
+  1,000 tokens). At K=200 both paths are far past saturation (they deliver 0.2-0.55 of the
+  offer), and the baseline, with nothing else to do, gets cheaper per token as its event
+  loop handles more events per wake-up (0.26-0.40 s per 1,000 tokens, against about 0.7 at
+  K=30), while the site's per-turn work and its database thread stay: the ratio there is
+  the largest.
 - **Latency at low K** (baseline p99 of a few ms): the site's database work runs in one
   thread that shares the GIL with the event loop; a turn starting beside a stream holds it
   for milliseconds at a time, which the baseline never does. p99 ratios there compare a
   few ms with a few ms and move most between repetitions.
-- **Saturation**: on 2 cores, the clients, the emitter, and the site's process share the
-  machine; the baseline itself delivers about 1,300-2,400 tokens/s at most, so from K of
-  about 40-60 (50 tokens/s each) both paths are paced by the cores, latency there is
-  queueing, and the high-K rows compare how much of the two cores each path leaves.
+- **Saturation**: on 2 cores the clients, the emitter and the site's process share the
+  machine; from a few tens of streams at 50 tokens/s each both paths are paced by the cores,
+  latency there is queueing, and the high-K rows compare how much of the two cores each
+  path leaves. The site saturates first because of the per-turn work above.
+- **Redis**: every delta is a PUBLISH (with the SETRANGE that keeps the text, in one
+  pipeline) and comes back through the process's subscription, instead of a queue put.
 - **Two processes** can use at most what the clients and the emitter leave of 2 cores:
   about 1.5 cores for the site, against one core for one process.
 - **The machine is shared**: other sessions' test suites and browsers run beside it; the
