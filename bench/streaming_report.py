@@ -255,13 +255,14 @@ def streaming_targets(report) -> list[tuple[str, bool | None, str]]:
         found.append((name, met if values else None, spread(values)))
     every = [*phases, *report.layers, *report.before_after]
     broken = _broken(every)
-    found.append(
-        (
-            "zero errors, lost or duplicated characters in every row",
-            broken == 0,
-            f"{broken} across {len(every)} phases",
+    if every:
+        found.append(
+            (
+                "zero errors, lost or duplicated characters in every row",
+                broken == 0,
+                f"{broken} across {len(every)} phases",
+            )
         )
-    )
     if phases:
         largest = max(p.clients for p in phases)
         share = max(p.source_share for p in phases if p.clients == largest)
