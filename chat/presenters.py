@@ -143,6 +143,7 @@ def message_payloads(messages: list[Message]) -> list[dict]:
 
 
 MESSAGE_RELATIONS = ("uploads", "output_files")
+LOADED_LISTS = ("loaded_uploads", "loaded_output_files")
 
 
 def message_prefetch(messages: list[Message]) -> None:
@@ -167,6 +168,10 @@ async def amessage_payload(message: Message) -> dict:
         stale = [name for name in MESSAGE_RELATIONS if name in cached]
         if stale:
             message.refresh_from_db(fields=stale)  # drops the cached lists only
+        # Lists set when the message was new (messages_without_files) are stale by now: the
+        # reply may have made files since. message_payload prefers them, so they go.
+        for name in LOADED_LISTS:
+            message.__dict__.pop(name, None)
         message_prefetch([message])
         return message_payload(message)
 

@@ -117,6 +117,8 @@ async def test_code_runs_with_its_output_shown_and_its_plot_kept_with_the_reply(
     assert shown["url"].endswith(f"/outputs/{output.pk}/")
     kinds = [f["type"] for f in socket.frames]
     assert kinds.index("message.file") < kinds.index("message.done")
+    # The end of the reply lists its files too: the browser redraws the reply from it.
+    assert output.pk in [f["id"] for f in done["files"]]
     # The Responses API's container held the files; the site has its copies, so it is gone
     # (nothing left to retry). The runner deletes it once the reply is done, so the test
     # gives it a moment.
