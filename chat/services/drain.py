@@ -22,6 +22,8 @@ import weakref
 
 from django.conf import settings
 
+from .running_replies import running_turns
+
 logger = logging.getLogger(__name__)
 
 DRAIN_REASON = "The server restarted while this reply was being written; what arrived is kept."
@@ -52,8 +54,6 @@ def socket_closed(consumer) -> None:
 
 async def adrain(*, grace: float | None = None) -> None:
     """Drains this process (steps 1 to 4 above, but the exit)."""
-    from .turns import running_turns
-
     global _draining, _all_closed
     _draining = True
     _all_closed = asyncio.Event()

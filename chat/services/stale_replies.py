@@ -2,10 +2,12 @@
 
 Every process sweeps for them once a heartbeat (`stale_sweeper_start`), so a reply whose
 process was killed is closed and announced to the sockets still showing it, in any process,
-within a few beats, whether or not anyone opens its conversation. A Stop that its task does not
-answer closes the reply at once (`reply_close_unanswered`). Either keeps the text the sockets
-were shown: the saved text, or Redis's copy of what was published when it goes further
-(streamed_text.py).
+within a few beats, whether or not anyone opens its conversation. Late beats only make a
+reply a candidate: one whose task still runs, here or in another process, is left alone
+(running_replies.py), as a busy database thread delays the beats of live replies. A Stop that
+its task does not answer closes the reply at once (`reply_close_unanswered`). Either keeps the
+text the sockets were shown: the saved text, or Redis's copy of what was published when it
+goes further (streamed_text.py).
 """
 
 import asyncio
@@ -22,6 +24,7 @@ from chat.presenters import message_payload
 from organisation.services.usage import usage_finish
 
 from .events import conversation_group, publish_on_commit
+from .running_replies import MISSED_BEATS, replies_alive, running_beat_start
 from .streamed_text import streamed_forget, streamed_longer, streamed_texts
 
 logger = logging.getLogger(__name__)
@@ -30,7 +33,6 @@ STALE_REASON = "The server stopped while this reply was being written; what arri
 UNANSWERED_STOP_REASON = (
     "Stopped. The server writing this reply had stopped answering; what arrived is kept."
 )
-MISSED_BEATS = 3
 
 
 def stale_cutoff():
@@ -51,6 +53,9 @@ def replies_close_stale(*, conversation_id: int | None = None) -> int:
         if conversation_id is not None:
             stale = stale.filter(conversation_id=conversation_id)
         replies = list(stale.select_for_update(skip_locked=True))
+        # Late heartbeats from a busy process do not make its replies dead (running_replies.py).
+        alive = replies_alive([reply.pk for reply in replies])
+        replies = [reply for reply in replies if reply.pk not in alive]
         _take_streamed(replies)
         now = timezone.now()
         for reply in replies:
@@ -107,6 +112,7 @@ _sweepers: dict[asyncio.AbstractEventLoop, asyncio.Task] = {}
 
 def stale_sweeper_start() -> None:
     """Starts this process's sweep for dead replies, once per event loop (Daphne has one)."""
+    running_beat_start()
     loop = asyncio.get_running_loop()
     task = _sweepers.get(loop)
     if task is None or task.done():

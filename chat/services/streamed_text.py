@@ -81,7 +81,7 @@ def streamed_text_for(layer, reply_id: int, loop) -> StreamedText | None:
 
 
 @functools.cache
-def _client() -> redis.Redis:
+def redis_client() -> redis.Redis:
     # Short timeouts: the sweep reads under its row locks, and fails open.
     return redis.Redis.from_url(
         settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1, retry_on_timeout=False
@@ -93,7 +93,7 @@ def streamed_texts(reply_ids: list[int]) -> dict[int, str]:
     if not settings.REDIS_URL or not reply_ids:
         return {}
     try:
-        values = _client().mget([streamed_key(pk) for pk in reply_ids])
+        values = redis_client().mget([streamed_key(pk) for pk in reply_ids])
     except redis.RedisError as error:
         logger.warning("Could not read the streamed text of %d replies: %s", len(reply_ids), error)
         return {}
@@ -111,7 +111,7 @@ def streamed_forget(reply_ids: list[int]) -> None:
     if not settings.REDIS_URL or not reply_ids:
         return
     try:
-        _client().delete(*(streamed_key(pk) for pk in reply_ids))
+        redis_client().delete(*(streamed_key(pk) for pk in reply_ids))
     except redis.RedisError as error:  # they expire
         logger.warning(
             "Could not delete the streamed text of %d replies: %s", len(reply_ids), error

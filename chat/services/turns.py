@@ -38,6 +38,7 @@ from organisation.services.admission import turn_admit
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
 from .refusals import Refused
+from .running_replies import running_register, running_turns
 from .stale_replies import replies_close_stale, reply_close_unanswered, stale_cutoff
 from .uploads import UPLOAD_UNAVAILABLE, uploads_claim
 
@@ -318,16 +319,6 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
     return TurnStart(conversation, user_message, reply, created)
 
 
-# Replies running in this process, by message id: keeps their tasks referenced.
-_running_tasks: dict[int, asyncio.Task] = {}
-_runners: dict[int, object] = {}  # their TurnRunner, for a drain (drain.py)
-
-
-def running_turns() -> dict[int, tuple[asyncio.Task, object]]:
-    """The replies this process is writing: their task and runner, by message id."""
-    return {pk: (task, _runners.get(pk)) for pk, task in _running_tasks.items()}
-
-
 async def turn_launch(start: TurnStart, *, client_message_id: str | None = None) -> asyncio.Task:
     """Announces the turn to every socket concerned, then streams the reply in its own task."""
     from .turn_runner import TurnRunner
@@ -364,9 +355,7 @@ async def turn_launch(start: TurnStart, *, client_message_id: str | None = None)
     await publish(group, {"type": "message.created", "message": message_payload(start.reply)})
     runner = TurnRunner(start)
     task = asyncio.create_task(runner.run(), name=f"turn-{start.reply.pk}")
-    _running_tasks[start.reply.pk], _runners[start.reply.pk] = task, runner
-    task.add_done_callback(lambda _: _running_tasks.pop(start.reply.pk, None))
-    task.add_done_callback(lambda _: _runners.pop(start.reply.pk, None))
+    running_register(start.reply.pk, task, runner)
     return task
 
 
@@ -391,7 +380,7 @@ async def turn_stop(*, user, conversation_id: int) -> None:
                 reply_id=reply.pk, runner_channel=reply.runner_channel
             )
         return
-    task = _running_tasks.get(reply.pk)
+    task = running_turns().get(reply.pk, (None,))[0]
     if task is not None:
         # Not yet streaming: the runner has not registered its channel. Cancel it here.
         task.cancel()

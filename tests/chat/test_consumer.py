@@ -7,12 +7,14 @@ import openai
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
 from chat.models import Assistant, Conversation, Message
 from chat.services.conversation_purge import aconversations_purge
 from chat.services.conversations import conversation_delete, conversation_restore
+from chat.services.stale_replies import replies_close_stale
 from localai.engine.model import reply_text
 from tests.chat.purge import apurge_now
 from tests.chat.wsclient import ChatSocket, make_user, session_cookie_for
@@ -372,6 +374,32 @@ async def test_a_reply_left_streaming_by_a_dead_process_is_closed_and_the_chat_g
     assert (orphan.status, orphan.content) == ("incomplete", "Half a rep")
     assert "server stopped" in orphan.error
     assert done["message"]["status"] == "complete"
+    await socket.close()
+
+
+async def test_a_streaming_reply_whose_heartbeats_are_late_is_not_closed_by_the_sweep():
+    # Under overload the heartbeat's database write queues behind the turns' queries: late
+    # beats alone must not close a reply whose task is still writing it.
+    _, cookie = await signed_in()
+    socket = await connected(cookie)
+    text = "[[delay:0.02]] [[tokens:60]] late beats"
+    _, reply_id = await start_chat(socket, await local_assistant(), text)
+    await socket.until_type("message.delta")
+
+    @sync_to_async
+    def sweep_with_the_heartbeats_late() -> int:
+        # In one transaction, so that no progress save renews the reply in between.
+        with transaction.atomic():
+            long_ago = timezone.now() - timedelta(seconds=settings.CHAT_RUNNER_HEARTBEAT * 4)
+            Message.objects.filter(pk=reply_id).update(updated_at=long_ago)
+            return replies_close_stale()
+
+    assert await sweep_with_the_heartbeats_late() == 0
+    done = await socket.until_type("message.done")
+    assert (done["message"]["status"], done["message"]["content"]) == (
+        "complete",
+        reply_text(text),
+    )
     await socket.close()
 
 

@@ -1,12 +1,16 @@
 """A process killed mid-reply (SIGKILL: no shutdown code runs) and started again."""
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
 
 from chat.models import Message
-from chat.services.stale_replies import STALE_REASON
+from chat.services.stale_replies import STALE_REASON, replies_close_stale
 from localai.engine.model import reply_text
 from tests.scale.support import (
     app_process,
@@ -137,3 +141,30 @@ async def test_without_a_restart_another_process_closes_the_dead_reply_when_aske
         await elsewhere.close()
     finally:
         survivor.stop()
+
+
+async def test_a_busy_processs_reply_whose_heartbeats_are_late_is_left_to_finish(doomed_process):
+    """Under overload a reply's heartbeats (database writes) queue behind the turns' queries;
+    another process's sweep must not take it for the reply of a dead process."""
+    _, cookie = await signed_in("alice")
+    assistant = await local_assistant()
+    socket = await live_socket(doomed_process, cookie)
+    text = "[[delay:0.02]] [[tokens:150]] late beats, live process"
+    frame = {"type": "message.send", "conversation_id": None, "assistant_id": assistant.pk}
+    await socket.send({**frame, "text": text})
+    reply_id = (await socket.until_type("message.delta"))["message_id"]
+    await asyncio.sleep(HEARTBEAT * 2)  # its process has said at least once that it runs
+
+    @sync_to_async
+    def sweep_here_with_the_heartbeats_late() -> int:
+        # This process runs no reply: only Redis can say the other one's is alive. In one
+        # transaction, so that no progress save renews the reply in between.
+        with transaction.atomic():
+            Message.objects.filter(pk=reply_id).update(
+                updated_at=timezone.now() - timedelta(seconds=60)
+            )
+            return replies_close_stale()
+
+    assert await sweep_here_with_the_heartbeats_late() == 0
+    done = await socket.until_type("message.done", timeout=30)
+    assert (done["message"]["status"], done["message"]["content"]) == ("complete", reply_text(text))
