@@ -15,7 +15,7 @@ from chat.services.events import publish
 from chat.services.stale_replies import STALE_REASON, replies_close_stale
 from chat.services.streamed_text import (
     StreamedText,
-    _client,
+    redis_client,
     streamed_key,
     streamed_longer,
     streamed_text_for,
@@ -58,9 +58,9 @@ async def test_the_redis_layer_runs_the_commands_in_the_publish_round_trip():
     assert await publish("conversation-0", frame, keeping=text.commands("Hello", 0))
     text.published(True)
     assert await publish("conversation-0", frame, keeping=text.commands("Hello, wor", 5))
-    assert await sync_to_async(_client().get)(streamed_key(987654)) == b"Hello, wor"
+    assert await sync_to_async(redis_client().get)(streamed_key(987654)) == b"Hello, wor"
     assert await publish("conversation-0", frame, keeping=text.forget())
-    assert await sync_to_async(_client().get)(streamed_key(987654)) is None
+    assert await sync_to_async(redis_client().get)(streamed_key(987654)) is None
 
 
 def stale_reply(content: str) -> Message:
@@ -82,19 +82,19 @@ def stale_reply(content: str) -> Message:
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_closes_a_dead_reply_with_the_text_published_past_its_last_save():
     reply = stale_reply("Hello")
-    _client().set(streamed_key(reply.pk), b"Hello, wor", ex=60)
+    redis_client().set(streamed_key(reply.pk), b"Hello, wor", ex=60)
 
     assert replies_close_stale() == 1
     reply.refresh_from_db()
     assert (reply.status, reply.content, reply.error) == ("incomplete", "Hello, wor", STALE_REASON)
-    assert _client().get(streamed_key(reply.pk)) is None
+    assert redis_client().get(streamed_key(reply.pk)) is None
 
 
 @with_redis
 @pytest.mark.django_db(transaction=True)
 def test_a_kept_text_that_does_not_extend_the_saved_one_is_ignored():
     reply = stale_reply("Hello")
-    _client().set(streamed_key(reply.pk), b"Jello, wor", ex=60)
+    redis_client().set(streamed_key(reply.pk), b"Jello, wor", ex=60)
 
     assert replies_close_stale() == 1
     reply.refresh_from_db()
