@@ -234,6 +234,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 SERVE_STATIC = env_bool("SERVE_STATIC", True)
+# The chat page loads its ES modules as one file (static/chat/dist/, `make bundle`) rather
+# than one by one: a fresh browser fetched about forty of them six at a time, and at 10,000
+# messages the conversation was readable about a tenth of a second later for it. None: on
+# whenever DEBUG is off, decided per page, so that a developer's edits show without a build
+# and the tests (DEBUG off) run what users get.
+CHAT_JS_BUNDLE = env_bool("CHAT_JS_BUNDLE", None)
 
 # Uploaded, knowledge and code-output files. Never served as static media: every download
 # goes through an authorising view (chat.file_views), so MEDIA_URL is deliberately unused.

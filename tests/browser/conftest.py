@@ -98,6 +98,9 @@ def live_site(chromium_path, tmp_path_factory):
             "REDIS_URL": "",
             # Undo stays offered this long; then the purge deletes for good.
             "CHAT_UNDO_SECONDS": "3",
+            # What users get (DEBUG off): the page's modules as one bundle. The modules one
+            # by one (DEBUG's way) are tested by test_page_modules.py.
+            "CHAT_JS_BUNDLE": "true",
         },
     ).start()
     site = LiveSite(server)

@@ -1,11 +1,14 @@
-"""{% module_preload "chat/chat.js" ... %}: a <link rel="modulepreload"> for every ES module
-that these entry modules import, directly or through others.
+"""{% page_module "chat/chat_page.js" %}: the script of a page's entry module, as its bundle or
+as the module itself with a <link rel="modulepreload"> for every module it imports.
 
-The site serves its modules as they are (no bundling step), so a browser finds the imports
-of a module only once it has that module: the chat page's thirty-odd modules arrived as a
-waterfall four or five round trips deep. Listed in the page's head they are all requested
-at once. The graph is read from the static files themselves, so it cannot drift from the
-code; once per process, and again on every page in DEBUG, where the files change.
+Served as they are, a browser finds the imports of a module only once it has that module:
+the chat page's thirty-odd modules arrived as a waterfall four or five round trips deep.
+Listed in the page's head they are all requested at once, yet still six at a time over
+HTTP/1.1, in about seven rounds. So when CHAT_JS_BUNDLE is on (by default whenever DEBUG is
+off) the page loads static/<folder>/dist/<name>, the entry and its imports in one file that
+`make bundle` writes (committed; tests/chat/test_js_bundle.py keeps it current). The graph
+is read from the static files themselves, so it cannot drift from the code; once per
+process, and again on every page in DEBUG, where the files change.
 """
 
 import posixpath
@@ -16,7 +19,7 @@ from django import template
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.templatetags.static import static
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 register = template.Library()
 
@@ -58,9 +61,27 @@ def module_graph(entries: tuple[str, ...]) -> list[str]:
 _cached_graph = lru_cache(maxsize=32)(module_graph)
 
 
+def bundle_path(entry: str) -> str:
+    """Where `make bundle` writes the bundle of the entry module at static path `entry`."""
+    folder, name = posixpath.split(entry)
+    return posixpath.join(folder, "dist", name)
+
+
+def bundle_on() -> bool:
+    chosen = settings.CHAT_JS_BUNDLE
+    return not settings.DEBUG if chosen is None else chosen
+
+
 @register.simple_tag
-def module_preload(*entries: str) -> str:
+def page_module(entry: str) -> str:
+    if bundle_on():
+        return format_html('<script type="module" src="{}"></script>', static(bundle_path(entry)))
+    entries = (entry,)
     modules = module_graph(entries) if settings.DEBUG else _cached_graph(entries)
-    return format_html_join(
-        "\n", '<link rel="modulepreload" href="{}">', ((static(m),) for m in modules)
+    return format_html(
+        '{}\n<script type="module" src="{}"></script>',
+        format_html_join(
+            "\n", '<link rel="modulepreload" href="{}">', ((static(m),) for m in modules)
+        ),
+        static(entry),
     )
