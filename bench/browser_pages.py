@@ -1,6 +1,11 @@
 """The same pages in headless Chromium, served by Daphne: how long until the last message (or
 the first sidebar row) is visible, how many DOM nodes the page holds and how much JS heap it
-uses. What a reader waits for, beside the server-side time in bench/pages.py."""
+uses. What a reader waits for, beside the server-side time in bench/pages.py.
+
+The pages load the chat page's module bundle (static/chat/dist/, what a site with DEBUG off
+serves). The longest transcript is also loaded with the modules one by one
+(CHAT_JS_BUNDLE=false, what the page did before the bundle), the two loads interleaved
+on two servers over one database: the bundle's gain as a before -> after of one run."""
 
 import statistics
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPEATS = 3
+MODULES = ", modules one by one"  # the label's tail of the load without the bundle
 
 # Runs before the page's scripts: stamps the first animation frame at which `selector`'s last
 # element exists, is laid out and holds `text` (performance.now(): ms since navigation began).
@@ -95,54 +101,79 @@ def available() -> bool:
     return CHROMIUM.exists()
 
 
+def _load(browser, base: str, cookie: str, target: BrowserTarget):
+    """One fresh load of `target`: (visible at ms, DOM nodes, JS heap MB)."""
+    import json
+
+    name, _, value = cookie.partition("=")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.add_cookies([{"name": name, "value": value, "url": base}])
+        page = context.new_page()
+        page.add_init_script(WATCH % json.dumps([target.selector, target.text]))
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.goto(base + target.path, wait_until="commit")
+        page.wait_for_function("() => window.__visibleAt !== undefined", timeout=60_000)
+        metrics = cdp.send("Performance.getMetrics")["metrics"]
+        heap = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
+        return (
+            page.evaluate("window.__visibleAt"),
+            page.evaluate("document.getElementsByTagName('*').length"),
+            heap / 1024 / 1024,
+        )
+    finally:
+        context.close()
+
+
+def _result(label: str, target: BrowserTarget, loads: list[tuple]) -> BrowserPageResult:
+    timings = [load[0] for load in loads]
+    return BrowserPageResult(
+        label=label,
+        conversations=target.conversations,
+        messages=target.messages,
+        median_ms=statistics.median(timings),
+        min_ms=min(timings),
+        max_ms=max(timings),
+        dom_nodes=int(statistics.median(load[1] for load in loads)),
+        heap_mb=statistics.median(load[2] for load in loads),
+    )
+
+
 def measure_pages(
     targets: list[BrowserTarget], *, cookie: str, env: dict, work: Path
 ) -> list[BrowserPageResult]:
-    import json
-
     from playwright.sync_api import sync_playwright
 
-    server = Server("pages", env, work).start()
-    base = f"http://127.0.0.1:{server.port}"
-    name, _, value = cookie.partition("=")
+    bundled = Server("pages", {**env, "CHAT_JS_BUNDLE": "true"}, work).start()
+    modules = Server("pages-modules", {**env, "CHAT_JS_BUNDLE": "false"}, work)
+    servers = {"": bundled}
     results = []
     try:
+        longest = max(targets, key=lambda t: t.messages, default=None)
+        if longest is not None and longest.messages:
+            servers[MODULES] = modules.start()
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             for target in targets:
-                timings, nodes, heaps = [], [], []
-                # One warm-up (template and static caches), then the measured loads.
+                variants = list(servers) if target is longest else [""]
+                loads = {variant: [] for variant in variants}
+                # One warm-up each (template and static caches), then the measured loads,
+                # the variants taking turns.
                 for attempt in range(REPEATS + 1):
-                    context = browser.new_context(viewport={"width": 1280, "height": 800})
-                    context.add_cookies([{"name": name, "value": value, "url": base}])
-                    page = context.new_page()
-                    page.add_init_script(WATCH % json.dumps([target.selector, target.text]))
-                    cdp = context.new_cdp_session(page)
-                    cdp.send("Performance.enable")
-                    page.goto(base + target.path, wait_until="commit")
-                    page.wait_for_function("() => window.__visibleAt !== undefined", timeout=60_000)
-                    if attempt:
-                        timings.append(page.evaluate("window.__visibleAt"))
-                        nodes.append(page.evaluate("document.getElementsByTagName('*').length"))
-                        metrics = cdp.send("Performance.getMetrics")["metrics"]
-                        heap = next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize")
-                        heaps.append(heap / 1024 / 1024)
-                    context.close()
-                results.append(
-                    BrowserPageResult(
-                        label=target.label,
-                        conversations=target.conversations,
-                        messages=target.messages,
-                        median_ms=statistics.median(timings),
-                        min_ms=min(timings),
-                        max_ms=max(timings),
-                        dom_nodes=int(statistics.median(nodes)),
-                        heap_mb=statistics.median(heaps),
-                    )
-                )
+                    for variant in variants:
+                        base = f"http://127.0.0.1:{servers[variant].port}"
+                        load = _load(browser, base, cookie, target)
+                        if attempt:
+                            loads[variant].append(load)
+                results += [
+                    _result(target.label + variant, target, loads[variant]) for variant in variants
+                ]
             browser.close()
     finally:
-        server.stop()
+        bundled.stop()
+        if modules.process is not None:
+            modules.stop()
     return results

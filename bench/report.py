@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .browser_pages import BrowserPageResult
+from .browser_pages import MODULES, BrowserPageResult
 from .load import PhaseResult
 from .method import CHANGES, LIMITS, METHOD
 from .pages import PageResult
@@ -94,7 +94,17 @@ def browser_pages_table(report: Report) -> str:
         f"| {p.min_ms:.0f}-{p.max_ms:.0f} | {p.dom_nodes:,} | {p.heap_mb:.1f} |"
         for p in report.browser_pages
     ]
-    return head + "\n".join(rows) + "\n"
+    table = head + "\n".join(rows) + "\n"
+    loads = {(p.label, p.messages): p for p in report.browser_pages}
+    for p in report.browser_pages:
+        before = loads.get((p.label + MODULES, p.messages))
+        if before is not None:
+            table += (
+                f"\nThe module bundle, {p.messages:,} messages, interleaved: "
+                f"{before.median_ms:.0f} ms with the modules one by one -> {p.median_ms:.0f} ms "
+                f"with the bundle ({p.median_ms / before.median_ms:.2f}x).\n"
+            )
+    return table
 
 
 def targets(report: Report) -> list[tuple[str, bool | None, str]]:
@@ -149,7 +159,8 @@ def targets(report: Report) -> list[tuple[str, bool | None, str]]:
                         f"{page.median_ms:.1f} ms median, {page.bytes:,} bytes",
                     )
                 )
-    longest = max(report.browser_pages, key=lambda p: p.messages, default=None)
+    bundled = [p for p in report.browser_pages if not p.label.endswith(MODULES)]
+    longest = max(bundled, key=lambda p: p.messages, default=None)
     if longest is not None and longest.messages:
         found.append(
             (
