@@ -25,9 +25,8 @@ from .streamed_text import redis_client
 
 logger = logging.getLogger(__name__)
 
-# By message id: keeps the replies' tasks referenced, and their TurnRunner for a drain.
-_tasks: dict[int, asyncio.Task] = {}
-_runners: dict[int, object] = {}
+# By message id: each reply's task (kept referenced here) and its TurnRunner, for a drain.
+_running: dict[int, tuple[asyncio.Task, object]] = {}
 
 # A process whose loop has not turned for this many beats is hung, not busy.
 HUNG_BEATS = 12
@@ -35,18 +34,19 @@ MISSED_BEATS = 3  # after which the sweep takes a reply for dead (stale_replies.
 
 
 def running_register(reply_id: int, task: asyncio.Task, runner: object) -> None:
-    _tasks[reply_id], _runners[reply_id] = task, runner
-
-    def gone(_):
-        _tasks.pop(reply_id, None)
-        _runners.pop(reply_id, None)
-
-    task.add_done_callback(gone)
+    _running[reply_id] = (task, runner)
+    task.add_done_callback(lambda _: _running.pop(reply_id, None))
 
 
 def running_turns() -> dict[int, tuple[asyncio.Task, object]]:
     """The replies this process is writing: their task and runner, by message id."""
-    return {pk: (task, _runners.get(pk)) for pk, task in _tasks.items()}
+    return dict(_running)
+
+
+def running_task(reply_id: int) -> asyncio.Task | None:
+    """The task writing this reply in this process, if one is."""
+    entry = _running.get(reply_id)
+    return entry[0] if entry is not None else None
 
 
 def running_key(reply_id: int) -> str:
@@ -56,7 +56,7 @@ def running_key(reply_id: int) -> str:
 def replies_alive(reply_ids: list[int]) -> set[int]:
     """Those of these replies whose task runs, here or in a process that renews its keys.
     Redis unreachable: only this process's count (the sweep then goes by the heartbeats)."""
-    alive = {pk for pk in reply_ids if pk in _tasks}
+    alive = {pk for pk in reply_ids if pk in _running}
     elsewhere = [pk for pk in reply_ids if pk not in alive]
     if not settings.REDIS_URL or not elsewhere:
         return alive
@@ -99,7 +99,7 @@ class _Beat:
     def _renew(self, beat: float) -> None:
         while True:
             try:
-                reply_ids = tuple(_tasks)
+                reply_ids = tuple(_running)
                 break
             except RuntimeError:  # the loop's thread changed the dict meanwhile
                 continue

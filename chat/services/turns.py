@@ -38,7 +38,7 @@ from organisation.services.admission import turn_admit
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
 from .refusals import Refused
-from .running_replies import running_register, running_turns
+from .running_replies import running_register, running_task
 from .stale_replies import replies_close_stale, reply_close_unanswered, stale_cutoff
 from .uploads import UPLOAD_UNAVAILABLE, uploads_claim
 
@@ -380,7 +380,7 @@ async def turn_stop(*, user, conversation_id: int) -> None:
                 reply_id=reply.pk, runner_channel=reply.runner_channel
             )
         return
-    task = running_turns().get(reply.pk, (None,))[0]
+    task = running_task(reply.pk)
     if task is not None:
         # Not yet streaming: the runner has not registered its channel. Cancel it here.
         task.cancel()
