@@ -9,6 +9,8 @@ which is no LLM and would only echo), the locally derived title stays.
 import asyncio
 import logging
 
+from channels.db import database_sync_to_async
+
 from chat.agents.chat_completions import completion_text
 from chat.agents.responses import response_text
 from chat.models import Assistant, Connection, Conversation, Message
@@ -56,25 +58,43 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
     return title[:TITLE_MAX_CHARS]
 
 
+def conversation_sidebar_refresh(conversation: Conversation) -> bool:
+    """Reads the sidebar fields of `conversation` again (the user may have renamed or pinned
+    it while a reply streamed); False when it is gone."""
+    fresh = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .values("title", "title_is_custom", "pinned_at")
+        .first()
+    )
+    if fresh is None:
+        return False
+    conversation.title = fresh["title"]
+    conversation.title_is_custom = fresh["title_is_custom"]
+    conversation.pinned_at = fresh["pinned_at"]
+    return True
+
+
 async def conversation_title_generate(
     *,
     conversation: Conversation,
     reply: Message,
     first_reply: bool | None = None,
     question: str = "",
+    refreshed: bool = False,
 ) -> None:
-    """After a reply ends: refreshes the sidebar fields of `conversation` (the user may have
-    renamed or pinned it while the reply streamed), and gives a conversation whose first
-    reply just completed a title from that exchange, unless the user chose one.
-    `first_reply`: whether it is that reply, when the caller knows (None: read it here), and
-    `question` the message it answers."""
-    fresh = await Conversation.objects.filter(pk=conversation.pk).afirst()
-    if fresh is None:
+    """After a reply ends: refreshes the sidebar fields of `conversation` (unless the caller
+    just did, `refreshed`), and gives a conversation whose first reply just completed a title
+    from that exchange, unless the user chose one. `first_reply`: whether it is that reply,
+    when the caller knows (None: read it here), and `question` the message it answers."""
+    if not refreshed and not await database_sync_to_async(conversation_sidebar_refresh)(
+        conversation
+    ):
         return
-    conversation.title = fresh.title
-    conversation.title_is_custom = fresh.title_is_custom
-    conversation.pinned_at = fresh.pinned_at
-    if fresh.title_is_custom or reply.status != Message.Status.COMPLETE or first_reply is False:
+    if (
+        conversation.title_is_custom
+        or reply.status != Message.Status.COMPLETE
+        or first_reply is False
+    ):
         return
     if first_reply and question:
         return await _title_from(conversation, question=question, answer=reply.content)

@@ -18,6 +18,7 @@ import dataclasses
 import logging
 from contextlib import aclosing
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
@@ -43,17 +44,17 @@ from chat.presenters import (
     messages_without_files,
     output_file_payload,
 )
-from organisation.services.usage import ausage_finish
+from organisation.services.usage import usage_finish
 from toolservers.toolbox import turn_toolbox
 
 from .assistants import assistant_agent, assistant_ensure_remote
-from .database_retry import adatabase_retrying
+from .database_retry import DATABASE_ERRORS, adatabase_retrying
 from .events import conversation_group, publish, publish_retrying, user_group
 from .remote_cleanup import Kind, RemoteObject, aremote_objects_delete
 from .reply_files import output_file_copy, reply_citation_payload
 from .reply_progress import reply_progress
 from .streamed_text import streamed_text_for
-from .titles import conversation_title_generate
+from .titles import conversation_sidebar_refresh, conversation_title_generate
 from .tool_resources import conversation_tool_resources
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class TurnRunner:
         self.user_message_id: int = start.user_message.pk
         # A new conversation: nothing before this turn, and this reply is its first.
         self.first_turn: bool = start.conversation_created
+        self.offers_tools: bool = start.offers_tools
         self.files_saved = 0  # output files copied to the site for this reply
         self.group = conversation_group(self.conversation.pk)
         self.layer = get_channel_layer()
@@ -150,13 +152,14 @@ class TurnRunner:
         resources = None
         if assistant.file_search or assistant.code_interpreter:
             resources = await conversation_tool_resources(conversation=self.conversation)
-        self.toolbox = await turn_toolbox(
-            assistant_id=assistant.pk,
-            reply_id=self.reply.pk,
-            conversation_id=self.conversation.pk,
-            owner_id=self.conversation.owner_id,
-            on_step=self._tool_step,
-        )
+        if self.offers_tools:
+            self.toolbox = await turn_toolbox(
+                assistant_id=assistant.pk,
+                reply_id=self.reply.pk,
+                conversation_id=self.conversation.pk,
+                owner_id=self.conversation.owner_id,
+                on_step=self._tool_step,
+            )
         if self.toolbox is not None:
             resources = dataclasses.replace(resources or ToolResources(), site_tools=self.toolbox)
         text = self.text if self.text.strip() else await self._files_only_text()
@@ -489,33 +492,18 @@ class TurnRunner:
         assistant = self.conversation.assistant
         if assistant is not None and assistant.thread_is_chain and self.thread:
             reply.remote_response_id = self.thread.id or ""
-        await adatabase_retrying(
-            lambda: Message.objects.filter(pk=reply.pk).aupdate(
-                input_tokens=reply.input_tokens,
-                output_tokens=reply.output_tokens,
-                model=reply.model,
-                remote_response_id=reply.remote_response_id,
-                content=reply.content,
-                status=status,
-                error=error,
-                tool_steps=reply.tool_steps,
-                citations=reply.citations,
-                remote_run_id=self.run_id,
-                runner_channel="",
-                updated_at=now,
-            ),
-            what=f"save the end of reply {reply.pk}",
-        )
-        # What the reply used replaces its turn's reservation against the user's budget.
-        await ausage_finish(reply=reply, usage=self.usage)
         self.conversation.updated_at = now
         try:
-            await adatabase_retrying(
-                lambda: Conversation.objects.filter(pk=self.conversation.pk).aupdate(
-                    updated_at=now
-                ),
-                what=f"touch conversation {self.conversation.pk}",
+            conversation_exists = await adatabase_retrying(
+                lambda: database_sync_to_async(self._save_end)(reply, now),
+                what=f"save the end of reply {reply.pk}",
             )
+        except Exception:
+            # The reply stays active without a task: the stale sweep closes it, keeping the
+            # text it last saved (stale_replies.py).
+            logger.exception("Could not save the end of reply %s", reply.pk)
+            return
+        try:
             if self.files_saved or self.citations:
                 payload = await adatabase_retrying(
                     lambda: amessage_payload(reply), what=f"present reply {reply.pk}"
@@ -545,12 +533,14 @@ class TurnRunner:
                 },
             )
         try:
-            await conversation_title_generate(
-                conversation=self.conversation,
-                reply=reply,
-                first_reply=True if self.first_turn else None,
-                question=self.text,
-            )
+            if conversation_exists:
+                await conversation_title_generate(
+                    conversation=self.conversation,
+                    reply=reply,
+                    first_reply=True if self.first_turn else None,
+                    question=self.text,
+                    refreshed=True,
+                )
         except Exception:
             logger.exception("Could not title conversation %s", self.conversation.pk)
         await publish(
@@ -564,6 +554,35 @@ class TurnRunner:
             await self._cancel_remote()
         if self.containers:
             await self._delete_containers()
+
+    def _save_end(self, reply: Message, now) -> bool:
+        """The reply's end, what it used and the conversation's new time, then the sidebar
+        fields as they are now (for the title): one trip to the database thread, where a
+        trip each cost more than their four statements. Whether the conversation still
+        exists. Run again whole after a database error; every write in it is idempotent."""
+        Message.objects.filter(pk=reply.pk).update(
+            input_tokens=reply.input_tokens,
+            output_tokens=reply.output_tokens,
+            model=reply.model,
+            remote_response_id=reply.remote_response_id,
+            content=reply.content,
+            status=reply.status,
+            error=reply.error,
+            tool_steps=reply.tool_steps,
+            citations=reply.citations,
+            remote_run_id=self.run_id,
+            runner_channel="",
+            updated_at=now,
+        )
+        try:
+            # What the reply used replaces its turn's reservation against the user's budget.
+            usage_finish(reply=reply, usage=self.usage)
+        except DATABASE_ERRORS:
+            raise
+        except Exception:  # a failure costs the usage record, never the reply's end
+            logger.exception("Could not record the usage of reply %s", reply.pk)
+        Conversation.objects.filter(pk=self.conversation.pk).update(updated_at=now)
+        return conversation_sidebar_refresh(self.conversation)
 
     async def _delete_containers(self) -> None:
         """The containers the code ran in hold its files, which the site has copied: deleted

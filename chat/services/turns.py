@@ -34,6 +34,7 @@ from chat.presenters import (
     messages_without_files,
 )
 from organisation.services.admission import turn_admit
+from toolservers.services.choices import offers_mcp_tools
 
 from .conversations import conversation_title_from
 from .events import conversation_group, publish, user_group
@@ -62,6 +63,9 @@ class TurnStart:
     # message is a new one (edit, send) or the one already shown (regenerate).
     replaced_message_ids: tuple[int, ...] = ()
     user_message_created: bool = True
+    # Whether the assistant offers MCP tools, read with the conversation: the runner asks for
+    # its toolbox only then.
+    offers_tools: bool = True
 
 
 def validate_message_text(text, *, with_attachments: bool = False) -> str:
@@ -159,6 +163,7 @@ def _conversation_for_turn(*, user, conversation_id) -> Conversation:
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
             .select_related("assistant__connection")
+            .annotate(offers_tools=offers_mcp_tools("assistant_id"))
             .get(pk=conversation_id, owner=user)
         )
     except (Conversation.DoesNotExist, ValueError, TypeError):
@@ -171,15 +176,15 @@ def _conversation_for_turn(*, user, conversation_id) -> Conversation:
 def _new_reply(conversation: Conversation) -> Message:
     """The empty reply that starts a run; "busy" when another reply is active."""
     try:
-        with transaction.atomic():
-            return Message.objects.create(
-                conversation=conversation,
-                role=Message.Role.ASSISTANT,
-                status=Message.Status.PENDING,
-            )
+        # No savepoint of its own (two statements fewer per turn): nothing runs in the
+        # caller's transaction after a refusal, which leaves it by raising and so rolls back
+        # whatever it wrote. A refused turn saves (and deletes) nothing.
+        return Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            status=Message.Status.PENDING,
+        )
     except IntegrityError:
-        # Leaving the caller's transaction by raising rolls back whatever it wrote: a refused
-        # turn saves (and deletes) nothing.
         raise TurnRefused("busy", BUSY_MESSAGE) from None
 
 
@@ -236,6 +241,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
         conversation_created=False,
         replaced_message_ids=replaced,
         user_message_created=False,
+        offers_tools=conversation.offers_tools,
     )
 
 
@@ -272,6 +278,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
         reply,
         conversation_created=False,
         replaced_message_ids=tuple(m.pk for m in replaced),
+        offers_tools=conversation.offers_tools,
     )
 
 
@@ -280,23 +287,31 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
         created = conversation_id is None
         if created:
             try:
-                assistant = Assistant.objects.select_related("connection", "access").get(
-                    pk=assistant_id, is_active=True
+                assistant = (
+                    Assistant.objects.select_related("connection", "access")
+                    .annotate(offers_tools=offers_mcp_tools("pk"))
+                    .get(pk=assistant_id, is_active=True)
                 )
             except (Assistant.DoesNotExist, ValueError, TypeError):
                 raise TurnRefused("not_found", "This assistant does not exist.") from None
             conversation = Conversation.objects.create(
                 owner=user, assistant=assistant, title=conversation_title_from(text)
             )
+            offers_tools = assistant.offers_tools
         else:
             try:
-                conversation = Conversation.objects.select_related(
-                    "assistant__connection", "assistant__access"
-                ).get(pk=conversation_id, owner=user)
+                conversation = (
+                    Conversation.objects.select_related(
+                        "assistant__connection", "assistant__access"
+                    )
+                    .annotate(offers_tools=offers_mcp_tools("assistant_id"))
+                    .get(pk=conversation_id, owner=user)
+                )
             except (Conversation.DoesNotExist, ValueError, TypeError):
                 raise TurnRefused("not_found", "This conversation does not exist.") from None
             if conversation.assistant is None or not conversation.assistant.is_active:
                 raise TurnRefused("not_found", "This conversation's assistant was removed.")
+            offers_tools = conversation.offers_tools
         user_message = Message.objects.create(
             conversation=conversation, role=Message.Role.USER, content=text
         )
@@ -316,7 +331,7 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
         # made has no files, nor has a message sent without attachments: no query for them.
         message_prefetch([user_message] if upload_ids else [])
         messages_without_files([reply] if upload_ids else [user_message, reply])
-    return TurnStart(conversation, user_message, reply, created)
+    return TurnStart(conversation, user_message, reply, created, offers_tools=offers_tools)
 
 
 async def turn_launch(start: TurnStart, *, client_message_id: str | None = None) -> asyncio.Task:

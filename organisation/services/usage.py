@@ -6,9 +6,6 @@ text, with chat's own rule (characters / 4 plus 4 a message): what the assistant
 what it wrote. A reply with no text and no count (refused or failed at once) counts 0.
 """
 
-import logging
-
-from channels.db import database_sync_to_async
 from django.db.models import Sum
 from django.db.models.functions import Length
 
@@ -17,8 +14,6 @@ from chat.models import Message
 
 from .. import clock
 from ..models import UsageRecord
-
-logger = logging.getLogger(__name__)
 
 
 def _estimated_input(reply: Message) -> int:
@@ -54,11 +49,3 @@ def usage_finish(*, reply: Message, usage: dict) -> None:
     if reply.model:
         fields["model"] = reply.model
     UsageRecord.objects.filter(reply=reply).update(**fields)
-
-
-async def ausage_finish(*, reply: Message, usage: dict) -> None:
-    """usage_finish from the reply's task; a failure is logged, never the reply's end."""
-    try:
-        await database_sync_to_async(usage_finish)(reply=reply, usage=usage)
-    except Exception:
-        logger.exception("Could not record the usage of reply %s", reply.pk)

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from chat.models import Assistant
 from toolservers.models import AssistantMcpTool, McpServer
@@ -19,6 +20,17 @@ def mcp_tool_choices() -> list[tuple[str, str]]:
                 label += f" - {tool['description'][:80]}"
             choices.append((f"{server.name}:{tool['name']}", label))
     return choices
+
+
+def offers_mcp_tools(assistant_id_field: str) -> Exists:
+    """Whether the assistant whose id is the outer query's `assistant_id_field` offers a tool
+    of an enabled server: annotated on the query that starts a turn, so that the many turns of
+    assistants without tools skip the query for their toolbox."""
+    return Exists(
+        AssistantMcpTool.objects.filter(
+            assistant_id=OuterRef(assistant_id_field), server__enabled=True
+        )
+    )
 
 
 def _parsed(spec: str) -> tuple[str, str]:
