@@ -35,6 +35,7 @@ from .services.turns import (
     turn_launch,
     turn_regenerate,
     turn_request_text,
+    turn_save,
     turn_stop,
 )
 
@@ -407,7 +408,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """Saves a turn through `service` (turn_create, turn_edit, turn_regenerate), follows
         its conversation, then launches it: this socket is in the group before the first
         frame of the turn is published."""
-        start = await database_sync_to_async(service)(user=self.user, **arguments)
+        start = await turn_save(service, user=self.user, **arguments)
         await self._follow(start.conversation.pk)
         await turn_launch(start, client_message_id=client_message_id)
 

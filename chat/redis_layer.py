@@ -223,6 +223,12 @@ class ResilientLoopLayer(RedisPubSubLoopLayer):
             return None
         return self.channel_layer.deserialize(queue.get_nowait())
 
+    async def channel_discard(self, channel: str) -> None:
+        """The antithesis of `new_channel`, which channels lacks (a cancelled receive is the
+        stock layer's only way to unsubscribe)."""
+        if self.channels.pop(channel, None) is not None:
+            await self._get_shard(channel).unsubscribe(channel)
+
     def resync(self) -> None:
         """A `chat.resync` message on every channel of this process."""
         data = self.channel_layer.serialize(RESYNC)
@@ -241,6 +247,10 @@ class RedisPubSubChannelLayer(StockRedisPubSubChannelLayer):
         (ChatConsumer.dispatch), as with the in-memory layer: under load a socket's frames
         arrive faster than one trip around the event loop each."""
         return self._get_layer().receive_nowait(channel)
+
+    async def channel_discard(self, channel: str) -> None:
+        """Stops receiving a channel from `new_channel` that nobody will read."""
+        await self._get_layer().channel_discard(channel)
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()

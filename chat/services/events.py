@@ -33,6 +33,19 @@ def session_group(session_key: str) -> str:
     return f"session-{session_key}"
 
 
+async def channel_discard(layer, channel: str) -> None:
+    """Gives up a channel from `new_channel` that nobody will read: the Redis layer stops
+    receiving it (its subscription would last as long as the process); the in-memory layer
+    keeps nothing for a channel until a message is sent to it, which expires unread."""
+    discard = getattr(layer, "channel_discard", None)
+    if discard is None:
+        return
+    try:
+        await discard(channel)
+    except Exception as error:
+        logger.warning("Could not give up channel %s: %s", channel, error)
+
+
 async def publish(group: str, frame: dict, *, keeping: tuple[tuple, ...] = ()) -> bool:
     """Sends `frame` to every socket of `group`; False when the channel layer is unreachable.
 

@@ -109,17 +109,23 @@ class TurnRunner:
         # process's channels through one blocking pop on that prefix, and a channel under
         # another prefix would hold that pop, so no socket in the process would get a frame
         # until this reply ended.
-        self.channel = await self.layer.new_channel()
+        # Made and saved with the reply when a socket started the turn (turns.turn_save).
+        self.channel = self.reply.runner_channel or await self.layer.new_channel()
         listener = asyncio.create_task(self._listen())
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
-            await adatabase_retrying(
-                lambda: Message.objects.filter(pk=self.reply.pk).aupdate(
-                    status=Status.STREAMING, runner_channel=self.channel, updated_at=timezone.now()
-                ),
-                what=f"start reply {self.reply.pk}",
-            )
+            if not self.reply.runner_channel:
+                await adatabase_retrying(
+                    lambda: Message.objects.filter(pk=self.reply.pk).aupdate(
+                        status=Status.STREAMING,
+                        runner_channel=self.channel,
+                        updated_at=timezone.now(),
+                    ),
+                    what=f"start reply {self.reply.pk}",
+                )
             self.stream_task = asyncio.create_task(self._stream())
+            if self.stop_requested:  # a Stop came before there was a stream to cancel
+                self.stream_task.cancel()
             status, error = await self.stream_task
         except asyncio.CancelledError:
             status, error = Status.CANCELLED, ""

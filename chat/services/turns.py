@@ -2,7 +2,8 @@
 
 `turn_create` saves the user's message and an empty reply in one transaction (the database
 refuses a second active reply in the same conversation, across processes); `turn_regenerate`
-and `turn_edit` replace the last reply, or the last exchange, the same way; `turn_launch`
+and `turn_edit` replace the last reply, or the last exchange, the same way; `turn_save` runs
+one of them for a socket, with the channel the reply's task will listen on; `turn_launch`
 announces the turn and starts the reply in a task of its own, which outlives the socket that
 asked for it; `turn_stop` reaches that task wherever it runs.
 
@@ -37,7 +38,7 @@ from organisation.services.admission import turn_admit
 from toolservers.services.choices import offers_mcp_tools
 
 from .conversations import conversation_title_from
-from .events import conversation_group, publish, user_group
+from .events import channel_discard, conversation_group, publish, user_group
 from .refusals import Refused
 from .running_replies import running_register, running_task
 from .stale_replies import replies_close_stale, reply_close_unanswered, stale_cutoff
@@ -98,6 +99,20 @@ def validate_attachments(attachments) -> list[int]:
     return list(dict.fromkeys(attachments))
 
 
+async def turn_save(service, *, user, **arguments) -> TurnStart:
+    """Saves a turn through `service` (turn_create, turn_regenerate, turn_edit) with the
+    channel its reply's task will listen on already made: the reply is saved streaming, with
+    that channel, in the turn's transaction, instead of in a write of its own when the task
+    starts. A Stop sent meanwhile waits on the channel for the task."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    try:
+        return await database_sync_to_async(service)(user=user, runner_channel=channel, **arguments)
+    except BaseException:
+        await channel_discard(layer, channel)
+        raise
+
+
 def _unless_stale(create, *, conversation_id: int | None, **arguments) -> TurnStart:
     try:
         return create(conversation_id=conversation_id, **arguments)
@@ -115,7 +130,10 @@ def turn_create(
     conversation_id: int | None = None,
     assistant_id: int | None = None,
     attachments: list[int] | None = None,
+    runner_channel: str = "",
 ) -> TurnStart:
+    """`runner_channel`: the channel the reply's task will listen on (turn_save), when made
+    already; else the task makes it."""
     upload_ids = validate_attachments(attachments)
     text = validate_message_text(text, with_attachments=bool(upload_ids))
     return _unless_stale(
@@ -125,13 +143,19 @@ def turn_create(
         conversation_id=conversation_id,
         assistant_id=assistant_id,
         upload_ids=upload_ids,
+        runner_channel=runner_channel,
     )
 
 
-def turn_regenerate(*, user, conversation_id: int) -> TurnStart:
+def turn_regenerate(*, user, conversation_id: int, runner_channel: str = "") -> TurnStart:
     """Replaces the conversation's last reply (finished, stopped or failed) with a new one to
     the same message: "regenerate", and "retry" after a failure."""
-    return _unless_stale(_turn_regenerate, user=user, conversation_id=conversation_id)
+    return _unless_stale(
+        _turn_regenerate,
+        user=user,
+        conversation_id=conversation_id,
+        runner_channel=runner_channel,
+    )
 
 
 def turn_edit(
@@ -141,6 +165,7 @@ def turn_edit(
     message_id: int,
     text: str,
     attachments: list[int] | None = None,
+    runner_channel: str = "",
 ) -> TurnStart:
     """Replaces the user's last message, and the reply to it, with `text` and a new reply.
     `attachments` may list the replaced message's files again to keep them."""
@@ -153,6 +178,7 @@ def turn_edit(
         message_id=message_id,
         text=text,
         upload_ids=upload_ids,
+        runner_channel=runner_channel,
     )
 
 
@@ -173,8 +199,10 @@ def _conversation_for_turn(*, user, conversation_id) -> Conversation:
     return conversation
 
 
-def _new_reply(conversation: Conversation) -> Message:
-    """The empty reply that starts a run; "busy" when another reply is active."""
+def _new_reply(conversation: Conversation, runner_channel: str) -> Message:
+    """The empty reply that starts a run; "busy" when another reply is active. Streaming
+    already when the channel its task listens on is known; else pending until the task
+    records it."""
     try:
         # No savepoint of its own (two statements fewer per turn): nothing runs in the
         # caller's transaction after a refusal, which leaves it by raising and so rolls back
@@ -182,7 +210,8 @@ def _new_reply(conversation: Conversation) -> Message:
         return Message.objects.create(
             conversation=conversation,
             role=Message.Role.ASSISTANT,
-            status=Message.Status.PENDING,
+            status=Message.Status.STREAMING if runner_channel else Message.Status.PENDING,
+            runner_channel=runner_channel,
         )
     except IntegrityError:
         raise TurnRefused("busy", BUSY_MESSAGE) from None
@@ -209,7 +238,7 @@ def _chain_restart(conversation: Conversation, *, before: int) -> None:
     conversation.save(update_fields=["remote_thread_id"])
 
 
-def _turn_regenerate(*, user, conversation_id) -> TurnStart:
+def _turn_regenerate(*, user, conversation_id, runner_channel) -> TurnStart:
     with transaction.atomic():
         conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
         last = conversation.messages.order_by("-id").first()
@@ -229,7 +258,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
         )
         conversation.messages.filter(pk__in=replaced).delete()
         _chain_restart(conversation, before=user_message.pk)
-        reply = _new_reply(conversation)
+        reply = _new_reply(conversation, runner_channel)
         turn_admit(user=user, conversation=conversation, reply=reply, text=user_message.content)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
@@ -245,7 +274,7 @@ def _turn_regenerate(*, user, conversation_id) -> TurnStart:
     )
 
 
-def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnStart:
+def _turn_edit(*, user, conversation_id, message_id, text, upload_ids, runner_channel) -> TurnStart:
     with transaction.atomic():
         conversation = _conversation_for_turn(user=user, conversation_id=conversation_id)
         if not conversation.messages.filter(pk=message_id, role=Message.Role.USER).exists():
@@ -267,7 +296,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
             message=user_message,
             reattach=True,
         )
-        reply = _new_reply(conversation)
+        reply = _new_reply(conversation, runner_channel)
         turn_admit(user=user, conversation=conversation, reply=reply, text=text)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
@@ -282,7 +311,9 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids) -> TurnSt
     )
 
 
-def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> TurnStart:
+def _turn_create(
+    *, user, text, conversation_id, assistant_id, upload_ids, runner_channel
+) -> TurnStart:
     with transaction.atomic():
         created = conversation_id is None
         if created:
@@ -323,7 +354,7 @@ def _turn_create(*, user, text, conversation_id, assistant_id, upload_ids) -> Tu
             # Files and no words: the first file's name is the best title there is.
             conversation.title = conversation_title_from(user_message.uploads.first().name)
             conversation.save(update_fields=["title"])
-        reply = _new_reply(conversation)
+        reply = _new_reply(conversation, runner_channel)
         turn_admit(user=user, conversation=conversation, reply=reply, text=text, created=created)
         if not created:
             _touch(conversation)  # a new one was just written with this time

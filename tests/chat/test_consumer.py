@@ -6,6 +6,7 @@ from datetime import timedelta
 import openai
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.test import Client
@@ -256,15 +257,59 @@ async def test_stop_ends_the_reply_as_cancelled_and_keeps_the_partial_text():
     await socket.close()
 
 
+async def test_a_stop_sent_as_soon_as_the_reply_is_announced_cancels_it():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    conversation_id, reply_id = await start_chat(
+        socket, assistant, "[[delay:0.05]] [[tokens:400]] Stop me at once"
+    )
+
+    await socket.send({"type": "turn.stop", "conversation_id": conversation_id})
+    done = await socket.until_type("message.done", timeout=5)
+
+    assert done["message"]["id"] == reply_id and done["message"]["status"] == "cancelled"
+    saved = await Message.objects.aget(pk=reply_id)
+    assert (saved.status, saved.runner_channel) == ("cancelled", "")
+    await socket.close()
+
+
+async def test_a_started_reply_is_announced_streaming():
+    _, cookie = await signed_in()
+    assistant = await local_assistant()
+    socket = await connected(cookie)
+    await socket.send(
+        {"type": "message.send", "assistant_id": assistant.pk, "text": "[[tokens:30]] hi"}
+    )
+    created = await socket.receive_until(
+        lambda f: f["type"] == "message.created" and f["message"]["role"] == "assistant"
+    )
+    assert created["message"]["status"] == "streaming"
+    assert (await socket.until_type("message.done"))["message"]["status"] == "complete"
+    await socket.close()
+
+
+def layer_channels() -> int:
+    """How many channels the channel layer receives in this process (Redis: subscriptions;
+    the in-memory layer only has channels someone sent to)."""
+    layer = get_channel_layer()
+    return len(layer._get_layer().channels if hasattr(layer, "_get_layer") else layer.channels)
+
+
 async def test_a_second_message_while_a_reply_streams_is_refused_as_busy():
     _, cookie = await signed_in()
     assistant = await local_assistant()
     socket = await connected(cookie)
     text = "[[delay:0.02]] [[tokens:60]] slow"
     conversation_id, _ = await start_chat(socket, assistant, text)
+    await socket.until_type("message.delta")  # the reply's task listens on its channel
+    channels = layer_channels()
 
     await socket.send({"type": "message.send", "conversation_id": conversation_id, "text": "again"})
     error = await socket.until_type("error")
+    # The channel made for the refused turn's reply is given up at once, not kept until the
+    # process ends.
+    assert layer_channels() == channels
     await socket.until_type("message.done")
 
     assert error["code"] == "busy" and error["conversation_id"] == conversation_id

@@ -47,7 +47,7 @@ async def test_regenerate_replaces_the_last_reply_in_every_tab():
     }
     # The user's message stays as it is: only the new reply is announced.
     assert created["message"]["role"] == "assistant"
-    assert created["message"]["status"] == "pending"
+    assert created["message"]["status"] == "streaming"
     new_reply_id = created["message"]["id"]
     assert new_reply_id != first_reply_id
     assert done["message"]["id"] == new_reply_id
