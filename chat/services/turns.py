@@ -200,19 +200,37 @@ def _conversation_for_turn(*, user, conversation_id) -> Conversation:
 
 
 def _new_reply(conversation: Conversation, runner_channel: str) -> Message:
-    """The empty reply that starts a run; "busy" when another reply is active. Streaming
-    already when the channel its task listens on is known; else pending until the task
-    records it."""
+    """The empty reply that starts a run; "busy" when another reply is active."""
+    (reply,) = _insert([_empty_reply(conversation, runner_channel)])
+    return reply
+
+
+def _new_exchange(
+    conversation: Conversation, *, text: str, runner_channel: str
+) -> tuple[Message, Message]:
+    """The user's message and the empty reply to it, in one INSERT; "busy" when another reply
+    is active."""
+    user_message = Message(conversation=conversation, role=Message.Role.USER, content=text)
+    return _insert([user_message, _empty_reply(conversation, runner_channel)])
+
+
+def _empty_reply(conversation: Conversation, runner_channel: str) -> Message:
+    """Streaming already when the channel its task listens on is known (turn_save); else
+    pending until the task records it."""
+    return Message(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING if runner_channel else Message.Status.PENDING,
+        runner_channel=runner_channel,
+    )
+
+
+def _insert(messages: list[Message]) -> list[Message]:
     try:
         # No savepoint of its own (two statements fewer per turn): nothing runs in the
         # caller's transaction after a refusal, which leaves it by raising and so rolls back
         # whatever it wrote. A refused turn saves (and deletes) nothing.
-        return Message.objects.create(
-            conversation=conversation,
-            role=Message.Role.ASSISTANT,
-            status=Message.Status.STREAMING if runner_channel else Message.Status.PENDING,
-            runner_channel=runner_channel,
-        )
+        return Message.objects.bulk_create(messages)
     except IntegrityError:
         raise TurnRefused("busy", BUSY_MESSAGE) from None
 
@@ -286,9 +304,7 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids, runner_ch
             raise TurnRefused("busy", BUSY_MESSAGE)
         conversation.messages.filter(pk__in=[m.pk for m in replaced]).delete()
         _chain_restart(conversation, before=message_id)
-        user_message = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=text
-        )
+        user_message, reply = _new_exchange(conversation, text=text, runner_channel=runner_channel)
         uploads_claim(
             user=user,
             upload_ids=upload_ids,
@@ -296,7 +312,6 @@ def _turn_edit(*, user, conversation_id, message_id, text, upload_ids, runner_ch
             message=user_message,
             reattach=True,
         )
-        reply = _new_reply(conversation, runner_channel)
         turn_admit(user=user, conversation=conversation, reply=reply, text=text)
         _touch(conversation)
         # turn_launch presents both from async code, where no query may run.
@@ -343,10 +358,8 @@ def _turn_create(
             if conversation.assistant is None or not conversation.assistant.is_active:
                 raise TurnRefused("not_found", "This conversation's assistant was removed.")
             offers_tools = conversation.offers_tools
-        user_message = Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, content=text
-        )
-        # An UploadRefused leaves the transaction: the message it would have joined is undone.
+        user_message, reply = _new_exchange(conversation, text=text, runner_channel=runner_channel)
+        # An UploadRefused leaves the transaction: the messages it would have joined are undone.
         uploads_claim(
             user=user, upload_ids=upload_ids, conversation=conversation, message=user_message
         )
@@ -354,7 +367,6 @@ def _turn_create(
             # Files and no words: the first file's name is the best title there is.
             conversation.title = conversation_title_from(user_message.uploads.first().name)
             conversation.save(update_fields=["title"])
-        reply = _new_reply(conversation, runner_channel)
         turn_admit(user=user, conversation=conversation, reply=reply, text=text, created=created)
         if not created:
             _touch(conversation)  # a new one was just written with this time
