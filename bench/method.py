@@ -49,26 +49,30 @@ METHOD = """\
 CHANGES = """\
 ### Profile-led changes (this round; the before -> after table measures them)
 
-py-spy profiles of the site process (`--profile 1`) at K=200, then per turn at 10 tokens
-per reply, showed the site's extra cost per turn at about 42 ms of CPU against the
-baseline's 17 ms for a whole turn, most of it in the database thread:
+A py-spy profile of the site process (`--profile 1`, chat_completions, K=50, 10 tokens per
+reply, 5 repetitions) put the site's own work at about 8 ms of the database thread per turn
+(`turn_create` 5.3 ms of it, the end of the reply 1.7 ms), 1.6 ms for the title request,
+and a trip to that one thread for every write of a turn, each queued behind all the others.
+Per turn (chat_completions, a new conversation) the site did 17 statements in 8 trips to
+that thread, and 2 more trips for the frame's rate limit; it now does 12 statements in 3
+trips (the turn, the end, the title):
 
-1. **SQLite connections reopened at every database call.** Channels closes the connection
-   around each `database_sync_to_async` call unless it may persist; reopening the file, its
-   PRAGMAs and Django's SQL functions was 10% of the process's samples. SQLite connections
-   now persist (`CONN_MAX_AGE` 600 unless `DATABASE_CONN_MAX_AGE` says otherwise).
-2. **Queries a new conversation's turn does not need.** `turn_create` read the access rule
-   in a query of three nested subqueries (now `select_related` with the assistant, no query
-   when the assistant is open to everyone), locked the user's row on SQLite (which has no
-   row locks), touched the conversation it had just written, and prefetched the files of
-   two messages it had just created. The runner read the history of a conversation that had
-   none, the files of a reply that made none, and the first exchange again for the title.
-   In-process, `turn_create` went from 13.7 to 5.7 ms of CPU; per turn at 10 tokens the
-   site's extra CPU went from about 42 to 22 ms.
-3. **Coalescing in step with the stream.** With `CHAT_BROADCAST_INTERVAL` 0.02 and tokens
-   20 ms apart, each delta arrived just before the timer allowed a frame and waited for it:
-   p50 added latency 12.7 ms at K=10 against the baseline's 3.0. At 0.01 it is 3.6 ms, with
-   no more CPU per token (deltas closer than 10 ms still go as one frame).
+1. **The reply saved streaming with its channel in the turn's transaction.** The runner
+   wrote the reply's status and channel in a trip of its own when it started; the socket
+   now makes the channel first (`turn_save`), and gives it up when the turn is refused.
+2. **The end of a reply in one trip**: the reply's end, its usage, the conversation's time
+   and its sidebar fields (for the title) were four trips; they are one.
+3. **No toolbox query without MCP tools**: whether the assistant offers any is annotated on
+   the query that starts the turn.
+4. **The turn's two messages in one INSERT, no savepoint** around the reply (a refusal
+   leaves the transaction anyway).
+5. **The frame rate limit off the database thread**: Django's async cache runs its sync
+   methods in the thread where the database's calls queue, twice per frame (add, incr); the
+   in-process cache is now counted on the event loop, Redis in one trip to another thread.
+
+Measured side by side at K=50 and 10 tokens per reply (7 repetitions, interleaved): the
+site's CPU per 1,000 tokens went from 2.68 to 2.44 s (0.90x, spread 0.81-1.10x); the
+before -> after table below measures them at the table's `--before-k`.
 """
 
 LIMITS = """\
@@ -77,8 +81,9 @@ LIMITS = """\
 - **CPU per token** is per-turn work spread over the reply's tokens, plus what a saturated
   process does with its backlog. Per turn the site saves the conversation and both
   messages first, checks access and quota, saves progress, ends the reply and asks the
-  provider for a title, all of which the baseline skips: about 22 ms of CPU at 10 tokens per
-  reply (profiled), against a whole baseline turn's 14-17 ms. Per token the two cost about
+  provider for a title, all of which the baseline skips: at 10 tokens per reply the site
+  spends 20-26 ms of CPU on a whole turn against the baseline's 8-9 ms, most of the
+  difference in the database thread (profiled above). Per token the two cost about
   the same: at K=30 with 300 tokens per reply the ratio was 1.14x (0.800 against 0.701 s per
   1,000 tokens). At K=200 both paths are far past saturation (they deliver 0.2-0.55 of the
   offer), and the baseline, with nothing else to do, gets cheaper per token as its event
