@@ -66,7 +66,9 @@ trips (the turn, the end, the title):
    the query that starts the turn.
 4. **The turn's two messages in one INSERT, no savepoint** around the reply (a refusal
    leaves the transaction anyway).
-5. **The frame rate limit off the database thread**: Django's async cache runs its sync
+5. **The quota query joined, not a subquery**: the user's budgets were read with the groups
+   as a subquery, 1.0 ms of CPU to build and run each turn; joined, 0.49 ms.
+6. **The frame rate limit off the database thread**: Django's async cache runs its sync
    methods in the thread where the database's calls queue, twice per frame (add, incr); the
    in-process cache is now counted on the event loop, Redis in one trip to another thread.
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
@@ -122,6 +123,9 @@ def test_user_beats_groups_the_most_generous_group_beats_the_default(user):
     call_command("quota_set", "--default", "--daily", "1000", "--monthly", "20000")
     call_command("quota_set", "--group", "finance", "--daily", "5000")
     call_command("quota_set", "--group", "audit", "--daily", "3000", "--monthly", "0")
+    # Others' groups count for nothing, however many they are in.
+    for name in ("olga", "oscar"):
+        get_user_model().objects.create_user(name).groups.add(audit, finance)
 
     alone = limits_for(user=user)
     user.groups.add(finance)
