@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from chat.agents.chat_completions import completion_text
 from chat.agents.responses import response_text
 from chat.models import Assistant, Connection, Conversation, Message
+from chat.prepared_statements import PreparedQuery, PreparedUpdate
 
 from .assistants import assistant_agent
 from .conversations import TITLE_MAX_CHARS, conversation_title_from
@@ -26,6 +27,15 @@ TITLE_INSTRUCTIONS = (
     "Write a title of at most six words for the conversation below, in its language. "
     "Answer with the title only: no quotes, no final full stop."
 )
+
+# At the end of every reply (chat.prepared_statements: built once).
+_SIDEBAR_FIELDS = PreparedQuery(
+    lambda pk: Conversation.objects.filter(pk=pk).values_list(
+        "title", "title_is_custom", "pinned_at"
+    ),
+    pk=(1, 2),
+)
+_TITLE_UNLESS_CUSTOM = PreparedUpdate(Conversation, where=("pk", "title_is_custom"))
 
 
 async def title_generate(*, assistant: Assistant, question: str, answer: str) -> str:
@@ -61,16 +71,10 @@ async def title_generate(*, assistant: Assistant, question: str, answer: str) ->
 def conversation_sidebar_refresh(conversation: Conversation) -> bool:
     """Reads the sidebar fields of `conversation` again (the user may have renamed or pinned
     it while a reply streamed); False when it is gone."""
-    fresh = (
-        Conversation.objects.filter(pk=conversation.pk)
-        .values("title", "title_is_custom", "pinned_at")
-        .first()
-    )
-    if fresh is None:
+    fresh = _SIDEBAR_FIELDS.rows(pk=conversation.pk)
+    if not fresh:
         return False
-    conversation.title = fresh["title"]
-    conversation.title_is_custom = fresh["title_is_custom"]
-    conversation.pinned_at = fresh["pinned_at"]
+    ((conversation.title, conversation.title_is_custom, conversation.pinned_at),) = fresh
     return True
 
 
@@ -118,8 +122,8 @@ async def _title_from(conversation: Conversation, *, question: str, answer: str)
     if title == conversation.title:
         return
     # Conditional: a rename that lands in the meantime wins.
-    updated = await Conversation.objects.filter(pk=conversation.pk, title_is_custom=False).aupdate(
-        title=title
+    updated = await database_sync_to_async(_TITLE_UNLESS_CUSTOM.run)(
+        conversation.pk, False, title=title
     )
     if updated:
         conversation.title = title

@@ -37,6 +37,7 @@ from chat.agents.events import (
 )
 from chat.agents.history import HistoryMessage
 from chat.models import Conversation, Message, Upload
+from chat.prepared_statements import PreparedUpdate
 from chat.presenters import (
     amessage_payload,
     conversation_payload,
@@ -65,6 +66,9 @@ CONTAINER_DELETE_TIMEOUT = 30.0
 # After a delta could not be published (Redis away), the next attempt waits this long; the
 # text keeps arriving and being saved meanwhile, and goes out in one frame.
 FANOUT_RETRY_INTERVAL = 0.5
+# The writes of every reply's end (chat.prepared_statements: built once).
+_REPLY_END = PreparedUpdate(Message)
+_CONVERSATION_TIME = PreparedUpdate(Conversation)
 
 
 class TurnRunner:
@@ -566,7 +570,8 @@ class TurnRunner:
         fields as they are now (for the title): one trip to the database thread, where a
         trip each cost more than their four statements. Whether the conversation still
         exists. Run again whole after a database error; every write in it is idempotent."""
-        Message.objects.filter(pk=reply.pk).update(
+        _REPLY_END.run(
+            reply.pk,
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
             model=reply.model,
@@ -587,7 +592,7 @@ class TurnRunner:
             raise
         except Exception:  # a failure costs the usage record, never the reply's end
             logger.exception("Could not record the usage of reply %s", reply.pk)
-        Conversation.objects.filter(pk=self.conversation.pk).update(updated_at=now)
+        _CONVERSATION_TIME.run(self.conversation.pk, updated_at=now)
         return conversation_sidebar_refresh(self.conversation)
 
     async def _delete_containers(self) -> None:

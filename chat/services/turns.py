@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from chat.ids import id_in_range
 from chat.models import Assistant, Conversation, Message
+from chat.prepared_statements import PreparedInsert, PreparedQuery, PreparedUpdate
 from chat.presenters import (
     conversation_payload,
     message_payload,
@@ -52,6 +53,28 @@ class TurnRefused(Refused):
 
 
 BUSY_MESSAGE = "A reply is still being written in this conversation. Wait for it or press Stop."
+
+# The statements of most turns (chat.prepared_statements: built once, not every turn).
+_ASSISTANT_FOR_TURN = PreparedQuery(
+    lambda pk: (
+        Assistant.objects.select_related("connection", "access")
+        .annotate(offers_tools=offers_mcp_tools("pk"))
+        .filter(pk=pk, is_active=True)
+    ),
+    pk=(1, 2),
+)
+_CONVERSATION_FOR_TURN = PreparedQuery(
+    lambda pk, owner: (
+        Conversation.objects.select_related("assistant__connection", "assistant__access")
+        .annotate(offers_tools=offers_mcp_tools("assistant_id"))
+        .filter(pk=pk, owner=owner)
+    ),
+    pk=(1, 2),
+    owner=(1, 2),
+)
+_CONVERSATION_INSERT = PreparedInsert(Conversation)
+_MESSAGES_INSERT = PreparedInsert(Message)
+_CONVERSATION_TOUCH = PreparedUpdate(Conversation)
 
 
 @dataclass(frozen=True)
@@ -230,14 +253,24 @@ def _insert(messages: list[Message]) -> list[Message]:
         # No savepoint of its own (two statements fewer per turn): nothing runs in the
         # caller's transaction after a refusal, which leaves it by raising and so rolls back
         # whatever it wrote. A refused turn saves (and deletes) nothing.
-        return Message.objects.bulk_create(messages)
+        return _MESSAGES_INSERT.save(messages)
     except IntegrityError:
         raise TurnRefused("busy", BUSY_MESSAGE) from None
 
 
 def _touch(conversation: Conversation) -> None:
     conversation.updated_at = timezone.now()
-    conversation.save(update_fields=["updated_at"])
+    _CONVERSATION_TOUCH.run(conversation.pk, updated_at=conversation.updated_at)
+
+
+def _turn_id(value) -> int | None:
+    """An id as the ORM's lookup would take it; None for what cannot be one (a string that
+    is no number, or a number out of the column's range, which SQLite could not even take)."""
+    try:
+        number = Assistant._meta.pk.get_prep_value(value)
+    except (ValueError, TypeError):
+        return None
+    return number if number is not None and id_in_range(number) else None
 
 
 def _chain_restart(conversation: Conversation, *, before: int) -> None:
@@ -332,29 +365,19 @@ def _turn_create(
     with transaction.atomic():
         created = conversation_id is None
         if created:
-            try:
-                assistant = (
-                    Assistant.objects.select_related("connection", "access")
-                    .annotate(offers_tools=offers_mcp_tools("pk"))
-                    .get(pk=assistant_id, is_active=True)
-                )
-            except (Assistant.DoesNotExist, ValueError, TypeError):
-                raise TurnRefused("not_found", "This assistant does not exist.") from None
-            conversation = Conversation.objects.create(
-                owner=user, assistant=assistant, title=conversation_title_from(text)
+            pk = _turn_id(assistant_id)
+            assistant = _ASSISTANT_FOR_TURN.first(pk=pk) if pk else None
+            if assistant is None:
+                raise TurnRefused("not_found", "This assistant does not exist.")
+            (conversation,) = _CONVERSATION_INSERT.save(
+                [Conversation(owner=user, assistant=assistant, title=conversation_title_from(text))]
             )
             offers_tools = assistant.offers_tools
         else:
-            try:
-                conversation = (
-                    Conversation.objects.select_related(
-                        "assistant__connection", "assistant__access"
-                    )
-                    .annotate(offers_tools=offers_mcp_tools("assistant_id"))
-                    .get(pk=conversation_id, owner=user)
-                )
-            except (Conversation.DoesNotExist, ValueError, TypeError):
-                raise TurnRefused("not_found", "This conversation does not exist.") from None
+            pk = _turn_id(conversation_id)
+            conversation = _CONVERSATION_FOR_TURN.first(pk=pk, owner=user.pk) if pk else None
+            if conversation is None:
+                raise TurnRefused("not_found", "This conversation does not exist.")
             if conversation.assistant is None or not conversation.assistant.is_active:
                 raise TurnRefused("not_found", "This conversation's assistant was removed.")
             offers_tools = conversation.offers_tools

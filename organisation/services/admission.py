@@ -16,12 +16,15 @@ from django.db import connection
 
 from chat.agents.history import estimated_tokens
 from chat.models import Conversation, Message
+from chat.prepared_statements import PreparedInsert
 
 from .. import clock
 from ..access import assistant_usable
 from ..models import UsageRecord
 from ..quotas import budgets_from, limits_for, periods_at, spent_by
 from ..refusals import NotAllowed, OverQuota
+
+_USAGE_INSERT = PreparedInsert(UsageRecord)  # once a turn: built once (chat.prepared_statements)
 
 
 def turn_admit(
@@ -49,14 +52,19 @@ def turn_admit(
         if refusal is not None:
             raise refusal
         reservation = max(estimate, spent.largest)
-    return UsageRecord.objects.create(
-        user=user,
-        assistant=assistant,
-        assistant_name=assistant.name,
-        connection=assistant.connection.name,
-        model=assistant.model or assistant.connection.default_model,
-        reply=reply,
-        total_tokens=reservation,
-        estimated=True,
-        created_at=now,
+    (record,) = _USAGE_INSERT.save(
+        [
+            UsageRecord(
+                user=user,
+                assistant=assistant,
+                assistant_name=assistant.name,
+                connection=assistant.connection.name,
+                model=assistant.model or assistant.connection.default_model,
+                reply=reply,
+                total_tokens=reservation,
+                estimated=True,
+                created_at=now,
+            )
+        ]
     )
+    return record

@@ -11,9 +11,12 @@ from django.db.models.functions import Length
 
 from chat.agents.history import TOKENS_PER_MESSAGE, estimated_tokens
 from chat.models import Message
+from chat.prepared_statements import PreparedUpdate
 
 from .. import clock
 from ..models import UsageRecord
+
+_USAGE_OF_REPLY = PreparedUpdate(UsageRecord, where=("reply",))  # at every reply's end
 
 
 def _estimated_input(reply: Message) -> int:
@@ -48,4 +51,4 @@ def usage_finish(*, reply: Message, usage: dict) -> None:
     }
     if reply.model:
         fields["model"] = reply.model
-    UsageRecord.objects.filter(reply=reply).update(**fields)
+    _USAGE_OF_REPLY.run(reply.pk, **fields)
