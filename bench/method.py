@@ -49,32 +49,28 @@ METHOD = """\
 CHANGES = """\
 ### Profile-led changes (this round; the before -> after table measures them)
 
-A py-spy profile of the site process (`--profile 1`, chat_completions, K=50, 10 tokens per
-reply, 5 repetitions) put the site's own work at about 8 ms of the database thread per turn
-(`turn_create` 5.3 ms of it, the end of the reply 1.7 ms), 1.6 ms for the title request,
-and a trip to that one thread for every write of a turn, each queued behind all the others.
-Per turn (chat_completions, a new conversation) the site did 17 statements in 8 trips to
-that thread, and 2 more trips for the frame's rate limit; it now does 12 statements in 3
-trips (the turn, the end, the title):
+A py-spy profile of the site process (`--profile 1`, chat_completions, K=200, 100 tokens per
+reply, 2 repetitions) put the database thread at about 10 ms of CPU per turn and the title
+request at about 3.6 ms, where the whole site spends about 15 ms per reply more than the
+baseline. Timed apart (the turn's statements in a loop, SQLite), `turn_create` took 4.8 ms
+of CPU of which its 6 statements ran for 0.56 ms: the rest was the ORM building and
+compiling the same queries every turn (reading the assistant with its connection, access and
+MCP tools: 1.5 ms, of which 0.05 ms was SQLite).
 
-1. **The reply saved streaming with its channel in the turn's transaction.** The runner
-   wrote the reply's status and channel in a trip of its own when it started; the socket
-   now makes the channel first (`turn_save`), and gives it up when the turn is refused.
-2. **The end of a reply in one trip**: the reply's end, its usage, the conversation's time
-   and its sidebar fields (for the title) were four trips; they are one.
-3. **No toolbox query without MCP tools**: whether the assistant offers any is annotated on
-   the query that starts the turn.
-4. **The turn's two messages in one INSERT, no savepoint** around the reply (a refusal
-   leaves the transaction anyway).
-5. **The quota query joined, not a subquery**: the user's budgets were read with the groups
-   as a subquery, 1.0 ms of CPU to build and run each turn; joined, 0.49 ms.
-6. **The frame rate limit off the database thread**: Django's async cache runs its sync
-   methods in the thread where the database's calls queue, twice per frame (add, incr); the
-   in-process cache is now counted on the event loop, Redis in one trip to another thread.
+1. **Prepared statements** (`chat/prepared_statements.py`) for the statements of most
+   turns: reading the assistant or the conversation, inserting the conversation, the two
+   messages and the usage record, the quota query, and at the end the reply's update, its
+   usage, the conversation's time, its sidebar fields and its title. The ORM still
+   describes each query; it is compiled once per process and database (each parameter's
+   place found by compiling with two example values), and its rows become model instances
+   with Django's own converters and select_related populators. Timed apart: a turn's
+   database work 4.8 -> 0.8 ms of CPU, the end of a reply 1.5 -> 0.5 ms.
 
-Measured side by side at K=50 and 10 tokens per reply (7 repetitions, interleaved): the
-site's CPU per 1,000 tokens went from 2.68 to 2.44 s (0.90x, spread 0.81-1.10x); the
-before -> after table below measures them at the table's `--before-k`.
+Measured side by side at K=200 and 100 tokens per reply (3 repetitions, interleaved, before
+4d2710c): CPU per 1,000 tokens 0.553 -> 0.482 s (assistants, 0.89x, spread 0.81-0.91x),
+0.448 -> 0.448 s (chat_completions, 0.97x, 0.96-1.15x), 0.448 -> 0.399 s (responses, 0.88x,
+0.75-1.02x); the before -> after table below measures it again at the table's
+`--before-k`.
 """
 
 LIMITS = """\
