@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from chat.models import Assistant, Connection, Conversation, Message
 from chat.prepared_statements import PreparedInsert, PreparedQuery, PreparedUpdate
+from chat.services.turns import TurnRefused, turn_create
 from organisation.models import AssistantAccess, Quota
 from toolservers.services.choices import offers_mcp_tools
 
@@ -157,3 +158,22 @@ def test_an_update_writes_its_fields_only_where_every_key_matches():
     assert (named.title, named.updated_at) == ("Both", later)
     with pytest.raises(TypeError):
         retitle.run(plain.pk, title="one key short")
+
+
+@pytest.mark.parametrize("assistant_id", [10**6, 2**63, -1, "abc", None])
+def test_a_turn_for_an_id_that_names_no_assistant_is_refused_as_unknown(assistant_id):
+    # Prepared, the id reaches the database as it is: what could not be one never does.
+    user = get_user_model().objects.create(username="ann")
+    with pytest.raises(TurnRefused) as refusal:
+        turn_create(user=user, text="Hello", assistant_id=assistant_id)
+    assert refusal.value.code == "not_found"
+    assert not Conversation.objects.exists()
+
+
+@pytest.mark.parametrize("conversation_id", [10**6, 2**63, "abc"])
+def test_a_turn_in_a_conversation_that_is_not_there_is_refused_as_unknown(conversation_id):
+    user = get_user_model().objects.create(username="ann")
+    with pytest.raises(TurnRefused) as refusal:
+        turn_create(user=user, text="Hello", conversation_id=conversation_id)
+    assert refusal.value.code == "not_found"
+    assert not Message.objects.exists()
