@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from chat.models import Assistant, Connection, Conversation, Message
 from chat.prepared_statements import PreparedInsert, PreparedQuery, PreparedUpdate
-from chat.services.turns import TurnRefused, turn_create
+from chat.services.turns import _ASSISTANT_FOR_TURN, TurnRefused, turn_create
 from organisation.models import AssistantAccess, Quota
 from toolservers.services.choices import offers_mcp_tools
 
@@ -28,14 +28,8 @@ def _assistant(name: str, **fields) -> Assistant:
     )
 
 
-ASSISTANT = PreparedQuery(
-    lambda pk: (
-        Assistant.objects.select_related("connection", "access")
-        .annotate(offers_tools=offers_mcp_tools("pk"))
-        .filter(pk=pk, is_active=True)
-    ),
-    pk=(1, 2),
-)
+# The one a turn starts with (its assistant, connection, access and MCP tools in one read).
+ASSISTANT = _ASSISTANT_FOR_TURN
 
 
 def _fields(obj) -> dict:
