@@ -90,6 +90,8 @@ class PreparedQuery:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
+            # The compiler keeps the connection of the thread that compiled it: converters read
+            # only its settings (time zone, features), the rows come from this thread's.
             rows = [
                 tuple(row) for row in compiled.compiler.apply_converters(rows, compiled.converters)
             ]
